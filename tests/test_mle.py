@@ -1,0 +1,108 @@
+import json
+from dataclasses import replace
+
+import pytest
+import torch
+
+from textrl.agents import BehaviourCloning, teacher_forcing_prob
+from textrl.errors import CheckpointError, UserError
+from textrl.metrics import nll_oracle, nll_test
+from textrl.models import LMConfig, RecurrentLM
+from textrl.oracle import OracleLSTM
+from textrl.training import MLEConfig, RunDir, train_mle
+
+
+def test_behaviour_cloning_learns_the_oracle():
+    oracle = OracleLSTM.random(seed=0, vocab_size=30, seq_len=8)
+    corpus = oracle.corpus(512, 64, 128, seed=0)
+    policy = RecurrentLM(LMConfig(vocab_size=30, hidden_dim=32))
+    agent = BehaviourCloning(policy, lr=0.01, batch_size=32)
+    g = torch.Generator().manual_seed(0)
+    before = nll_test(policy, corpus.test)
+    oracle_before = nll_oracle(policy, oracle, 500, generator=torch.Generator().manual_seed(1))
+    for _ in range(8):
+        agent.train_epoch(corpus.train, g)
+    assert nll_test(policy, corpus.test) < before - 0.3
+    oracle_after = nll_oracle(policy, oracle, 500, generator=torch.Generator().manual_seed(1))
+    assert oracle_after < oracle_before - 0.3
+
+
+def test_scheduled_sampling_with_full_teacher_forcing_is_teacher_forcing():
+    policy = RecurrentLM(LMConfig(vocab_size=20, num_layers=2, start_id=0))
+    agent = BehaviourCloning(policy)
+    tokens = torch.randint(20, (6, 7))
+    unrolled = agent._scheduled_sampling_logits(tokens, 1.0, torch.Generator())
+    forced, _ = policy(policy.teacher_inputs(tokens))
+    torch.testing.assert_close(unrolled, forced, atol=1e-5, rtol=1e-5)
+    mixed = agent._scheduled_sampling_logits(tokens, 0.0, torch.Generator().manual_seed(0))
+    assert not torch.allclose(mixed[:, 1:], forced[:, 1:])  # inputs now come from the model
+    torch.testing.assert_close(mixed[:, 0], forced[:, 0])  # the first input is always start
+
+
+def test_teacher_forcing_schedules():
+    assert teacher_forcing_prob("none", 50, 0.1) == 1.0
+    assert teacher_forcing_prob("linear", 10, 0.05) == pytest.approx(0.5)
+    assert teacher_forcing_prob("linear", 100, 0.05, floor=0.2) == 0.2
+    assert teacher_forcing_prob("exponential", 2, 0.9) == pytest.approx(0.81)
+    assert teacher_forcing_prob("inverse_sigmoid", 0, 10) == pytest.approx(10 / 11)
+    with pytest.raises(ValueError):
+        teacher_forcing_prob("cosine", 1, 1)
+
+
+def tiny_oracle_config(**kw):
+    return MLEConfig(oracle="random:1", n_train=128, n_valid=32, n_test=32, eval_samples=64,
+                     eval_every=1, **kw)
+
+
+def test_resume_gives_the_same_numbers(tmp_path):
+    full = tiny_oracle_config(epochs=4, scheduled_sampling="linear", ss_k=0.2, seed=3)
+    final = train_mle(full, tmp_path / "full", progress=False)
+    train_mle(replace(full, epochs=2), tmp_path / "cut", progress=False)
+    run = RunDir(tmp_path / "cut")
+    run.log({"epoch": 3, "train_nll": 99.0})  # logged just before a crash, never checkpointed
+    resumed = train_mle(full, tmp_path / "cut", resume=True, progress=False)
+    assert resumed["nll_oracle"] == final["nll_oracle"]
+    assert resumed["train_nll"] == final["train_nll"]
+    a = RunDir(tmp_path / "full").load_checkpoint()["model"]["state_dict"]
+    b = run.load_checkpoint()["model"]["state_dict"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    strip = [{k: v for k, v in r.items() if k != "time_s"} for r in run.read_log()]
+    expected = [{k: v for k, v in r.items() if k != "time_s"}
+                for r in RunDir(tmp_path / "full").read_log()]
+    assert strip == expected
+    assert run.plot.stat().st_size > 0 and run.vocab.exists()
+
+
+def test_resume_refuses_changed_settings(tmp_path):
+    config = tiny_oracle_config(epochs=1)
+    train_mle(config, tmp_path / "r", progress=False)
+    with pytest.raises(CheckpointError, match="different lr"):
+        train_mle(replace(config, epochs=2, lr=0.1), tmp_path / "r", resume=True, progress=False)
+    with pytest.raises(CheckpointError, match="already holds a run"):
+        train_mle(config, tmp_path / "r", progress=False)
+    with pytest.raises(CheckpointError, match="no checkpoint.pt to resume"):
+        train_mle(config, tmp_path / "fresh", resume=True, progress=False)
+
+
+def test_checkpoint_is_weights_only_and_corruption_is_reported(tmp_path):
+    train_mle(tiny_oracle_config(epochs=1), tmp_path / "r", progress=False)
+    run = RunDir(tmp_path / "r")
+    state = torch.load(run.checkpoint, weights_only=True)
+    assert state["epoch"] == 1 and state["config"]["oracle"] == "random:1"
+    assert not list(run.path.glob(".*.tmp"))  # no temporary file left behind
+    run.checkpoint.write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="unreadable checkpoint"):
+        run.load_checkpoint()
+    assert json.loads(run.metrics.read_text().splitlines()[0])["epoch"] == 1
+
+
+def test_config_validation():
+    with pytest.raises(UserError, match="not both"):
+        MLEConfig(oracle="random", data="x.txt")
+    with pytest.raises(UserError, match="scheduled-sampling"):
+        MLEConfig(scheduled_sampling="sometimes")
+    with pytest.raises(UserError, match="--epochs must be >= 1"):
+        MLEConfig(epochs=0)
+    with pytest.raises(UserError, match="unknown setting"):
+        MLEConfig.from_dict({"epochz": 3})
+    assert MLEConfig().oracle == "random"

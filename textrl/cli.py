@@ -1,0 +1,165 @@
+"""The ``textrl`` command: train, sample, evaluate.
+
+User errors print one line and exit with code 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict, fields
+from pathlib import Path
+
+import torch
+import yaml
+
+from textrl.agents.mle import SCHEDULES
+from textrl.data.tokenizers import get_tokenizer
+from textrl.errors import UserError
+from textrl.training.mle import MLEConfig, evaluate_policy, load_run, train_mle
+from textrl.training.runs import RunDir
+
+# Options of `train mle`: (flag, config field, type, help). Absent flags leave the config
+# file's or the saved run's value in place.
+MLE_OPTIONS = [
+    ("--oracle", str, "'random', 'random:SEED' or the SeqGAN authors' target_params pickle"),
+    ("--data", str, "training text, one sentence per line (UTF-8)"),
+    ("--valid", str, "validation text (default: 10%% carved from --data)"),
+    ("--test", str, "test text (default: 10%% carved from --data)"),
+    ("--tokenizer", str, "word or char"),
+    ("--max-len", int, "max tokens per sentence including EOS (text)"),
+    ("--overlong", str, "truncate or drop sentences over --max-len"),
+    ("--min-freq", int, "drop tokens rarer than this from the vocabulary"),
+    ("--max-vocab", int, "vocabulary size cap, specials included"),
+    ("--n-train", int, "oracle samples to train on"),
+    ("--data-seed", int, "seed of the oracle samples and of the train/valid/test split"),
+    ("--emb-dim", int, "embedding size"),
+    ("--hidden-dim", int, "recurrent state size"),
+    ("--num-layers", int, "recurrent layers"),
+    ("--cell", str, "lstm or gru"),
+    ("--dropout", float, "dropout"),
+    ("--epochs", int, "training epochs"),
+    ("--batch-size", int, "batch size"),
+    ("--lr", float, "Adam learning rate"),
+    ("--grad-clip", float, "gradient norm clip"),
+    ("--scheduled-sampling", str, f"teacher-forcing decay: {', '.join(SCHEDULES)}"),
+    ("--ss-k", float, "decay parameter of the schedule"),
+    ("--ss-floor", float, "lowest teacher-forcing probability"),
+    ("--eval-every", int, "evaluate every N epochs"),
+    ("--eval-samples", int, "samples for NLL-oracle"),
+    ("--seed", int, "seed of initialisation, batch order and sampling"),
+]
+
+
+def _field(flag: str) -> str:
+    return flag[2:].replace("-", "_")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="textrl", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser("train", help="train a model")
+    algos = train.add_subparsers(dest="algorithm", required=True)
+    mle = algos.add_parser("mle", help="maximum likelihood (behaviour cloning)")
+    mle.add_argument("--out", required=True, help="run directory")
+    mle.add_argument("--config", help="YAML file of settings (flags override it)")
+    mle.add_argument("--resume", action="store_true", help="continue the run in --out")
+    mle.add_argument("--quiet", action="store_true", help="no progress bar")
+    for flag, kind, text in MLE_OPTIONS:
+        mle.add_argument(flag, type=kind, help=text)
+    for flag, text in [("--keep-spaces", "char tokenizer: spaces are tokens"),
+                       ("--lowercase", "lowercase the text")]:
+        mle.add_argument(flag, action="store_true", default=None, help=text)
+
+    sample = commands.add_parser("sample", help="print sentences sampled from a run")
+    sample.add_argument("run", help="run directory")
+    sample.add_argument("-n", type=int, default=10, help="how many")
+    sample.add_argument("--temperature", type=float, default=1.0)
+    sample.add_argument("--seed", type=int, default=0)
+
+    evaluate = commands.add_parser("evaluate", help="score a run")
+    evaluate.add_argument("run", help="run directory")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    evaluate.add_argument("--samples", type=int, default=10_000, help="samples for NLL-oracle")
+    evaluate.add_argument("--temperature", type=float, default=1.0)
+    evaluate.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def _mle_config(args: argparse.Namespace) -> MLEConfig:
+    settings: dict = {}
+    if args.resume:
+        run_dir = RunDir(args.out)
+        run_dir.create(resume=True)  # names the missing checkpoint before anything else
+        settings |= run_dir.load_config()
+    elif args.config:
+        path = Path(args.config)
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            raise UserError(f"{path}: cannot read the config ({exc}); give a YAML file") from None
+        if not isinstance(loaded, dict):
+            raise UserError(f"{path}: a config must be a mapping of settings")
+        settings |= loaded
+    names = {f.name for f in fields(MLEConfig)}
+    given = {k: v for k, v in vars(args).items() if k in names and v is not None}
+    if given.get("data") is not None:
+        settings.pop("oracle", None)
+    if given.get("oracle") is not None:
+        settings.pop("data", None)
+    return MLEConfig.from_dict(settings | given)
+
+
+def _check_run_options(args: argparse.Namespace) -> None:
+    if getattr(args, "n", 1) < 1 or getattr(args, "samples", 1) < 1:
+        raise UserError("the number of samples must be >= 1")
+    if args.temperature < 0:
+        raise UserError(f"--temperature must be >= 0, got {args.temperature}")
+
+
+def run(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "train":
+        config = _mle_config(args)
+        result = train_mle(config, args.out, resume=args.resume, progress=not args.quiet)
+        print(json.dumps({"out": args.out, **result}))
+        return 0
+    _check_run_options(args)
+    config, corpus, oracle, policy = load_run(args.run)
+    generator = torch.Generator().manual_seed(args.seed)
+    if args.command == "sample":
+        max_len = oracle.seq_len if oracle else corpus.max_len
+        sample = policy.sample(args.n, max_len, args.temperature, generator=generator)
+        tokenizer = get_tokenizer(config.tokenizer, config.keep_spaces)
+        for row in sample.tokens.tolist():
+            print(tokenizer.detokenize(corpus.vocab.decode(row)))
+        return 0
+    metrics = evaluate_policy(policy, corpus, oracle, "test", args.samples, args.seed,
+                              args.temperature)
+    result = metrics | {"settings": {
+        "samples": args.samples, "temperature": args.temperature, "seed": args.seed,
+        "split": "test", "config": asdict(config)}}
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in metrics.items():
+            print(f"{key:>12}  {value:.4f}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        code = run(argv)
+    except UserError as exc:
+        print(f"textrl: error: {exc}", file=sys.stderr)
+        code = 2
+    except KeyboardInterrupt:
+        print("textrl: interrupted; continue a training run with --resume", file=sys.stderr)
+        code = 130
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""Likelihood metrics: NLL-oracle (SeqGAN), NLL-test and perplexity."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from textrl.data.corpus import Split
+from textrl.models.recurrent import RecurrentLM
+from textrl.oracle import OracleLSTM
+
+
+def nll_oracle(policy: RecurrentLM, oracle: OracleLSTM, n: int = 10_000,
+               temperature: float = 1.0, generator: torch.Generator | None = None) -> float:
+    """SeqGAN's NLL-oracle: the oracle's mean per-token NLL of ``n`` policy samples (lower is
+    better; the oracle's own samples score its entropy rate, ~5.75 for the authors' file)."""
+    was_training = policy.training
+    policy.eval()
+    try:
+        tokens = policy.sample(n, oracle.seq_len, temperature, generator=generator).tokens
+    finally:
+        policy.train(was_training)
+    return oracle.nll(tokens)
+
+
+@torch.no_grad()
+def nll_test(policy: RecurrentLM, split: Split, batch_size: int = 512) -> float:
+    """The policy's mean per-token NLL of a held-out split (pass the test split, never train)."""
+    if len(split) == 0:
+        raise ValueError("cannot score an empty split")
+    was_training = policy.training
+    policy.eval()
+    total = 0.0
+    try:
+        for lo in range(0, len(split), batch_size):
+            tokens, lengths = split.tokens[lo:lo + batch_size], split.lengths[lo:lo + batch_size]
+            total -= float(policy.log_prob(tokens, lengths).sum())
+    finally:
+        policy.train(was_training)
+    return total / float(split.lengths.sum())
+
+
+def perplexity(nll: float) -> float:
+    """``exp(nll)`` of a per-token NLL in nats."""
+    return math.exp(nll)

@@ -1,0 +1,47 @@
+"""Exact categorical sampling, fast on the CPU.
+
+``torch.multinomial`` on ``[64, 5000]`` costs ~6 ms here; inverse-CDF sampling (one uniform
+per row, ``searchsorted`` on the cumulative sum) costs ~0.13 ms and draws from the same
+distribution. Gumbel-max and float64 cumulative sums were measured too and are slower
+(benchmarks/bench_sampling.py).
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def sample_categorical(
+    logits: torch.Tensor, temperature: float = 1.0, generator: torch.Generator | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One draw per row of ``softmax(logits / temperature)``.
+
+    Args:
+        logits: ``[B, V]`` unnormalised log-probabilities.
+        temperature: > 0 scales the logits; 0 takes the argmax (greedy).
+        generator: the random stream; the same generator state gives the same draws.
+
+    Returns:
+        ``(ids [B], log_probs [B])``: the drawn ids and their log-probabilities under the
+        tempered distribution.
+
+    >>> ids, logp = sample_categorical(torch.tensor([[0.0, 0.0, -1e9]]))
+    >>> bool(ids[0] < 2)
+    True
+    """
+    if temperature < 0:
+        raise ValueError(f"temperature must be >= 0, got {temperature}")
+    logits = logits.float() / (temperature or 1.0)
+    if temperature == 0:
+        ids = logits.argmax(dim=-1)
+        return ids, torch.log_softmax(logits, dim=-1).gather(1, ids[:, None]).squeeze(1)
+    probs = torch.softmax(logits, dim=-1)
+    cdf = probs.cumsum(dim=-1)
+    total = cdf[:, -1:]
+    u = torch.rand(total.shape, generator=generator, device=logits.device) * total
+    # rand * total may round up to total; keep u below it so the row's last token with
+    # non-zero mass is the largest index searchsorted can return.
+    u = torch.minimum(u, torch.nextafter(total, torch.zeros_like(total)))
+    ids = torch.searchsorted(cdf, u, right=True).squeeze(1)
+    # A drawn token has non-zero probability, so its log is finite.
+    return ids, probs.gather(1, ids[:, None]).squeeze(1).log()

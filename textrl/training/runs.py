@@ -1,0 +1,124 @@
+"""A run directory: config, vocab, atomic checkpoints, a JSON-lines metrics log, a plot.
+
+Layout::
+
+    DIR/config.yaml          the full configuration of the run
+    DIR/vocab.json           the vocabulary
+    DIR/checkpoint.pt        the latest state (weights_only-loadable), replaced atomically
+    DIR/metrics.jsonl        one JSON object per logged step
+    DIR/learning_curve.png   the metrics against the step
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+import yaml
+
+from textrl.errors import CheckpointError
+
+
+def atomic_write(path: Path, write) -> None:
+    """Call ``write(file_object)`` on a temporary file, then rename it over ``path``: a
+    crash leaves the old file or the new one, never half of one."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class RunDir:
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self.config = self.path / "config.yaml"
+        self.vocab = self.path / "vocab.json"
+        self.checkpoint = self.path / "checkpoint.pt"
+        self.metrics = self.path / "metrics.jsonl"
+        self.plot = self.path / "learning_curve.png"
+
+    def create(self, resume: bool) -> None:
+        if self.path.exists() and not self.path.is_dir():
+            raise CheckpointError(f"{self.path}: exists and is not a directory; choose another --out")
+        if not resume and self.checkpoint.exists():
+            raise CheckpointError(f"{self.path}: already holds a run; pass --resume to continue "
+                                  "it, or choose another --out")
+        if resume and not self.checkpoint.exists():
+            raise CheckpointError(f"{self.path}: no checkpoint.pt to resume from; drop --resume "
+                                  "to start a new run")
+        self.path.mkdir(parents=True, exist_ok=True)
+
+    def save_config(self, config: dict) -> None:
+        text = yaml.safe_dump(config, sort_keys=False, allow_unicode=True).encode("utf-8")
+        atomic_write(self.config, lambda f: f.write(text))
+
+    def load_config(self) -> dict:
+        if not self.config.is_file():
+            raise CheckpointError(f"{self.path}: no config.yaml; is this a textrl run directory?")
+        try:
+            config = yaml.safe_load(self.config.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise CheckpointError(f"{self.config}: unreadable YAML ({exc})") from None
+        if not isinstance(config, dict):
+            raise CheckpointError(f"{self.config}: expected a mapping of settings")
+        return config
+
+    def save_checkpoint(self, state: dict) -> None:
+        atomic_write(self.checkpoint, lambda f: torch.save(state, f))
+
+    def load_checkpoint(self) -> dict:
+        if not self.checkpoint.is_file():
+            raise CheckpointError(f"{self.path}: no checkpoint.pt; train a model into this "
+                                  "directory first")
+        try:
+            return torch.load(self.checkpoint, map_location="cpu", weights_only=True)
+        except Exception as exc:  # torch raises many kinds for a damaged or foreign file
+            raise CheckpointError(f"{self.checkpoint}: unreadable checkpoint "
+                                  f"({type(exc).__name__}); delete it and retrain") from None
+
+    def log(self, record: dict) -> None:
+        with self.metrics.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+
+    def read_log(self) -> list[dict]:
+        if not self.metrics.exists():
+            return []
+        return [json.loads(line) for line in self.metrics.read_text("utf-8").splitlines() if line]
+
+    def truncate_log(self, last_step: int, key: str = "epoch") -> None:
+        """Drop records after ``last_step``: written after the checkpoint a resume starts from."""
+        kept = [r for r in self.read_log() if r.get(key, 0) <= last_step]
+        text = "".join(json.dumps(r) + "\n" for r in kept).encode("utf-8")
+        atomic_write(self.metrics, lambda f: f.write(text))
+
+    def plot_log(self, key: str = "epoch") -> None:
+        """One panel per logged metric against ``key``."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        records = self.read_log()
+        names = sorted({k for r in records for k, v in r.items()
+                        if k not in (key, "time_s") and isinstance(v, (int, float))})
+        if not names:
+            return
+        fig, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 3.2), squeeze=False)
+        for ax, name in zip(axes[0], names, strict=True):
+            points = [(r[key], r[name]) for r in records if name in r]
+            ax.plot(*zip(*points, strict=True), marker="." if len(points) < 30 else None)
+            ax.set_xlabel(key)
+            ax.set_title(name)
+            ax.grid(alpha=0.3)
+        fig.tight_layout()
+        atomic_write(self.plot, lambda f: fig.savefig(f, format="png", dpi=90))
+        plt.close(fig)
