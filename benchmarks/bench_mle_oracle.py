@@ -21,7 +21,8 @@ from pathlib import Path
 ORACLE = Path(__file__).resolve().parents[2] / "shared/data/seqgan_oracle/target_params_py3.pkl"
 VARIANTS = {
     "mle": [],
-    "ss": ["--scheduled-sampling", "linear", "--ss-k", "0.005"],
+    # The authors' schedule_sampling.py: the teacher-forcing rate falls 0.002 per epoch.
+    "ss": ["--scheduled-sampling", "linear", "--ss-k", "0.002"],
 }
 
 

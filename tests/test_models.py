@@ -99,3 +99,10 @@ def test_to_dict_round_trip(tmp_path):
                                model.log_prob(x, torch.full((3,), 4)))
     with pytest.raises(ValueError, match="cell"):
         lm(cell="rnn")
+
+
+def test_seqgan_init_std():
+    model = RecurrentLM(LMConfig(vocab_size=500, hidden_dim=32, init_std=0.1))
+    weights = torch.cat([p.flatten() for p in model.parameters()])
+    assert weights.std().item() == pytest.approx(0.1, rel=0.05)
+    assert abs(weights.mean().item()) < 0.01

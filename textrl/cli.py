@@ -39,6 +39,7 @@ MLE_OPTIONS = [
     ("--num-layers", int, "recurrent layers"),
     ("--cell", str, "lstm or gru"),
     ("--dropout", float, "dropout"),
+    ("--init-std", float, "initialise every weight from N(0, std) (SeqGAN: 0.1)"),
     ("--epochs", int, "training epochs"),
     ("--batch-size", int, "batch size"),
     ("--lr", float, "Adam learning rate"),

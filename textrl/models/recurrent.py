@@ -25,6 +25,7 @@ class LMConfig:
     start_id: int = 0
     eos_id: int | None = None
     pad_id: int = 0
+    init_std: float | None = None  # None: PyTorch's defaults; SeqGAN draws all from N(0, 0.1)
 
 
 class Sample(NamedTuple):
@@ -59,6 +60,10 @@ class RecurrentLM(nn.Module):
                        dropout=config.dropout if config.num_layers > 1 else 0.0)
         self.dropout = nn.Dropout(config.dropout)
         self.head = nn.Linear(config.hidden_dim, config.vocab_size)
+        if config.init_std is not None:
+            with torch.no_grad():
+                for parameter in self.parameters():
+                    parameter.normal_(0.0, config.init_std)
 
     def initial_state(self, batch: int) -> State:
         """Zero state, ``[layers, B, H]`` (a pair for LSTM)."""

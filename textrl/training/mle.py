@@ -44,6 +44,7 @@ class MLEConfig:
     num_layers: int = 1
     cell: str = "lstm"
     dropout: float = 0.0
+    init_std: float | None = 0.1  # SeqGAN's generator: every parameter ~ N(0, 0.1)
     epochs: int = 120
     batch_size: int = 64
     lr: float = 0.01
@@ -103,6 +104,7 @@ def build_policy(config: MLEConfig, corpus: Corpus) -> RecurrentLM:
     return RecurrentLM(LMConfig(
         vocab_size=len(vocab), emb_dim=config.emb_dim, hidden_dim=config.hidden_dim,
         num_layers=config.num_layers, cell=config.cell, dropout=config.dropout,
+        init_std=config.init_std,
         start_id=corpus.start_id, eos_id=corpus.eos_id,
         pad_id=vocab.pad_id if vocab.has_specials else 0))
 
