@@ -1,0 +1,78 @@
+import random
+
+import pytest
+
+from textrl.metrics.bleu import bleu, self_bleu
+
+nltk_bleu = pytest.importorskip("nltk.translate.bleu_score", reason="nltk is a dev dependency")
+
+
+def reference_bleu(hypotheses, references, n):
+    """Texygen's definition, written with NLTK."""
+    smooth = nltk_bleu.SmoothingFunction().method1
+    weights = tuple(1.0 / n for _ in range(n))
+    return sum(nltk_bleu.sentence_bleu(references, h, weights, smoothing_function=smooth)
+               for h in hypotheses) / len(hypotheses)
+
+
+def random_sentences(rng, count, vocab=8, lengths=(0, 12)):
+    words = [f"w{i}" for i in range(vocab)]
+    return [[rng.choice(words) for _ in range(rng.randint(*lengths))] for _ in range(count)]
+
+
+@pytest.mark.parametrize("n", [2, 3, 4, 5])
+def test_matches_nltk_on_random_corpora(n):
+    rng = random.Random(n)
+    references = random_sentences(rng, 60, lengths=(1, 12))
+    hypotheses = random_sentences(rng, 200)
+    assert bleu(hypotheses, references, n) == pytest.approx(
+        reference_bleu(hypotheses, references, n), abs=1e-9)
+
+
+EDGE_CASES = {
+    "shorter than n": ([["a", "b"]], [["a", "b", "c", "d"]]),
+    "empty hypothesis": ([[]], [["a", "b"]]),
+    "no matching n-grams": ([["x", "y", "z"]], [["a", "b", "c"]]),
+    "unigrams only": ([["c", "a", "x", "b"]], [["a", "b", "c", "d"]]),
+    "brevity, several lengths": ([["a", "b", "c"]], [["a", "b", "c", "d", "e"], ["a"] * 9,
+                                                     ["a", "b"] * 4]),
+    "tie picks the shorter ref": ([["a", "b", "c"]], [["a", "b"], ["a", "b", "c", "d"]]),
+    "longer than every ref": ([["a", "b", "c", "a", "b", "c"]], [["a", "b", "c"]]),
+    "clipping repeated n-grams": ([["a", "a", "a", "a"]], [["a", "a", "b"], ["a", "c"]]),
+    "empty reference among others": ([["a", "b"]], [[], ["a", "b", "c"]]),
+}
+
+
+@pytest.mark.parametrize("case", list(EDGE_CASES))
+@pytest.mark.parametrize("n", [2, 4])
+def test_matches_nltk_on_edge_cases(case, n):
+    hypotheses, references = EDGE_CASES[case]
+    assert bleu(hypotheses, references, n) == pytest.approx(
+        reference_bleu(hypotheses, references, n), abs=1e-12)
+
+
+def test_self_bleu_is_each_sample_against_the_others():
+    rng = random.Random(0)
+    samples = random_sentences(rng, 40, lengths=(1, 10)) + [["w1", "w2", "w3"]] * 2
+    for n in (2, 4):
+        expected = sum(reference_bleu([s], samples[:i] + samples[i + 1:], n)
+                       for i, s in enumerate(samples)) / len(samples)
+        assert self_bleu(samples, n) == pytest.approx(expected, abs=1e-12)
+
+
+def test_self_bleu_never_uses_the_sample_itself():
+    # Distinct samples share nothing: against the others every score is 0; a version that
+    # let each sample see itself would score 1.
+    assert self_bleu([["a", "b", "c"], ["d", "e", "f"]]) == 0.0
+    assert self_bleu([["a", "b", "c"], ["a", "b", "c"]], n=3) == pytest.approx(1.0)
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match="at least one hypothesis"):
+        bleu([], [["a"]])
+    with pytest.raises(ValueError, match="at least one reference"):
+        bleu([["a"]], [])
+    with pytest.raises(TypeError, match="tokenize"):
+        bleu(["a b"], [["a"]])
+    with pytest.raises(ValueError, match="two samples"):
+        self_bleu([["a"]])
