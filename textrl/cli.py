@@ -1,4 +1,4 @@
-"""The ``textrl`` command: train, sample, evaluate.
+"""The ``textrl`` command: train, sample, evaluate, compare.
 
 User errors print one line and exit with code 2; no traceback.
 """
@@ -17,7 +17,18 @@ import yaml
 from textrl.agents.mle import SCHEDULES
 from textrl.data.tokenizers import get_tokenizer
 from textrl.errors import UserError
-from textrl.training.mle import MLEConfig, evaluate_policy, load_run, train_mle
+from textrl.evaluation import (
+    QD_AXES,
+    check_same_data,
+    data_identity,
+    decode_split,
+    format_table,
+    plot_quality_diversity,
+    quality_diversity,
+    read_references,
+    score_samples,
+)
+from textrl.training.mle import MLEConfig, load_run, train_mle
 from textrl.training.runs import RunDir
 
 # Options of `train mle`: (flag, config field, type, help). Absent flags leave the config
@@ -80,12 +91,23 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--temperature", type=float, default=1.0)
     sample.add_argument("--seed", type=int, default=0)
 
-    evaluate = commands.add_parser("evaluate", help="score a run")
+    evaluate = commands.add_parser("evaluate", help="score a run with every metric")
     evaluate.add_argument("run", help="run directory")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
-    evaluate.add_argument("--samples", type=int, default=10_000, help="samples for NLL-oracle")
+    evaluate.add_argument("--references", help="BLEU references, one sentence per line "
+                          "(default: the run's test split)")
+    evaluate.add_argument("--samples", type=int, default=10_000, help="samples to score")
     evaluate.add_argument("--temperature", type=float, default=1.0)
     evaluate.add_argument("--seed", type=int, default=0)
+
+    compare = commands.add_parser("compare", help="one table (and plot) of runs on one dataset")
+    compare.add_argument("runs", nargs="+", help="run directories trained on the same data")
+    compare.add_argument("--temperatures", type=float, nargs="+", default=[1.0],
+                         help="sample each run at these temperatures (the quality-diversity sweep)")
+    compare.add_argument("--plot", help="write the quality-diversity plot to this PNG")
+    compare.add_argument("--samples", type=int, default=2_000, help="samples per temperature")
+    compare.add_argument("--seed", type=int, default=0)
+    compare.add_argument("--json", action="store_true", help="print the rows as JSON lines")
     return parser
 
 
@@ -116,8 +138,33 @@ def _mle_config(args: argparse.Namespace) -> MLEConfig:
 def _check_run_options(args: argparse.Namespace) -> None:
     if getattr(args, "n", 1) < 1 or getattr(args, "samples", 1) < 1:
         raise UserError("the number of samples must be >= 1")
-    if args.temperature < 0:
-        raise UserError(f"--temperature must be >= 0, got {args.temperature}")
+    temperatures = getattr(args, "temperatures", None) or [args.temperature]
+    if any(t < 0 for t in temperatures):
+        raise UserError(f"temperatures must be >= 0, got {temperatures}")
+
+
+def _compare(args: argparse.Namespace) -> int:
+    loaded = {run: load_run(run) for run in args.runs}
+    check_same_data([(run, data_identity(config, oracle))
+                     for run, (config, _, oracle, _) in loaded.items()])
+    rows = []
+    for run, (_, corpus, oracle, policy) in loaded.items():
+        for row in quality_diversity(policy, corpus, oracle, args.temperatures, args.samples,
+                                     args.seed):
+            rows.append({"run": run} | row)
+    is_oracle = any(oracle is not None for *_, oracle, _ in loaded.values())
+    quality, diversity = QD_AXES[is_oracle]
+    columns = ["run", "temperature", quality, diversity, "nll_test", "bleu4", "self_bleu4",
+               "distinct4", "length_mean"]
+    columns = list(dict.fromkeys(c for c in columns if c in rows[0]))
+    if args.json:
+        for row in rows:
+            print(json.dumps(row))
+    else:
+        print(format_table(rows, columns))
+    if args.plot:
+        plot_quality_diversity(rows, quality, diversity, args.plot)
+    return 0
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -128,20 +175,25 @@ def run(argv: list[str] | None = None) -> int:
         print(json.dumps({"out": args.out, **result}))
         return 0
     _check_run_options(args)
+    if args.command == "compare":
+        return _compare(args)
     config, corpus, oracle, policy = load_run(args.run)
-    generator = torch.Generator().manual_seed(args.seed)
     if args.command == "sample":
+        generator = torch.Generator().manual_seed(args.seed)
         max_len = oracle.seq_len if oracle else corpus.max_len
         sample = policy.sample(args.n, max_len, args.temperature, generator=generator)
         tokenizer = get_tokenizer(config.tokenizer, config.keep_spaces)
         for row in sample.tokens.tolist():
             print(tokenizer.detokenize(corpus.vocab.decode(row)))
         return 0
-    metrics = evaluate_policy(policy, corpus, oracle, "test", args.samples, args.seed,
-                              args.temperature)
+    references = (read_references(args.references, config) if args.references
+                  else decode_split(corpus.test, corpus))
+    metrics = score_samples(policy, corpus, oracle, references, args.samples, args.temperature,
+                            args.seed)
     result = metrics | {"settings": {
         "samples": args.samples, "temperature": args.temperature, "seed": args.seed,
-        "split": "test", "config": asdict(config)}}
+        "tokenizer": config.tokenizer, "references": args.references or "test split",
+        "references_count": len(references), "split": "test", "config": asdict(config)}}
     if args.json:
         print(json.dumps(result))
     else:

@@ -25,8 +25,10 @@ def nll_oracle(policy: RecurrentLM, oracle: OracleLSTM, n: int = 10_000,
 
 
 @torch.no_grad()
-def nll_test(policy: RecurrentLM, split: Split, batch_size: int = 512) -> float:
-    """The policy's mean per-token NLL of a held-out split (pass the test split, never train)."""
+def nll_test(policy: RecurrentLM, split: Split, batch_size: int = 512,
+             temperature: float = 1.0) -> float:
+    """The policy's mean per-token NLL of a held-out split (pass the test split, never train),
+    under its distribution at ``temperature`` (the diversity axis of a temperature sweep)."""
     if len(split) == 0:
         raise ValueError("cannot score an empty split")
     was_training = policy.training
@@ -35,7 +37,7 @@ def nll_test(policy: RecurrentLM, split: Split, batch_size: int = 512) -> float:
     try:
         for lo in range(0, len(split), batch_size):
             tokens, lengths = split.tokens[lo:lo + batch_size], split.lengths[lo:lo + batch_size]
-            total -= float(policy.log_prob(tokens, lengths).sum())
+            total -= float(policy.log_prob(tokens, lengths, temperature).sum())
     finally:
         policy.train(was_training)
     return total / float(split.lengths.sum())

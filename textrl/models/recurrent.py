@@ -88,10 +88,14 @@ class RecurrentLM(nn.Module):
         start = tokens.new_full((tokens.shape[0], 1), self.config.start_id)
         return torch.cat([start, tokens[:, :-1]], dim=1)
 
-    def log_prob(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """``[B, T]`` log-probability of each target token, 0 on padding."""
+    def log_prob(self, tokens: torch.Tensor, lengths: torch.Tensor,
+                 temperature: float = 1.0) -> torch.Tensor:
+        """``[B, T]`` log-probability of each target token, 0 on padding, under the
+        distribution ``sample`` draws from at ``temperature`` (> 0)."""
+        if temperature <= 0:
+            raise ValueError(f"temperature must be > 0 to score tokens, got {temperature}")
         logits, _ = self(self.teacher_inputs(tokens))
-        logp = torch.log_softmax(logits, dim=-1).gather(2, tokens[..., None]).squeeze(2)
+        logp = torch.log_softmax(logits / temperature, dim=-1).gather(2, tokens[..., None]).squeeze(2)
         return logp * length_mask(lengths, tokens.shape[1])
 
     def nll(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,133 @@
+"""Run-level evaluation, identical for every model: sample once, score with every metric,
+sweep the temperature, compare runs trained on the same data."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+from textrl.data.corpus import Corpus, Split, read_lines
+from textrl.data.tokenizers import get_tokenizer
+from textrl.errors import UserError
+from textrl.metrics.bleu import bleu, self_bleu
+from textrl.metrics.diversity import distinct_n, length_stats
+from textrl.metrics.nll import nll_test, perplexity
+from textrl.models.recurrent import RecurrentLM
+from textrl.oracle import OracleLSTM
+from textrl.training.mle import MLEConfig, data_fingerprint
+
+
+def decode_split(split: Split | torch.Tensor, corpus: Corpus) -> list[list[str]]:
+    tokens = split.tokens if isinstance(split, Split) else split
+    return [corpus.vocab.decode(row) for row in tokens.tolist()]
+
+
+def read_references(path: str | Path, config: MLEConfig) -> list[list[str]]:
+    """A references file tokenized like the run's training data."""
+    tokenizer = get_tokenizer(config.tokenizer, config.keep_spaces)
+    refs = [tokenizer.tokenize(line.lower() if config.lowercase else line)
+            for line in read_lines(path)]
+    refs = [r for r in refs if r]
+    if not refs:
+        raise UserError(f"{path}: no usable line (all lines are blank); give references one "
+                        "sentence per line")
+    return refs
+
+
+def score_samples(policy: RecurrentLM, corpus: Corpus, oracle: OracleLSTM | None,
+                  references: list[list[str]], n_samples: int, temperature: float, seed: int,
+                  bleu_orders: Sequence[int] = (2, 3, 4)) -> dict[str, float]:
+    """Every metric of one set of ``n_samples`` samples drawn at ``temperature`` with ``seed``:
+    BLEU-n against ``references``, self-BLEU-4, distinct-n, lengths, NLL-test at the same
+    temperature and, with an oracle, NLL-oracle."""
+    max_len = oracle.seq_len if oracle is not None else corpus.max_len
+    g = torch.Generator().manual_seed(seed)
+    tokens = policy.sample(n_samples, max_len, temperature, generator=g).tokens
+    samples = decode_split(tokens, corpus)
+    out: dict[str, float] = {}
+    if oracle is not None:
+        out["nll_oracle"] = oracle.nll(tokens)
+    if temperature > 0:
+        out["nll_test"] = nll_test(policy, corpus.test, temperature=temperature)
+        out["ppl_test"] = perplexity(out["nll_test"])
+    for n in bleu_orders:
+        out[f"bleu{n}"] = bleu(samples, references, n)
+    out["self_bleu4"] = self_bleu(samples, 4) if len(samples) > 1 else float("nan")
+    for n in (1, 2, 3, 4):
+        out[f"distinct{n}"] = distinct_n(samples, n)
+    return out | length_stats(samples)
+
+
+def data_identity(config: MLEConfig, oracle: OracleLSTM | None) -> dict:
+    """What two runs must share for their numbers to be comparable."""
+    if oracle is not None:
+        return {"oracle": oracle.source, "n_train": config.n_train, "n_test": config.n_test,
+                "data_seed": config.data_seed}
+    return {"data": data_fingerprint(config), "tokenizer": config.tokenizer,
+            "keep_spaces": config.keep_spaces, "lowercase": config.lowercase,
+            "max_len": config.max_len, "data_seed": config.data_seed}
+
+
+def check_same_data(identities: Sequence[tuple[str, dict]]) -> None:
+    """A UserError unless every ``(run, data_identity)`` names the same data."""
+    first_run, first = identities[0]
+    for run, identity in identities[1:]:
+        if identity != first:
+            differing = sorted(k for k in first.keys() | identity.keys()
+                               if first.get(k) != identity.get(k))
+            raise UserError(f"{run} and {first_run} were trained on different data "
+                            f"({', '.join(differing)} differ); compare runs of one dataset")
+
+
+def quality_diversity(policy: RecurrentLM, corpus: Corpus, oracle: OracleLSTM | None,
+                      temperatures: Sequence[float], n_samples: int, seed: int) -> list[dict]:
+    """One row of metrics per temperature: the quality-diversity curve of one model."""
+    references = decode_split(corpus.test, corpus)
+    return [{"temperature": t} | score_samples(policy, corpus, oracle, references, n_samples,
+                                               t, seed, bleu_orders=(4,))
+            for t in temperatures]
+
+
+# (quality, diversity) axes of the sweep: oracle runs follow Caccia et al. (NLL-oracle against
+# NLL-test at the sampling temperature, both lower-is-better); text runs use BLEU-4 against
+# the test split and self-BLEU-4 (Texygen).
+QD_AXES = {True: ("nll_oracle", "nll_test"), False: ("bleu4", "self_bleu4")}
+
+
+def format_table(rows: Sequence[dict], columns: Sequence[str]) -> str:
+    """A plain-text table, numbers to 4 decimals."""
+    def cell(value) -> str:
+        return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+    cells = [[cell(r.get(c, "")) for c in columns] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
+    return "\n".join(lines)
+
+
+def plot_quality_diversity(rows: Sequence[dict], quality: str, diversity: str,
+                           path: str | Path) -> None:
+    """One line per run through its temperatures, each point labelled with its temperature."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    for run in dict.fromkeys(r["run"] for r in rows):
+        points = [r for r in rows if r["run"] == run]
+        xs, ys = [p[diversity] for p in points], [p[quality] for p in points]
+        ax.plot(xs, ys, marker="o", label=str(run))
+        for p, x, y in zip(points, xs, ys, strict=True):
+            ax.annotate(f"T={p['temperature']:g}", (x, y), fontsize=7, xytext=(3, 3),
+                        textcoords="offset points")
+    ax.set_xlabel(f"{diversity} (diversity)")
+    ax.set_ylabel(f"{quality} (quality)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

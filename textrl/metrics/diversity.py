@@ -1,0 +1,28 @@
+"""Diversity and length statistics of a set of tokenized samples."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+
+from textrl.metrics.bleu import ngram_counts
+
+
+def distinct_n(samples: Sequence[Sequence[str]], n: int) -> float:
+    """Distinct n-grams over all n-grams in the samples (Li et al. 2016); 0 when none."""
+    seen: set[tuple] = set()
+    total = 0
+    for sample in samples:
+        counts = ngram_counts(sample, n)
+        seen.update(counts)
+        total += sum(counts.values())
+    return len(seen) / total if total else 0.0
+
+
+def length_stats(samples: Sequence[Sequence[str]]) -> dict[str, float]:
+    """Mean, standard deviation, min and max sentence length in tokens."""
+    if not samples:
+        raise ValueError("no samples")
+    lengths = [len(s) for s in samples]
+    return {"length_mean": statistics.fmean(lengths), "length_sd": statistics.pstdev(lengths),
+            "length_min": min(lengths), "length_max": max(lengths)}
