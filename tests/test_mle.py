@@ -106,3 +106,17 @@ def test_config_validation():
     with pytest.raises(UserError, match="unknown setting"):
         MLEConfig.from_dict({"epochz": 3})
     assert MLEConfig().oracle == "random"
+
+
+def test_best_checkpoint_follows_validation_nll(tmp_path):
+    from textrl.training.mle import load_run
+
+    train_mle(tiny_oracle_config(epochs=3), tmp_path / "r", progress=False)
+    run = RunDir(tmp_path / "r")
+    log = run.read_log()
+    best = min(log, key=lambda r: r["nll_valid"])
+    state = run.load_checkpoint(best=True)
+    assert state["epoch"] == best["epoch"] and state["nll_valid"] == best["nll_valid"]
+    assert "agent" not in state  # weights only, no optimizer
+    _, corpus, _, policy = load_run(run.path, best=True)
+    assert nll_test(policy, corpus.valid) == pytest.approx(best["nll_valid"], rel=1e-6)

@@ -90,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("-n", type=int, default=10, help="how many")
     sample.add_argument("--temperature", type=float, default=1.0)
     sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--checkpoint", choices=["latest", "best"], default="latest",
+                        help="the last epoch, or the best validation NLL")
 
     evaluate = commands.add_parser("evaluate", help="score a run with every metric")
     evaluate.add_argument("run", help="run directory")
@@ -99,6 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--samples", type=int, default=10_000, help="samples to score")
     evaluate.add_argument("--temperature", type=float, default=1.0)
     evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--checkpoint", choices=["latest", "best"], default="latest",
+                        help="the last epoch, or the best validation NLL")
 
     compare = commands.add_parser("compare", help="one table (and plot) of runs on one dataset")
     compare.add_argument("runs", nargs="+", help="run directories trained on the same data")
@@ -107,6 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--plot", help="write the quality-diversity plot to this PNG")
     compare.add_argument("--samples", type=int, default=2_000, help="samples per temperature")
     compare.add_argument("--seed", type=int, default=0)
+    compare.add_argument("--checkpoint", choices=["latest", "best"], default="latest",
+                        help="the last epoch, or the best validation NLL")
     compare.add_argument("--json", action="store_true", help="print the rows as JSON lines")
     return parser
 
@@ -144,7 +150,7 @@ def _check_run_options(args: argparse.Namespace) -> None:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    loaded = {run: load_run(run) for run in args.runs}
+    loaded = {run: load_run(run, best=args.checkpoint == "best") for run in args.runs}
     check_same_data([(run, data_identity(config, oracle))
                      for run, (config, _, oracle, _) in loaded.items()])
     rows = []
@@ -177,7 +183,7 @@ def run(argv: list[str] | None = None) -> int:
     _check_run_options(args)
     if args.command == "compare":
         return _compare(args)
-    config, corpus, oracle, policy = load_run(args.run)
+    config, corpus, oracle, policy = load_run(args.run, best=args.checkpoint == "best")
     if args.command == "sample":
         generator = torch.Generator().manual_seed(args.seed)
         max_len = oracle.seq_len if oracle else corpus.max_len
@@ -192,8 +198,9 @@ def run(argv: list[str] | None = None) -> int:
                             args.seed)
     result = metrics | {"settings": {
         "samples": args.samples, "temperature": args.temperature, "seed": args.seed,
-        "tokenizer": config.tokenizer, "references": args.references or "test split",
-        "references_count": len(references), "split": "test", "config": asdict(config)}}
+        "checkpoint": args.checkpoint, "tokenizer": config.tokenizer,
+        "references": args.references or "test split", "references_count": len(references),
+        "split": "test", "config": asdict(config)}}
     if args.json:
         print(json.dumps(result))
     else:

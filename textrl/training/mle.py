@@ -147,11 +147,14 @@ def train_mle(config: MLEConfig, out: str | Path, resume: bool = False,
         generator.set_state(state["rng"]["generator"])
         torch.set_rng_state(state["rng"]["torch"])
         start = state["epoch"]
+        best_nll = state["best_nll_valid"]
         run.truncate_log(start)
     else:
         corpus.vocab.save(run.vocab)
     run.save_config(asdict(config))
     fingerprint = data_fingerprint(config)
+    if not resume:
+        best_nll = float("inf")
     last: dict = {}
     bar = tqdm(range(start, config.epochs), initial=start, total=config.epochs,
                desc="mle", unit="epoch", disable=not progress)
@@ -170,22 +173,28 @@ def train_mle(config: MLEConfig, out: str | Path, resume: bool = False,
         bar.set_postfix({k: f"{v:.3f}" for k, v in record.items() if k.startswith("nll")
                          or k == "train_nll"})
         run.log(record)
-        run.save_checkpoint({
-            "epoch": epoch + 1, "config": asdict(config), "vocab": corpus.vocab.to_dict(),
-            "model": policy.to_dict(), "agent": agent.state_dict(), "data": fingerprint,
-            "rng": {"generator": generator.get_state(), "torch": torch.get_rng_state()},
-        })
+        weights = {"epoch": epoch + 1, "config": asdict(config), "vocab": corpus.vocab.to_dict(),
+                   "model": policy.to_dict(), "data": fingerprint}
+        # Selected on the validation split only: choosing by a test metric would leak it.
+        if record.get("nll_valid", float("inf")) < best_nll:
+            best_nll = record["nll_valid"]
+            run.save_checkpoint(weights | {"nll_valid": best_nll}, best=True)
+        run.save_checkpoint(weights | {
+            "agent": agent.state_dict(), "best_nll_valid": best_nll,
+            "rng": {"generator": generator.get_state(), "torch": torch.get_rng_state()}})
     run.plot_log()
     return last
 
 
-def load_run(out: str | Path) -> tuple[MLEConfig, Corpus, OracleLSTM | None, RecurrentLM]:
-    """Rebuild a finished (or interrupted) run: its config, data, oracle and latest policy."""
+def load_run(out: str | Path, best: bool = False
+             ) -> tuple[MLEConfig, Corpus, OracleLSTM | None, RecurrentLM]:
+    """Rebuild a finished (or interrupted) run: its config, data, oracle and its latest
+    policy, or with ``best`` the one with the lowest validation NLL."""
     run = RunDir(out)
     if not run.path.is_dir():
         raise CheckpointError(f"{run.path}: no such run directory; train one with "
                               "`textrl train mle --out DIR`")
-    state = run.load_checkpoint()
+    state = run.load_checkpoint(best)
     config = MLEConfig.from_dict(state["config"])
     if data_fingerprint(config) != state["data"]:
         raise CheckpointError(f"{run.path}: the data files changed since training "

@@ -5,6 +5,7 @@ Layout::
     DIR/config.yaml          the full configuration of the run
     DIR/vocab.json           the vocabulary
     DIR/checkpoint.pt        the latest state (weights_only-loadable), replaced atomically
+    DIR/best.pt              the weights with the best validation NLL so far
     DIR/metrics.jsonl        one JSON object per logged step
     DIR/learning_curve.png   the metrics against the step
 """
@@ -43,6 +44,7 @@ class RunDir:
         self.config = self.path / "config.yaml"
         self.vocab = self.path / "vocab.json"
         self.checkpoint = self.path / "checkpoint.pt"
+        self.best = self.path / "best.pt"
         self.metrics = self.path / "metrics.jsonl"
         self.plot = self.path / "learning_curve.png"
 
@@ -72,17 +74,18 @@ class RunDir:
             raise CheckpointError(f"{self.config}: expected a mapping of settings")
         return config
 
-    def save_checkpoint(self, state: dict) -> None:
-        atomic_write(self.checkpoint, lambda f: torch.save(state, f))
+    def save_checkpoint(self, state: dict, best: bool = False) -> None:
+        atomic_write(self.best if best else self.checkpoint, lambda f: torch.save(state, f))
 
-    def load_checkpoint(self) -> dict:
-        if not self.checkpoint.is_file():
-            raise CheckpointError(f"{self.path}: no checkpoint.pt; train a model into this "
+    def load_checkpoint(self, best: bool = False) -> dict:
+        path = self.best if best else self.checkpoint
+        if not path.is_file():
+            raise CheckpointError(f"{self.path}: no {path.name}; train a model into this "
                                   "directory first")
         try:
-            return torch.load(self.checkpoint, map_location="cpu", weights_only=True)
+            return torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:  # torch raises many kinds for a damaged or foreign file
-            raise CheckpointError(f"{self.checkpoint}: unreadable checkpoint "
+            raise CheckpointError(f"{path}: unreadable checkpoint "
                                   f"({type(exc).__name__}); delete it and retrain") from None
 
     def log(self, record: dict) -> None:
