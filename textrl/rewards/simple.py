@@ -1,0 +1,45 @@
+"""Rewards that need no training: the oracle's likelihood and a constant."""
+
+from __future__ import annotations
+
+import torch
+
+from textrl.data.corpus import length_mask
+from textrl.oracle import OracleLSTM
+
+
+class OracleReward:
+    """The oracle's mean per-token log-likelihood of each sequence (a diagnostic reward:
+    maximising it drives NLL-oracle down).
+
+    >>> oracle = OracleLSTM.random(seed=0, vocab_size=30, seq_len=5)
+    >>> x = oracle.sample(3, generator=torch.Generator().manual_seed(0))
+    >>> OracleReward(oracle)(x, torch.full((3,), 5)).shape
+    torch.Size([3])
+    """
+
+    token_level = False
+
+    def __init__(self, oracle: OracleLSTM):
+        self.oracle = oracle
+
+    def __call__(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        mask = length_mask(lengths, tokens.shape[1])
+        return (self.oracle.log_prob(tokens) * mask).sum(1) / lengths.clamp(min=1)
+
+
+class ConstantReward:
+    """The same reward for every sequence: the control against which a learned reward
+    must show that it carries information.
+
+    >>> ConstantReward(1.0)(torch.zeros(2, 4, dtype=torch.long), torch.tensor([4, 2]))
+    tensor([1., 1.])
+    """
+
+    token_level = False
+
+    def __init__(self, value: float = 1.0):
+        self.value = value
+
+    def __call__(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return torch.full((tokens.shape[0],), float(self.value))
