@@ -103,6 +103,23 @@ class RecurrentLM(nn.Module):
         return -self.log_prob(tokens, lengths).sum() / lengths.sum()
 
     @torch.no_grad()
+    def prefix_states(self, tokens: torch.Tensor) -> tuple[torch.Tensor, list[State]]:
+        """Teacher-forced pass over ``tokens [B, T]`` that keeps every recurrent state.
+
+        Returns ``logits [B, T, V]`` and ``states``: ``logits[:, t]`` predicts ``tokens[:, t]``
+        from the start token and ``tokens[:, :t]``, and ``states[t]`` is the state after
+        reading those same inputs, so sampling can resume after any prefix.
+        """
+        inputs = self.teacher_inputs(tokens)
+        state = self.initial_state(tokens.shape[0])
+        logits, states = [], []
+        for t in range(tokens.shape[1]):
+            step_logits, state = self.step(inputs[:, t], state)
+            logits.append(step_logits)
+            states.append(state)
+        return torch.stack(logits, dim=1), states
+
+    @torch.no_grad()
     def sample(
         self,
         n: int,

@@ -31,7 +31,9 @@ def sample_categorical(
     """
     if temperature < 0:
         raise ValueError(f"temperature must be >= 0, got {temperature}")
-    logits = logits.float() / (temperature or 1.0)
+    logits = logits.float()
+    if temperature not in (0.0, 1.0):
+        logits = logits / temperature  # a full pass over [B, V]: skipped when it changes nothing
     if temperature == 0:
         ids = logits.argmax(dim=-1)
         return ids, torch.log_softmax(logits, dim=-1).gather(1, ids[:, None]).squeeze(1)
