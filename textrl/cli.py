@@ -68,6 +68,12 @@ def _field(flag: str) -> str:
     return flag[2:].replace("-", "_")
 
 
+def _add_loading_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seed", type=int, default=0, help="seed of the samples")
+    parser.add_argument("--checkpoint", choices=["latest", "best"], default="latest",
+                        help="the last epoch, or the best validation NLL")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="textrl", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -89,9 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("run", help="run directory")
     sample.add_argument("-n", type=int, default=10, help="how many")
     sample.add_argument("--temperature", type=float, default=1.0)
-    sample.add_argument("--seed", type=int, default=0)
-    sample.add_argument("--checkpoint", choices=["latest", "best"], default="latest",
-                        help="the last epoch, or the best validation NLL")
+    _add_loading_options(sample)
 
     evaluate = commands.add_parser("evaluate", help="score a run with every metric")
     evaluate.add_argument("run", help="run directory")
@@ -100,9 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "(default: the run's test split)")
     evaluate.add_argument("--samples", type=int, default=10_000, help="samples to score")
     evaluate.add_argument("--temperature", type=float, default=1.0)
-    evaluate.add_argument("--seed", type=int, default=0)
-    evaluate.add_argument("--checkpoint", choices=["latest", "best"], default="latest",
-                        help="the last epoch, or the best validation NLL")
+    _add_loading_options(evaluate)
 
     compare = commands.add_parser("compare", help="one table (and plot) of runs on one dataset")
     compare.add_argument("runs", nargs="+", help="run directories trained on the same data")
@@ -110,9 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="sample each run at these temperatures (the quality-diversity sweep)")
     compare.add_argument("--plot", help="write the quality-diversity plot to this PNG")
     compare.add_argument("--samples", type=int, default=2_000, help="samples per temperature")
-    compare.add_argument("--seed", type=int, default=0)
-    compare.add_argument("--checkpoint", choices=["latest", "best"], default="latest",
-                        help="the last epoch, or the best validation NLL")
+    _add_loading_options(compare)
     compare.add_argument("--json", action="store_true", help="print the rows as JSON lines")
     return parser
 
