@@ -147,7 +147,7 @@ def train_mle(config: MLEConfig, out: str | Path, resume: bool = False,
         generator.set_state(state["rng"]["generator"])
         torch.set_rng_state(state["rng"]["torch"])
         start = state["epoch"]
-        best_nll = state["best_nll_valid"]
+        best_nll = state.get("best_nll_valid", float("inf"))  # absent before best.pt existed
         run.truncate_log(start)
     else:
         corpus.vocab.save(run.vocab)

@@ -80,8 +80,9 @@ class RunDir:
     def load_checkpoint(self, best: bool = False) -> dict:
         path = self.best if best else self.checkpoint
         if not path.is_file():
-            raise CheckpointError(f"{self.path}: no {path.name}; train a model into this "
-                                  "directory first")
+            hint = ("it is written at the first evaluation; use --checkpoint latest" if best
+                    else "train a model into this directory first")
+            raise CheckpointError(f"{self.path}: no {path.name}; {hint}")
         try:
             return torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:  # torch raises many kinds for a damaged or foreign file
