@@ -65,6 +65,8 @@ def test_other_user_errors(capsys, tmp_path):
     (tmp_path / "c.yaml").write_text("epochz: 3\n")
     assert_user_error(capsys, "train", "mle", "--config", tmp_path / "c.yaml", "--out",
                       tmp_path / "r", match="unknown setting(s) epochz")
+    assert_user_error(capsys, "train", "mle", "--tokenizer", "bpe", "--out", tmp_path / "r",
+                      match="--tokenizer 'bpe'")
     code, _, err = cli(capsys, "train", "mle")  # argparse: missing --out
     assert code == 2 and "--out" in err
 

@@ -101,6 +101,16 @@ def test_config_validation():
         MLEConfig(oracle="random", data="x.txt")
     with pytest.raises(UserError, match="scheduled-sampling"):
         MLEConfig(scheduled_sampling="sometimes")
+    with pytest.raises(UserError, match="--tokenizer 'bpe': use one of word, char"):
+        MLEConfig(tokenizer="bpe")
+    with pytest.raises(UserError, match="--cell"):
+        MLEConfig(cell="rnn")
+    with pytest.raises(UserError, match="--overlong"):
+        MLEConfig(overlong="wrap")
+    with pytest.raises(UserError, match="--dropout"):
+        MLEConfig(dropout=1.0)
+    with pytest.raises(UserError, match="--lr"):
+        MLEConfig(lr=0)
     with pytest.raises(UserError, match="--epochs must be >= 1"):
         MLEConfig(epochs=0)
     with pytest.raises(UserError, match="unknown setting"):

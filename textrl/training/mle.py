@@ -64,9 +64,16 @@ class MLEConfig:
             raise UserError("give --oracle or --data, not both")
         if self.oracle is None and self.data is None:
             self.oracle = "random"
-        if self.scheduled_sampling not in SCHEDULES:
-            raise UserError(f"--scheduled-sampling {self.scheduled_sampling!r}: use one of "
-                            f"{', '.join(SCHEDULES)}")
+        choices = {"tokenizer": ("word", "char"), "cell": ("lstm", "gru"),
+                   "overlong": ("truncate", "drop"), "scheduled_sampling": SCHEDULES}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise UserError(f"--{name.replace('_', '-')} {getattr(self, name)!r}: use one of "
+                                f"{', '.join(allowed)}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise UserError(f"--dropout must be in [0, 1), got {self.dropout}")
+        if self.lr <= 0 or self.grad_clip <= 0:
+            raise UserError("--lr and --grad-clip must be > 0")
         for name in ("epochs", "batch_size", "eval_every", "eval_samples", "n_train", "n_valid",
                      "n_test", "emb_dim", "hidden_dim", "num_layers"):
             if getattr(self, name) < 1:
