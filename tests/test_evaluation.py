@@ -78,3 +78,7 @@ def test_compare_table_plot_and_refusal(capsys, tmp_path, text_runs, text_file):
                       match="trained on different data (data differ)")
     assert_user_error(capsys, "compare", *text_runs, "--temperatures", "-1",
                       match="temperatures must be >= 0")
+    assert_user_error(capsys, "compare", *text_runs, "--temperatures", "0", "1",
+                      match="temperatures > 0")
+    assert_user_error(capsys, "compare", *text_runs, "--plot", tmp_path / "no" / "qd.png",
+                      match="its folder does not exist")

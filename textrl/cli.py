@@ -150,6 +150,11 @@ def _check_run_options(args: argparse.Namespace) -> None:
 
 
 def _compare(args: argparse.Namespace) -> int:
+    if 0 in args.temperatures:
+        raise UserError("compare samples at temperatures > 0: greedy decoding (0) has no "
+                        "NLL-test and no diversity to plot")
+    if args.plot and not Path(args.plot).resolve().parent.is_dir():
+        raise UserError(f"--plot {args.plot}: its folder does not exist; create it first")
     loaded = {run: load_run(run, best=args.checkpoint == "best") for run in args.runs}
     check_same_data([(run, data_identity(config, oracle))
                      for run, (config, _, oracle, _) in loaded.items()])
