@@ -76,3 +76,22 @@ def test_bad_inputs():
         bleu(["a b"], [["a"]])
     with pytest.raises(ValueError, match="two samples"):
         self_bleu([["a"]])
+
+
+def test_bleu_reward_scores_each_sequence_like_the_metric():
+    import torch
+
+    from textrl.data import Vocab
+    from textrl.rewards import BLEUReward
+
+    rng = random.Random(9)
+    vocab = Vocab.from_corpus([[f"w{i}" for i in range(8)]])
+    references = random_sentences(rng, 30, lengths=(2, 9))
+    hypotheses = random_sentences(rng, 12, lengths=(1, 9))
+    tokens = torch.full((12, 10), vocab.pad_id)
+    lengths = torch.tensor([len(h) + 1 for h in hypotheses])
+    for i, h in enumerate(hypotheses):
+        tokens[i, : len(h) + 1] = torch.tensor(vocab.encode(h) + [vocab.eos_id])
+    rewards = BLEUReward(references, vocab, n=3)(tokens, lengths)
+    expected = [reference_bleu([h], references, 3) for h in hypotheses]
+    assert rewards.tolist() == pytest.approx(expected, abs=1e-7)  # float32 rewards

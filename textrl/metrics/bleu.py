@@ -64,6 +64,37 @@ def _progress(items: Sequence, desc: str):
     return tqdm(items, desc=desc, unit="sent", delay=1.0, leave=False)
 
 
+class BLEUScorer:
+    """Texygen sentence BLEU-n against a fixed reference set, its statistics computed once.
+
+    >>> scorer = BLEUScorer([["the", "cat", "sat"], ["a", "dog", "ran"]], n=2)
+    >>> round(scorer.sentence(["the", "cat", "ran"]), 4)
+    0.7071
+    """
+
+    def __init__(self, references: Sequence[Tokens], n: int = 4):
+        _check_tokenized(references, "reference")
+        if n < 1:
+            raise ValueError(f"n must be >= 1, got {n}")
+        self.n = n
+        self.max_counts: list[dict[tuple, int]] = [{} for _ in range(n + 1)]
+        for reference in references:
+            for order in range(1, n + 1):
+                table = self.max_counts[order]
+                for gram, count in ngram_counts(reference, order).items():
+                    if count > table.get(gram, 0):
+                        table[gram] = count
+        self.lengths = sorted({len(r) for r in references})
+
+    def _max_ref_count(self, order: int, gram: tuple) -> int:
+        return self.max_counts[order].get(gram, 0)
+
+    def sentence(self, hypothesis: Tokens) -> float:
+        """NLTK ``sentence_bleu(references, hypothesis)``, uniform weights, method1."""
+        ref_len = _closest_length(self.lengths, len(hypothesis))
+        return _sentence_bleu(hypothesis, self.n, ref_len, self._max_ref_count)
+
+
 def bleu(hypotheses: Sequence[Tokens], references: Sequence[Tokens], n: int = 4) -> float:
     """Mean sentence BLEU-n of each hypothesis against all references (Texygen's BLEU).
 
@@ -77,23 +108,8 @@ def bleu(hypotheses: Sequence[Tokens], references: Sequence[Tokens], n: int = 4)
     1.0
     """
     _check_tokenized(hypotheses, "hypothesis")
-    _check_tokenized(references, "reference")
-    if n < 1:
-        raise ValueError(f"n must be >= 1, got {n}")
-    max_counts: list[dict[tuple, int]] = [{} for _ in range(n + 1)]
-    for reference in references:
-        for order in range(1, n + 1):
-            table = max_counts[order]
-            for gram, count in ngram_counts(reference, order).items():
-                if count > table.get(gram, 0):
-                    table[gram] = count
-    lengths = sorted({len(r) for r in references})
-
-    def max_ref_count(order: int, gram: tuple) -> int:
-        return max_counts[order].get(gram, 0)
-
-    total = math.fsum(_sentence_bleu(h, n, _closest_length(lengths, len(h)), max_ref_count)
-                      for h in _progress(hypotheses, f"BLEU-{n}"))
+    scorer = BLEUScorer(references, n)
+    total = math.fsum(scorer.sentence(h) for h in _progress(hypotheses, f"BLEU-{n}"))
     return total / len(hypotheses)
 
 

@@ -1,9 +1,10 @@
 """Reward models: the pluggable half of text generation as RL."""
 
 from textrl.rewards.base import RewardModel
+from textrl.rewards.bleu import BLEUReward
 from textrl.rewards.discriminator import REWARD_FORMS, CNNDiscriminator
 from textrl.rewards.monte_carlo import MonteCarloReward, reference_q_values
 from textrl.rewards.simple import ConstantReward, OracleReward
 
-__all__ = ["REWARD_FORMS", "CNNDiscriminator", "ConstantReward", "MonteCarloReward", "OracleReward",
-           "RewardModel", "reference_q_values"]
+__all__ = ["REWARD_FORMS", "BLEUReward", "CNNDiscriminator", "ConstantReward", "MonteCarloReward",
+           "OracleReward", "RewardModel", "reference_q_values"]
