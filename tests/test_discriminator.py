@@ -16,7 +16,7 @@ def test_seqgan_defaults_have_1720_features():
     assert sum(SEQGAN_NUM_FILTERS) == 1720
     d = CNNDiscriminator(vocab_size=50)
     x = torch.randint(50, (2, 20))
-    assert d.features(x, torch.full((2,), 20)).shape == (2, 1720)
+    assert d.encoder(x, torch.full((2,), 20)).shape == (2, 1720)
 
 
 def test_learns_to_tell_real_from_fake():

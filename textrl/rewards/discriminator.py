@@ -21,10 +21,38 @@ REWARD_FORMS = {
 }
 
 
+class CNNEncoder(nn.Module):
+    """SeqGAN's sentence encoder: embedding -> parallel convolutions with max-over-time
+    pooling -> highway. ``forward(tokens [B, T], lengths [B]) -> [B, sum(num_filters)]``."""
+
+    def __init__(self, vocab_size: int, emb_dim: int = 64,
+                 filter_sizes: tuple[int, ...] = SEQGAN_FILTER_SIZES,
+                 num_filters: tuple[int, ...] = SEQGAN_NUM_FILTERS):
+        super().__init__()
+        if len(filter_sizes) != len(num_filters):
+            raise ValueError("filter_sizes and num_filters must have the same length")
+        self.max_filter = max(filter_sizes)
+        self.features = sum(num_filters)
+        self.embedding = nn.Embedding(vocab_size, emb_dim)
+        self.convs = nn.ModuleList(nn.Conv1d(emb_dim, n, k)
+                                   for k, n in zip(filter_sizes, num_filters, strict=True))
+        self.highway_transform = nn.Linear(self.features, self.features)
+        self.highway_gate = nn.Linear(self.features, self.features)
+
+    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        mask = length_mask(lengths, tokens.shape[1])
+        x = self.embedding(tokens) * mask[..., None]  # padding contributes nothing
+        if x.shape[1] < self.max_filter:  # every filter needs a full window
+            x = nn.functional.pad(x, (0, 0, 0, self.max_filter - x.shape[1]))
+        x = x.transpose(1, 2)  # [B, E, T]
+        h = torch.cat([torch.relu(conv(x)).amax(dim=2) for conv in self.convs], dim=1)
+        gate = torch.sigmoid(self.highway_gate(h))
+        return gate * torch.relu(self.highway_transform(h)) + (1 - gate) * h
+
+
 class CNNDiscriminator(nn.Module):
-    """Embedding -> parallel convolutions with max-over-time pooling -> highway -> dropout ->
-    one logit of "real". Trained with Adam on real vs generated batches; the L2 penalty is on
-    the output layer, as in SeqGAN.
+    """``CNNEncoder`` -> dropout -> one logit of "real". Trained with Adam on real vs
+    generated batches; the L2 penalty is on the output layer, as in SeqGAN.
 
     ``__call__(tokens [B, T], lengths [B]) -> [B]`` is the reward in ``reward_form``.
 
@@ -41,36 +69,17 @@ class CNNDiscriminator(nn.Module):
                  num_filters: tuple[int, ...] = SEQGAN_NUM_FILTERS, dropout: float = 0.25,
                  l2: float = 0.2, lr: float = 1e-4, reward_form: str = "d"):
         super().__init__()
-        if len(filter_sizes) != len(num_filters):
-            raise ValueError("filter_sizes and num_filters must have the same length")
         if reward_form not in REWARD_FORMS:
             raise ValueError(f"reward_form must be one of {sorted(REWARD_FORMS)}")
         self.reward_form, self.l2 = reward_form, l2
-        self.max_filter = max(filter_sizes)
-        self.embedding = nn.Embedding(vocab_size, emb_dim)
-        self.convs = nn.ModuleList(nn.Conv1d(emb_dim, n, k)
-                                   for k, n in zip(filter_sizes, num_filters, strict=True))
-        features = sum(num_filters)
-        self.highway_transform = nn.Linear(features, features)
-        self.highway_gate = nn.Linear(features, features)
+        self.encoder = CNNEncoder(vocab_size, emb_dim, filter_sizes, num_filters)
         self.dropout = nn.Dropout(dropout)
-        self.out = nn.Linear(features, 1)
+        self.out = nn.Linear(self.encoder.features, 1)
         self.optimizer = torch.optim.Adam(self.parameters(), lr=lr)
-
-    def features(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """``[B, F]`` pooled convolution features after the highway layer."""
-        mask = length_mask(lengths, tokens.shape[1])
-        x = self.embedding(tokens) * mask[..., None]  # padding contributes nothing
-        if x.shape[1] < self.max_filter:  # every filter needs a full window
-            x = nn.functional.pad(x, (0, 0, 0, self.max_filter - x.shape[1]))
-        x = x.transpose(1, 2)  # [B, E, T]
-        h = torch.cat([torch.relu(conv(x)).amax(dim=2) for conv in self.convs], dim=1)
-        gate = torch.sigmoid(self.highway_gate(h))
-        return gate * torch.relu(self.highway_transform(h)) + (1 - gate) * h
 
     def logits(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """``[B]`` logit of P(real)."""
-        return self.out(self.dropout(self.features(tokens, lengths))).squeeze(1)
+        return self.out(self.dropout(self.encoder(tokens, lengths))).squeeze(1)
 
     @torch.no_grad()
     def forward(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,89 @@
+"""RankGAN's ranker: a reward that ranks a sentence among others by its similarity to real
+reference sentences (Lin et al. 2017)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from textrl.rewards.discriminator import SEQGAN_FILTER_SIZES, SEQGAN_NUM_FILTERS, CNNEncoder
+
+Batch = tuple[torch.Tensor, torch.Tensor]  # (tokens [N, T], lengths [N])
+
+
+def rank_scores(features: torch.Tensor, comparison: torch.Tensor, references: torch.Tensor,
+                gamma: float = 1.0) -> torch.Tensor:
+    """``R(s | U, C) = mean_u exp(g a(s, u)) / sum_{s' in C + {s}} exp(g a(s', u))`` with
+    ``a`` the cosine similarity: each sentence ``features [B, F]`` is ranked against the same
+    comparison set ``comparison [C, F]`` (never against the rest of its own batch), averaged
+    over ``references [U, F]``. Returns ``[B]``."""
+    def cosine(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return nn.functional.normalize(a, dim=1) @ nn.functional.normalize(b, dim=1).T
+
+    own = gamma * cosine(features, references)  # [B, U]
+    others = torch.logsumexp(gamma * cosine(comparison, references), dim=0)  # [U]
+    log_p = own - torch.logaddexp(own, others[None, :])  # log softmax over C + {s}
+    return log_p.exp().mean(dim=1)
+
+
+class Ranker(nn.Module):
+    """``CNNEncoder`` features ranked by cosine similarity to a reference set ``U`` of real
+    sentences, against a comparison set ``C``.
+
+    As a reward, ``__call__(tokens, lengths)`` ranks generated sentences against real ones
+    (``C`` and ``U`` set with ``set_context``). ``update(real, fake, references)`` is one
+    ranker step: real sentences should rank high among generated ones, and generated ones
+    low among real ones.
+
+    >>> r = Ranker(vocab_size=20, filter_sizes=(1, 2), num_filters=(4, 4))
+    >>> real = (torch.randint(20, (6, 5)), torch.full((6,), 5))
+    >>> r.set_context(comparison=real, references=real)
+    >>> r(torch.randint(20, (3, 5)), torch.full((3,), 5)).shape
+    torch.Size([3])
+    """
+
+    token_level = False
+
+    def __init__(self, vocab_size: int, emb_dim: int = 64,
+                 filter_sizes: tuple[int, ...] = SEQGAN_FILTER_SIZES,
+                 num_filters: tuple[int, ...] = SEQGAN_NUM_FILTERS, dropout: float = 0.25,
+                 gamma: float = 1.0, lr: float = 1e-4):
+        super().__init__()
+        self.encoder = CNNEncoder(vocab_size, emb_dim, filter_sizes, num_filters)
+        self.dropout = nn.Dropout(dropout)
+        self.gamma = gamma
+        self.optimizer = torch.optim.Adam(self.parameters(), lr=lr)
+        self.context: tuple[Batch, Batch] | None = None
+
+    def embed(self, batch: Batch) -> torch.Tensor:
+        return self.dropout(self.encoder(*batch))
+
+    def set_context(self, comparison: Batch, references: Batch) -> None:
+        """The real sentences that generated ones are ranked against (``C``) and the real
+        reference set (``U``; RankGAN uses 16 sentences)."""
+        self.context = (comparison, references)
+
+    @torch.no_grad()
+    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        if self.context is None:
+            raise RuntimeError("call set_context(comparison, references) before scoring")
+        was_training = self.training
+        self.eval()
+        try:
+            comparison, references = (self.embed(b) for b in self.context)
+            return rank_scores(self.embed((tokens, lengths)), comparison, references, self.gamma)
+        finally:
+            self.train(was_training)
+
+    def update(self, real: Batch, fake: Batch, references: Batch) -> dict[str, float]:
+        """One ranker step: ``-mean log R(real | U, C=fake) + mean log R(fake | U, C=real)``."""
+        self.train()
+        real_f, fake_f, ref_f = self.embed(real), self.embed(fake), self.embed(references)
+        real_rank = rank_scores(real_f, fake_f, ref_f, self.gamma)
+        fake_rank = rank_scores(fake_f, real_f, ref_f, self.gamma)
+        loss = -real_rank.log().mean() + fake_rank.log().mean()
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+        return {"loss": loss.item(), "real_rank": real_rank.mean().item(),
+                "fake_rank": fake_rank.mean().item()}
