@@ -81,7 +81,7 @@ class TextGenerationEnv(gym.Env):
 
     >>> env = TextGenerationEnv()
     >>> obs, info = env.reset(seed=0)
-    >>> obs.shape, env.action_space.n
+    >>> obs.shape, int(env.action_space.n)
     ((21,), 5000)
     """
 
