@@ -140,7 +140,7 @@ def train_mle(config: MLEConfig, out: str | Path, resume: bool = False,
     policy = build_policy(config, corpus)
     agent = BehaviourCloning(policy, config.lr, config.grad_clip, config.batch_size)
     generator = torch.Generator().manual_seed(config.seed)
-    start = 0
+    start, best_nll = 0, float("inf")
     if resume:
         state = run.load_checkpoint()
         saved = MLEConfig.from_dict(state["config"])
@@ -154,14 +154,12 @@ def train_mle(config: MLEConfig, out: str | Path, resume: bool = False,
         generator.set_state(state["rng"]["generator"])
         torch.set_rng_state(state["rng"]["torch"])
         start = state["epoch"]
-        best_nll = state.get("best_nll_valid", float("inf"))  # absent before best.pt existed
+        best_nll = state.get("best_nll_valid", best_nll)  # absent before best.pt existed
         run.truncate_log(start)
     else:
         corpus.vocab.save(run.vocab)
     run.save_config(asdict(config))
     fingerprint = data_fingerprint(config)
-    if not resume:
-        best_nll = float("inf")
     last: dict = {}
     bar = tqdm(range(start, config.epochs), initial=start, total=config.epochs,
                desc="mle", unit="epoch", disable=not progress)
