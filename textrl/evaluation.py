@@ -94,6 +94,7 @@ def quality_diversity(policy: RecurrentLM, corpus: Corpus, oracle: OracleLSTM | 
 # NLL-test at the sampling temperature, both lower-is-better); text runs use BLEU-4 against
 # the test split and self-BLEU-4 (Texygen).
 QD_AXES = {True: ("nll_oracle", "nll_test"), False: ("bleu4", "self_bleu4")}
+BETTER = {"nll_oracle": "lower", "nll_test": "lower", "bleu4": "higher", "self_bleu4": "lower"}
 
 
 def format_table(rows: Sequence[dict], columns: Sequence[str]) -> str:
@@ -124,8 +125,8 @@ def plot_quality_diversity(rows: Sequence[dict], quality: str, diversity: str,
         for p, x, y in zip(points, xs, ys, strict=True):
             ax.annotate(f"T={p['temperature']:g}", (x, y), fontsize=7, xytext=(3, 3),
                         textcoords="offset points")
-    ax.set_xlabel(f"{diversity} (diversity)")
-    ax.set_ylabel(f"{quality} (quality)")
+    ax.set_xlabel(f"{diversity} (diversity; {BETTER[diversity]} is better)")
+    ax.set_ylabel(f"{quality} (quality; {BETTER[quality]} is better)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
