@@ -117,13 +117,14 @@ def build_policy(config: MLEConfig, corpus: Corpus) -> RecurrentLM:
 
 
 def evaluate_policy(policy: RecurrentLM, corpus: Corpus, oracle: OracleLSTM | None,
-                    split: str, n_samples: int, seed: int, temperature: float = 1.0) -> dict:
-    """``nll_<split>`` and its perplexity; ``nll_oracle`` too when there is an oracle."""
+                    split: str, n_samples: int, seed: int) -> dict:
+    """The per-epoch check: ``nll_<split>``, its perplexity, and ``nll_oracle`` when there is
+    an oracle (``textrl.evaluation.score_samples`` is the full evaluation)."""
     nll = nll_test(policy, getattr(corpus, split))
     out = {f"nll_{split}": nll, f"ppl_{split}": perplexity(nll)}
     if oracle is not None:
         g = torch.Generator().manual_seed(seed)
-        out["nll_oracle"] = nll_oracle(policy, oracle, n_samples, temperature, g)
+        out["nll_oracle"] = nll_oracle(policy, oracle, n_samples, generator=g)
     return out
 
 
