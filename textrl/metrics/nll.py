@@ -7,6 +7,7 @@ import math
 import torch
 
 from textrl.data.corpus import Split
+from textrl.models.modes import eval_mode
 from textrl.models.recurrent import RecurrentLM
 from textrl.oracle import OracleLSTM
 
@@ -15,12 +16,8 @@ def nll_oracle(policy: RecurrentLM, oracle: OracleLSTM, n: int = 10_000,
                temperature: float = 1.0, generator: torch.Generator | None = None) -> float:
     """SeqGAN's NLL-oracle: the oracle's mean per-token NLL of ``n`` policy samples (lower is
     better; the oracle's own samples score its entropy rate, ~5.75 for the authors' file)."""
-    was_training = policy.training
-    policy.eval()
-    try:
+    with eval_mode(policy):
         tokens = policy.sample(n, oracle.seq_len, temperature, generator=generator).tokens
-    finally:
-        policy.train(was_training)
     return oracle.nll(tokens)
 
 
@@ -31,15 +28,11 @@ def nll_test(policy: RecurrentLM, split: Split, batch_size: int = 512,
     under its distribution at ``temperature`` (the diversity axis of a temperature sweep)."""
     if len(split) == 0:
         raise ValueError("cannot score an empty split")
-    was_training = policy.training
-    policy.eval()
     total = 0.0
-    try:
+    with eval_mode(policy):
         for lo in range(0, len(split), batch_size):
             tokens, lengths = split.tokens[lo:lo + batch_size], split.lengths[lo:lo + batch_size]
             total -= float(policy.log_prob(tokens, lengths, temperature).sum())
-    finally:
-        policy.train(was_training)
     return total / float(split.lengths.sum())
 
 

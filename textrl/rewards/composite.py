@@ -7,6 +7,7 @@ import copy
 import torch
 
 from textrl.data.corpus import length_mask
+from textrl.models.modes import eval_mode
 from textrl.models.recurrent import RecurrentLM
 from textrl.rewards.base import RewardModel
 
@@ -39,12 +40,8 @@ class KLPenalty:
 
     @torch.no_grad()
     def __call__(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        was_training = self.policy.training
-        self.policy.eval()
-        try:
+        with eval_mode(self.policy):
             ratio = self.policy.log_prob(tokens, lengths) - self.reference.log_prob(tokens, lengths)
-        finally:
-            self.policy.train(was_training)
         return -ratio
 
 

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from textrl.data.corpus import length_mask
+from textrl.models.modes import eval_mode
 
 # SeqGAN's discriminator (authors' code): filter sizes and counts, 1,720 features in all.
 SEQGAN_FILTER_SIZES = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 20)
@@ -83,12 +84,8 @@ class CNNDiscriminator(nn.Module):
 
     @torch.no_grad()
     def forward(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        was_training = self.training
-        self.eval()
-        try:
+        with eval_mode(self):
             return REWARD_FORMS[self.reward_form](self.logits(tokens, lengths))
-        finally:
-            self.train(was_training)
 
     def update(self, real: tuple[torch.Tensor, torch.Tensor],
                fake: tuple[torch.Tensor, torch.Tensor]) -> dict[str, float]:

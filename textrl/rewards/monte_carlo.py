@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from textrl.data.corpus import length_mask
+from textrl.models.modes import eval_mode
 from textrl.models.recurrent import RecurrentLM
 from textrl.models.sampling import sample_categorical
 from textrl.rewards.base import RewardModel
@@ -62,12 +63,8 @@ class MonteCarloReward:
     def __call__(self, tokens: torch.Tensor, lengths: torch.Tensor,
                  generator: torch.Generator | None = None) -> torch.Tensor:
         batch, length = tokens.shape
-        was_training = self.policy.training
-        self.policy.eval()
-        try:
+        with eval_mode(self.policy):
             completions, completion_lengths = self._rollouts(tokens, lengths, generator)
-        finally:
-            self.policy.train(was_training)
         every = torch.cat([completions, tokens])
         every_lengths = torch.cat([completion_lengths, lengths])
         step = self.reward_chunk

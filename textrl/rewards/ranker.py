@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from textrl.models.modes import eval_mode
 from textrl.rewards.discriminator import SEQGAN_FILTER_SIZES, SEQGAN_NUM_FILTERS, CNNEncoder
 
 Batch = tuple[torch.Tensor, torch.Tensor]  # (tokens [N, T], lengths [N])
@@ -67,13 +68,9 @@ class Ranker(nn.Module):
     def forward(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         if self.context is None:
             raise RuntimeError("call set_context(comparison, references) before scoring")
-        was_training = self.training
-        self.eval()
-        try:
+        with eval_mode(self):
             comparison, references = (self.embed(b) for b in self.context)
             return rank_scores(self.embed((tokens, lengths)), comparison, references, self.gamma)
-        finally:
-            self.train(was_training)
 
     def update(self, real: Batch, fake: Batch, references: Batch) -> dict[str, float]:
         """One ranker step: ``-mean log R(real | U, C=fake) + mean log R(fake | U, C=real)``."""
