@@ -95,3 +95,16 @@ def test_bleu_reward_scores_each_sequence_like_the_metric():
     rewards = BLEUReward(references, vocab, n=3)(tokens, lengths)
     expected = [reference_bleu([h], references, 3) for h in hypotheses]
     assert rewards.tolist() == pytest.approx(expected, abs=1e-7)  # float32 rewards
+
+
+def test_one_scorer_serves_every_lower_order():
+    from textrl.metrics.bleu import BLEUScorer
+
+    rng = random.Random(5)
+    references = random_sentences(rng, 40, lengths=(1, 10))
+    hypotheses = random_sentences(rng, 50)
+    scorer = BLEUScorer(references, n=4)
+    for n in (1, 2, 3, 4):
+        assert scorer.mean(hypotheses, n) == bleu(hypotheses, references, n)
+    with pytest.raises(ValueError, match="outside 1..4"):
+        scorer.sentence(["w1"], n=5)

@@ -11,7 +11,7 @@ import torch
 from textrl.data.corpus import Corpus, Split, read_lines
 from textrl.data.tokenizers import get_tokenizer
 from textrl.errors import UserError
-from textrl.metrics.bleu import bleu, self_bleu
+from textrl.metrics.bleu import BLEUScorer, self_bleu
 from textrl.metrics.diversity import distinct_n, length_stats
 from textrl.metrics.nll import nll_test, perplexity
 from textrl.models.recurrent import RecurrentLM
@@ -52,8 +52,9 @@ def score_samples(policy: RecurrentLM, corpus: Corpus, oracle: OracleLSTM | None
     if temperature > 0:
         out["nll_test"] = nll_test(policy, corpus.test, temperature=temperature)
         out["ppl_test"] = perplexity(out["nll_test"])
+    scorer = BLEUScorer(references, max(bleu_orders))  # the reference tables, counted once
     for n in bleu_orders:
-        out[f"bleu{n}"] = bleu(samples, references, n)
+        out[f"bleu{n}"] = scorer.mean(samples, n)
     out["self_bleu4"] = self_bleu(samples, 4) if len(samples) > 1 else float("nan")
     for n in (1, 2, 3, 4):
         out[f"distinct{n}"] = distinct_n(samples, n)

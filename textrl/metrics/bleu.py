@@ -89,10 +89,26 @@ class BLEUScorer:
     def _max_ref_count(self, order: int, gram: tuple) -> int:
         return self.max_counts[order].get(gram, 0)
 
-    def sentence(self, hypothesis: Tokens) -> float:
-        """NLTK ``sentence_bleu(references, hypothesis)``, uniform weights, method1."""
+    def sentence(self, hypothesis: Tokens, n: int | None = None) -> float:
+        """NLTK ``sentence_bleu(references, hypothesis)``, uniform weights, method1, of order
+        ``n`` (default: the scorer's; any lower order reuses the same tables)."""
+        n = self._order(n)
         ref_len = _closest_length(self.lengths, len(hypothesis))
-        return _sentence_bleu(hypothesis, self.n, ref_len, self._max_ref_count)
+        return _sentence_bleu(hypothesis, n, ref_len, self._max_ref_count)
+
+    def mean(self, hypotheses: Sequence[Tokens], n: int | None = None) -> float:
+        """Texygen's BLEU-n: the mean sentence score of ``hypotheses``."""
+        _check_tokenized(hypotheses, "hypothesis")
+        n = self._order(n)
+        total = math.fsum(self.sentence(h, n) for h in _progress(hypotheses, f"BLEU-{n}"))
+        return total / len(hypotheses)
+
+    def _order(self, n: int | None) -> int:
+        if n is None:
+            return self.n
+        if not 1 <= n <= self.n:
+            raise ValueError(f"order {n} is outside 1..{self.n}, the orders this scorer counted")
+        return n
 
 
 def bleu(hypotheses: Sequence[Tokens], references: Sequence[Tokens], n: int = 4) -> float:
@@ -107,10 +123,7 @@ def bleu(hypotheses: Sequence[Tokens], references: Sequence[Tokens], n: int = 4)
     >>> round(bleu([["the", "cat", "sat"]], refs, n=2), 4)
     1.0
     """
-    _check_tokenized(hypotheses, "hypothesis")
-    scorer = BLEUScorer(references, n)
-    total = math.fsum(scorer.sentence(h) for h in _progress(hypotheses, f"BLEU-{n}"))
-    return total / len(hypotheses)
+    return BLEUScorer(references, n).mean(hypotheses)
 
 
 def self_bleu(samples: Sequence[Tokens], n: int = 4) -> float:
