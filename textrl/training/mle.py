@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -17,6 +17,7 @@ from textrl.errors import CheckpointError, UserError
 from textrl.metrics.nll import nll_oracle, nll_test, perplexity
 from textrl.models.recurrent import LMConfig, RecurrentLM
 from textrl.oracle import OracleLSTM
+from textrl.settings import check_at_least, check_choices, check_resumable, from_dict
 from textrl.training.runs import RunDir
 
 
@@ -64,28 +65,18 @@ class MLEConfig:
             raise UserError("give --oracle or --data, not both")
         if self.oracle is None and self.data is None:
             self.oracle = "random"
-        choices = {"tokenizer": ("word", "char"), "cell": ("lstm", "gru"),
-                   "overlong": ("truncate", "drop"), "scheduled_sampling": SCHEDULES}
-        for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                raise UserError(f"--{name.replace('_', '-')} {getattr(self, name)!r}: use one of "
-                                f"{', '.join(allowed)}")
+        check_choices(self, {"tokenizer": ("word", "char"), "cell": ("lstm", "gru"),
+                             "overlong": ("truncate", "drop"), "scheduled_sampling": SCHEDULES})
         if not 0.0 <= self.dropout < 1.0:
             raise UserError(f"--dropout must be in [0, 1), got {self.dropout}")
         if self.lr <= 0 or self.grad_clip <= 0:
             raise UserError("--lr and --grad-clip must be > 0")
-        for name in ("epochs", "batch_size", "eval_every", "eval_samples", "n_train", "n_valid",
-                     "n_test", "emb_dim", "hidden_dim", "num_layers"):
-            if getattr(self, name) < 1:
-                raise UserError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
+        check_at_least(self, 1, ("epochs", "batch_size", "eval_every", "eval_samples", "n_train",
+                                 "n_valid", "n_test", "emb_dim", "hidden_dim", "num_layers"))
 
     @classmethod
     def from_dict(cls, data: dict) -> MLEConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise UserError(f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-        return cls(**data)
+        return from_dict(cls, data)
 
 
 def build_corpus(config: MLEConfig) -> tuple[Corpus, OracleLSTM | None]:
@@ -144,12 +135,7 @@ def train_mle(config: MLEConfig, out: str | Path, resume: bool = False,
     start, best_nll = 0, float("inf")
     if resume:
         state = run.load_checkpoint()
-        saved = MLEConfig.from_dict(state["config"])
-        changed = [k for k, v in asdict(config).items()
-                   if v != getattr(saved, k) and k not in MLEConfig.RESUMABLE]
-        if changed:
-            raise CheckpointError(f"{run.path}: --resume with different {', '.join(changed)} "
-                                  "than the checkpoint; only --epochs and --eval-every may change")
+        check_resumable(config, MLEConfig.from_dict(state["config"]), str(run.path))
         policy.load_state_dict(state["model"]["state_dict"])
         agent.load_state_dict(state["agent"])
         generator.set_state(state["rng"]["generator"])
