@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from textrl.agents import PolicyGradient, returns_to_go
+from textrl.agents import PolicyGradient, Rollout, returns_to_go
 from textrl.models import LMConfig, RecurrentLM
 
 
@@ -43,9 +43,9 @@ def test_update_steps_and_moving_average_baseline():
     agent = PolicyGradient(policy, baseline="moving_average", baseline_decay=0.5)
     tokens, lengths = torch.randint(5, (3, 4)), torch.full((3,), 4)
     before = [p.clone() for p in policy.parameters()]
-    first = agent.update(tokens, lengths, torch.full((3, 4), 0.5))
+    first = agent.update(Rollout(tokens, lengths, torch.full((3, 4), 0.5)))
     assert first["baseline"] == 0.0 and first["mean_return"] == pytest.approx(1.25)
-    second = agent.update(tokens, lengths, torch.full((3, 4), 0.5))
+    second = agent.update(Rollout(tokens, lengths, torch.full((3, 4), 0.5)))
     assert second["baseline"] == pytest.approx(0.625)
     assert any(not torch.equal(a, b) for a, b in zip(before, policy.parameters(), strict=True))
     state = agent.state_dict()

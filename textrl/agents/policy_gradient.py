@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from textrl.agents.base import Agent, Rollout
 from textrl.data.corpus import length_mask
 from textrl.models.recurrent import RecurrentLM
 
@@ -22,7 +23,7 @@ def returns_to_go(rewards: torch.Tensor, mask: torch.Tensor, gamma: float = 1.0)
     return out * mask
 
 
-class PolicyGradient:
+class PolicyGradient(Agent):
     """REINFORCE: minimise ``-sum_{b,t} (G_t - baseline) log pi(y_t | y_<t)``.
 
     With SeqGAN's per-token rewards ``r_t = Q_t - Q_{t+1}`` (``r_T = Q_T``) and ``gamma=1``,
@@ -34,7 +35,7 @@ class PolicyGradient:
     >>> from textrl.models import LMConfig
     >>> agent = PolicyGradient(RecurrentLM(LMConfig(vocab_size=7)))
     >>> x = torch.randint(7, (3, 4))
-    >>> sorted(agent.update(x, torch.full((3,), 4), torch.ones(3, 4)))
+    >>> sorted(agent.update(Rollout(x, torch.full((3,), 4), torch.ones(3, 4))))
     ['baseline', 'grad_norm', 'loss', 'mean_return']
     """
 
@@ -56,11 +57,11 @@ class PolicyGradient:
         advantages = (returns - self.baseline_value) * mask
         return -(self.policy.log_prob(tokens, lengths) * advantages).sum(), returns
 
-    def update(self, tokens: torch.Tensor, lengths: torch.Tensor,
-               rewards: torch.Tensor) -> dict[str, float]:
+    def update(self, rollout: Rollout) -> dict[str, float]:
         """One gradient step; returns the loss, the mean return and the baseline used."""
         baseline_used = self.baseline_value
-        loss, returns = self.loss(tokens, lengths, rewards)
+        loss, returns = self.loss(*rollout)
+        lengths = rollout.lengths
         self.optimizer.zero_grad()
         loss.backward()
         grad_norm = nn.utils.clip_grad_norm_(self.policy.parameters(), self.grad_clip)

@@ -98,6 +98,13 @@ class RecurrentLM(nn.Module):
         logp = torch.log_softmax(logits / temperature, dim=-1).gather(2, tokens[..., None]).squeeze(2)
         return logp * length_mask(lengths, tokens.shape[1])
 
+    def hidden(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Teacher-forced top-layer outputs ``[B, T, H]`` (after dropout): ``head`` of
+        position t predicts ``tokens[:, t]``; a value head reads the same trunk."""
+        out, _ = self.rnn(self.dropout(self.embedding(self.teacher_inputs(tokens))),
+                          self.initial_state(tokens.shape[0]))
+        return self.dropout(out)
+
     def nll(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Mean negative log-likelihood per real token (a scalar)."""
         return -self.log_prob(tokens, lengths).sum() / lengths.sum()

@@ -1,0 +1,163 @@
+"""Actor-critic agents on the policy's own trunk: A2C with GAE, and PPO on the same rollouts."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from textrl.agents.base import Agent, Rollout
+from textrl.data.corpus import length_mask
+from textrl.models.recurrent import RecurrentLM
+
+
+def gae(rewards: torch.Tensor, values: torch.Tensor, mask: torch.Tensor, gamma: float,
+        lam: float) -> torch.Tensor:
+    """Generalised advantage estimates ``[B, T]`` (Schulman et al. 2016). ``values[:, t]`` is
+    V of the state before token t; the state after a sentence's last token is terminal."""
+    mask = mask.float()
+    next_values = torch.cat([values[:, 1:] * mask[:, 1:], values.new_zeros(len(values), 1)], 1)
+    deltas = (rewards + gamma * next_values - values) * mask
+    advantages = torch.zeros_like(deltas)
+    running = deltas.new_zeros(len(deltas))
+    for t in range(deltas.shape[1] - 1, -1, -1):
+        running = deltas[:, t] + gamma * lam * running * mask[:, t]
+        advantages[:, t] = running
+    return advantages * mask
+
+
+class ActorCritic(Agent):
+    """A2C: ``-A_t log pi(y_t | y_<t)`` with GAE advantages from a linear value head on the
+    policy's recurrent trunk, plus ``value_coef`` times the squared error of V against the
+    GAE returns, minus ``entropy_coef`` times the per-token entropy; means over real tokens.
+
+    With Monte-Carlo rewards ``r_t = Q_t`` and ``gamma = 0`` the advantage is ``Q_t - V(s_t)``:
+    SeqGAN's gradient with a learned baseline.
+
+    >>> from textrl.models import LMConfig
+    >>> agent = ActorCritic(RecurrentLM(LMConfig(vocab_size=7, hidden_dim=8)))
+    >>> x = torch.randint(7, (3, 4))
+    >>> stats = agent.update(Rollout(x, torch.full((3,), 4), torch.ones(3, 4)))
+    >>> sorted(stats)
+    ['entropy', 'grad_norm', 'mean_return', 'policy_loss', 'value_loss']
+    """
+
+    def __init__(self, policy: RecurrentLM, lr: float = 1e-3, grad_clip: float = 5.0,
+                 gamma: float = 1.0, gae_lambda: float = 0.95, value_coef: float = 0.5,
+                 entropy_coef: float = 0.0):
+        self.policy = policy
+        self.value_head = nn.Linear(policy.config.hidden_dim, 1)
+        nn.init.zeros_(self.value_head.weight)
+        nn.init.zeros_(self.value_head.bias)
+        self.optimizer = torch.optim.Adam([*policy.parameters(), *self.value_head.parameters()],
+                                          lr=lr)
+        self.grad_clip, self.gamma, self.gae_lambda = grad_clip, gamma, gae_lambda
+        self.value_coef, self.entropy_coef = value_coef, entropy_coef
+
+    def evaluate(self, tokens: torch.Tensor, lengths: torch.Tensor
+                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(log_prob, entropy, value)``, each ``[B, T]``, 0 on padding."""
+        mask = length_mask(lengths, tokens.shape[1])
+        hidden = self.policy.hidden(tokens)
+        log_probs = torch.log_softmax(self.policy.head(hidden), dim=-1)
+        chosen = log_probs.gather(2, tokens[..., None]).squeeze(2)
+        entropy = -(log_probs.exp() * log_probs).sum(-1)
+        values = self.value_head(hidden).squeeze(2)
+        return chosen * mask, entropy * mask, values * mask
+
+    def advantages(self, rollout: Rollout, values: torch.Tensor
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(advantages, returns)`` from detached ``values``."""
+        mask = length_mask(rollout.lengths, rollout.tokens.shape[1])
+        adv = gae(rollout.rewards.float() * mask, values, mask, self.gamma, self.gae_lambda)
+        return adv, adv + values
+
+    def _step(self, loss: torch.Tensor) -> float:
+        self.optimizer.zero_grad()
+        loss.backward()
+        params = [*self.policy.parameters(), *self.value_head.parameters()]
+        grad_norm = nn.utils.clip_grad_norm_(params, self.grad_clip)
+        self.optimizer.step()
+        return grad_norm.item()
+
+    def update(self, rollout: Rollout) -> dict[str, float]:
+        """One gradient step on the whole rollout."""
+        self.policy.train()
+        tokens, lengths = rollout.tokens, rollout.lengths
+        n_tokens = lengths.sum()
+        log_probs, entropy, values = self.evaluate(tokens, lengths)
+        advantages, returns = self.advantages(rollout, values.detach())
+        policy_loss = -(log_probs * advantages).sum() / n_tokens
+        value_loss = ((values - returns).square() * length_mask(lengths, tokens.shape[1])
+                      ).sum() / n_tokens
+        mean_entropy = entropy.sum() / n_tokens
+        loss = policy_loss + self.value_coef * value_loss - self.entropy_coef * mean_entropy
+        grad_norm = self._step(loss)
+        return {"policy_loss": policy_loss.item(), "value_loss": value_loss.item(),
+                "entropy": mean_entropy.item(), "grad_norm": grad_norm,
+                "mean_return": (returns.sum() / n_tokens).item()}
+
+    def state_dict(self) -> dict:
+        return {"optimizer": self.optimizer.state_dict(), "value_head": self.value_head.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.value_head.load_state_dict(state["value_head"])
+        self.optimizer.load_state_dict(state["optimizer"])
+
+
+class PPO(ActorCritic):
+    """PPO-clip (Schulman et al. 2017) on the same rollouts and value head as ``ActorCritic``:
+    advantages from the values before the update, then ``epochs`` passes over shuffled
+    mini-batches of ``minibatch`` sentences with the ratio clipped to ``1 +- clip``.
+
+    >>> from textrl.models import LMConfig
+    >>> agent = PPO(RecurrentLM(LMConfig(vocab_size=7, hidden_dim=8)), minibatch=2)
+    >>> x = torch.randint(7, (3, 4))
+    >>> sorted(agent.update(Rollout(x, torch.full((3,), 4), torch.ones(3, 4))))[:3]
+    ['approx_kl', 'clip_fraction', 'entropy']
+    """
+
+    def __init__(self, policy: RecurrentLM, lr: float = 1e-3, grad_clip: float = 5.0,
+                 gamma: float = 1.0, gae_lambda: float = 0.95, value_coef: float = 0.5,
+                 entropy_coef: float = 0.0, clip: float = 0.2, epochs: int = 4,
+                 minibatch: int = 16, normalize_advantages: bool = True,
+                 generator: torch.Generator | None = None):
+        super().__init__(policy, lr, grad_clip, gamma, gae_lambda, value_coef, entropy_coef)
+        self.clip, self.epochs, self.minibatch = clip, epochs, minibatch
+        self.normalize_advantages, self.generator = normalize_advantages, generator
+
+    def update(self, rollout: Rollout) -> dict[str, float]:
+        tokens, lengths = rollout.tokens, rollout.lengths
+        mask = length_mask(lengths, tokens.shape[1])
+        self.policy.train()
+        with torch.no_grad():
+            old_log_probs, _, old_values = self.evaluate(tokens, lengths)
+        advantages, returns = self.advantages(rollout, old_values)
+        if self.normalize_advantages:
+            real = advantages[mask]
+            advantages = (advantages - real.mean()) / (real.std(unbiased=False) + 1e-8) * mask
+        totals: dict[str, float] = {}
+        updates = 0
+        for _ in range(self.epochs):
+            order = torch.randperm(len(tokens), generator=self.generator)
+            for lo in range(0, len(tokens), self.minibatch):
+                idx = order[lo:lo + self.minibatch]
+                m, n_tokens = mask[idx], lengths[idx].sum()
+                log_probs, entropy, values = self.evaluate(tokens[idx], lengths[idx])
+                log_ratio = (log_probs - old_log_probs[idx]) * m
+                ratio = log_ratio.exp()
+                adv = advantages[idx]
+                surrogate = torch.min(ratio * adv, ratio.clamp(1 - self.clip, 1 + self.clip) * adv)
+                policy_loss = -(surrogate * m).sum() / n_tokens
+                value_loss = ((values - returns[idx]).square() * m).sum() / n_tokens
+                mean_entropy = entropy.sum() / n_tokens
+                loss = policy_loss + self.value_coef * value_loss - self.entropy_coef * mean_entropy
+                stats = {"policy_loss": policy_loss.item(), "value_loss": value_loss.item(),
+                         "entropy": mean_entropy.item(), "grad_norm": self._step(loss),
+                         "clip_fraction": (((ratio - 1).abs() > self.clip) & m).sum().item()
+                         / n_tokens.item(),
+                         "approx_kl": (((ratio - 1) - log_ratio) * m).sum().item() / n_tokens.item()}
+                for key, value in stats.items():
+                    totals[key] = totals.get(key, 0.0) + value
+                updates += 1
+        out = {key: value / updates for key, value in totals.items()}
+        return out | {"mean_return": (returns.sum() / lengths.sum()).item()}
