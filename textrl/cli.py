@@ -12,9 +12,9 @@ from dataclasses import asdict, fields
 from pathlib import Path
 
 import torch
-import yaml
 
 from textrl.agents.mle import SCHEDULES
+from textrl.algorithms import RECIPES, AdversarialConfig, read_yaml, recipe_config
 from textrl.data.tokenizers import get_tokenizer
 from textrl.errors import UserError
 from textrl.evaluation import (
@@ -28,6 +28,7 @@ from textrl.evaluation import (
     read_references,
     score_samples,
 )
+from textrl.training.adversarial import train_adversarial
 from textrl.training.mle import MLEConfig, load_run, train_mle
 from textrl.training.runs import RunDir
 
@@ -74,6 +75,47 @@ def _add_loading_options(parser: argparse.ArgumentParser) -> None:
                         help="the last epoch, or the best validation NLL")
 
 
+RECIPE_HELP = {
+    "seqgan": "SeqGAN: policy gradient against a CNN discriminator, Monte-Carlo rollouts",
+    "rankgan": "RankGAN: policy gradient against a ranker",
+    "pg-bleu": "policy gradient against BLEU to the training data (SeqGAN's PG-BLEU)",
+    "constant": "the control: policy gradient against a constant reward",
+    "pg": "REINFORCE against --reward",
+    "a2c": "advantage actor-critic (GAE) against --reward",
+    "ppo": "PPO-clip against --reward",
+}
+
+
+def _add_recipe_parser(algos, recipe: str) -> None:
+    parser = algos.add_parser(recipe, help=RECIPE_HELP[recipe])
+    parser.add_argument("--out", required=True, help="run directory")
+    parser.add_argument("--config", default=None,
+                        help="paper, cpu (default) or a YAML file of settings; flags override it")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --out")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    fixed = RECIPES[recipe]
+    for f in fields(AdversarialConfig):
+        if f.name in fixed or f.name == "recipe" or isinstance(f.default, bool):
+            continue
+        kind = {int: int, float: float}.get(type(f.default), str)
+        if f.name.startswith("d_filter") or f.name.startswith("d_num"):
+            parser.add_argument("--" + f.name.replace("_", "-"), type=int, nargs="+")
+        else:
+            parser.add_argument("--" + f.name.replace("_", "-"), type=kind)
+
+
+def _adversarial_config(args: argparse.Namespace) -> AdversarialConfig:
+    names = {f.name for f in fields(AdversarialConfig)}
+    given = {k: v for k, v in vars(args).items() if k in names and v is not None}
+    if args.resume:
+        run_dir = RunDir(args.out)
+        run_dir.create(resume=True)
+        return AdversarialConfig.from_dict(run_dir.load_config() | given)
+    if args.config not in (None, "paper", "cpu") and not Path(args.config).is_file():
+        raise UserError(f"--config {args.config}: no such file; use paper, cpu or a YAML path")
+    return recipe_config(args.algorithm, args.config or "cpu", given)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="textrl", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -90,6 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
     for flag, text in [("--keep-spaces", "char tokenizer: spaces are tokens"),
                        ("--lowercase", "lowercase the text")]:
         mle.add_argument(flag, action="store_true", default=None, help=text)
+
+    for recipe in RECIPES:
+        _add_recipe_parser(algos, recipe)
 
     sample = commands.add_parser("sample", help="print sentences sampled from a run")
     sample.add_argument("run", help="run directory")
@@ -124,14 +169,7 @@ def _mle_config(args: argparse.Namespace) -> MLEConfig:
         run_dir.create(resume=True)  # names the missing checkpoint before anything else
         settings |= run_dir.load_config()
     elif args.config:
-        path = Path(args.config)
-        try:
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-            raise UserError(f"{path}: cannot read the config ({exc}); give a YAML file") from None
-        if not isinstance(loaded, dict):
-            raise UserError(f"{path}: a config must be a mapping of settings")
-        settings |= loaded
+        settings |= read_yaml(args.config)
     names = {f.name for f in fields(MLEConfig)}
     given = {k: v for k, v in vars(args).items() if k in names and v is not None}
     if given.get("data") is not None:
@@ -180,9 +218,14 @@ def _compare(args: argparse.Namespace) -> int:
 
 def run(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "train":
+    if args.command == "train" and args.algorithm == "mle":
         config = _mle_config(args)
         result = train_mle(config, args.out, resume=args.resume, progress=not args.quiet)
+        print(json.dumps({"out": args.out, **result}))
+        return 0
+    if args.command == "train":
+        result = train_adversarial(_adversarial_config(args), args.out, resume=args.resume,
+                                   progress=not args.quiet)
         print(json.dumps({"out": args.out, **result}))
         return 0
     _check_run_options(args)

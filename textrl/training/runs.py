@@ -104,20 +104,25 @@ class RunDir:
         text = "".join(json.dumps(r) + "\n" for r in kept).encode("utf-8")
         atomic_write(self.metrics, lambda f: f.write(text))
 
-    def plot_log(self, key: str = "epoch") -> None:
-        """One panel per logged metric against ``key``."""
+    def plot_log(self, key: str = "epoch", names: list[str] | None = None) -> None:
+        """One panel per logged metric (or per name in ``names`` that was logged) against
+        ``key``, three panels a row."""
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
         records = self.read_log()
-        names = sorted({k for r in records for k, v in r.items()
-                        if k not in (key, "time_s") and isinstance(v, (int, float))})
+        logged = sorted({k for r in records for k, v in r.items()
+                         if k not in (key, "time_s") and isinstance(v, (int, float))})
+        names = logged if names is None else [n for n in names if n in logged]
         if not names:
             return
-        fig, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 3.2), squeeze=False)
-        for ax, name in zip(axes[0], names, strict=True):
+        rows, cols = (len(names) + 2) // 3, min(len(names), 3)
+        fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3.2 * rows), squeeze=False)
+        for ax in axes.flat[len(names):]:
+            ax.set_visible(False)
+        for ax, name in zip(axes.flat, names, strict=False):
             points = [(r[key], r[name]) for r in records if name in r]
             ax.plot(*zip(*points, strict=True), marker="." if len(points) < 30 else None)
             ax.set_xlabel(key)

@@ -1,0 +1,123 @@
+import json
+
+import pytest
+import torch
+import yaml
+
+from textrl.algorithms import RECIPES, AdversarialConfig, recipe_config
+from textrl.cli import main
+from textrl.models import LMConfig, RecurrentLM
+from textrl.training.adversarial import train_adversarial, update_rollout_policy
+from textrl.training.mle import MLEConfig, train_mle
+
+TINY = {"iterations": 2, "batch_size": 8, "n_rollouts": 2, "d_emb_dim": 8,
+        "d_filter_sizes": [2, 3], "d_num_filters": [4, 4], "d_pretrain_steps": 1, "d_steps": 1,
+        "d_epochs": 1, "d_samples": 32, "d_batch_size": 16, "eval_every": 1, "eval_samples": 32,
+        "checkpoint_every": 1, "bleu_n": 2, "ppo_minibatch": 4}
+
+
+@pytest.fixture(scope="module")
+def mle_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "mle"
+    train_mle(MLEConfig(oracle="random:1", n_train=64, n_valid=32, n_test=32, epochs=1,
+                        eval_samples=32, batch_size=32), out, progress=False)
+    return out
+
+
+@pytest.fixture
+def tiny_yaml(tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(TINY))
+    return path
+
+
+def records(out):
+    return [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_rollout_policy_copies_embeddings_and_mixes_the_rest():
+    policy = RecurrentLM(LMConfig(vocab_size=7, hidden_dim=4))
+    rollout = RecurrentLM(LMConfig(vocab_size=7, hidden_dim=4))
+    before = {n: p.clone() for n, p in rollout.named_parameters()}
+    update_rollout_policy(rollout, policy, rate=0.8)
+    for (name, beta), theta in zip(rollout.named_parameters(), policy.parameters(), strict=True):
+        want = theta if name.startswith("embedding.") else 0.8 * before[name] + 0.2 * theta
+        torch.testing.assert_close(beta, want)
+
+
+@pytest.mark.parametrize("recipe, extra", [
+    ("seqgan", {}), ("rankgan", {}), ("pg-bleu", {}), ("constant", {}),
+    ("pg", {"reward": "oracle", "n_rollouts": 0}), ("a2c", {"reward": "oracle"}),
+    ("ppo", {"reward": "discriminator", "reward_form": "airl"}),
+])
+def test_every_recipe_trains_and_logs(recipe, extra, mle_run, tiny_yaml, tmp_path):
+    config = recipe_config(recipe, str(tiny_yaml), {"init": str(mle_run)} | extra)
+    assert config.recipe == recipe and {k: getattr(config, k) for k in RECIPES[recipe]} == RECIPES[recipe]
+    last = train_adversarial(config, tmp_path / recipe, progress=False)
+    log = records(tmp_path / recipe)
+    assert [r["iteration"] for r in log] == [0, 1, 2]
+    assert last["iteration"] == 2 and "nll_oracle" in last and "reward" in last
+    if config.reward in ("discriminator", "ranker"):
+        assert "d_loss" in log[0] and "d_loss" in log[2]
+
+
+def test_resume_continues_bit_identically(mle_run, tiny_yaml, tmp_path):
+    overrides = {"init": str(mle_run), "iterations": 4, "checkpoint_every": 2}
+    train_adversarial(recipe_config("seqgan", str(tiny_yaml), overrides), tmp_path / "straight",
+                      progress=False)
+    train_adversarial(recipe_config("seqgan", str(tiny_yaml), overrides | {"iterations": 2}),
+                      tmp_path / "split", progress=False)
+    train_adversarial(recipe_config("seqgan", str(tiny_yaml), overrides), tmp_path / "split",
+                      resume=True, progress=False)
+    a = torch.load(tmp_path / "straight/checkpoint.pt", weights_only=True)
+    b = torch.load(tmp_path / "split/checkpoint.pt", weights_only=True)
+    for key in a["model"]["state_dict"]:
+        assert torch.equal(a["model"]["state_dict"][key], b["model"]["state_dict"][key])
+    for key in a["reward"]["model"]:
+        assert torch.equal(a["reward"]["model"][key], b["reward"]["model"][key])
+    strip = [{k: v for k, v in r.items() if not k.endswith("_s")} for r in records(tmp_path / "straight")]
+    assert strip == [{k: v for k, v in r.items() if not k.endswith("_s")}
+                     for r in records(tmp_path / "split")]
+
+
+def test_cli_trains_evaluates_and_refuses_bad_input(capsys, mle_run, tiny_yaml, tmp_path):
+    out = tmp_path / "run"
+    base = ["train", "constant", "--init", str(mle_run), "--config", str(tiny_yaml),
+            "--out", str(out), "--quiet"]
+    with pytest.raises(SystemExit) as exit_info:
+        main(base + ["--iterations", "1"])
+    assert exit_info.value.code == 0
+    assert json.loads(capsys.readouterr().out)["iteration"] == 1
+    with pytest.raises(SystemExit) as exit_info:
+        main(["evaluate", str(out), "--json", "--samples", "20"])
+    assert exit_info.value.code == 0 and "nll_oracle" in json.loads(capsys.readouterr().out)
+    cases = [
+        (base, "already holds a run"),
+        (base + ["--resume", "--lr", "0.5"], "different lr"),
+        (["train", "seqgan", "--init", str(tmp_path / "none"), "--out", str(tmp_path / "x")],
+         "no such run directory"),
+        (["train", "seqgan", "--init", str(mle_run), "--config", "gpu", "--out", str(tmp_path / "y")],
+         "--config gpu"),
+        (["train", "ppo", "--init", str(mle_run), "--reward", "nope", "--out", str(tmp_path / "z")],
+         "--reward 'nope'"),
+        (["train", "seqgan", "--init", str(mle_run), "--oracle", "random:2", "--config",
+          str(tiny_yaml), "--out", str(tmp_path / "w")], "is not the oracle"),
+    ]
+    for argv, message in cases:
+        with pytest.raises(SystemExit) as exit_info:
+            main(argv)
+        err = capsys.readouterr().err
+        assert exit_info.value.code == 2 and message in err and "Traceback" not in err, err
+    with pytest.raises(SystemExit) as exit_info:
+        main(base + ["--resume", "--iterations", "2"])
+    assert exit_info.value.code == 0
+    assert [r["iteration"] for r in records(out)] == [0, 1, 2]
+
+
+def test_config_validation():
+    with pytest.raises(Exception, match="unknown setting"):
+        AdversarialConfig.from_dict({"itrations": 3})
+    with pytest.raises(Exception, match="d_filter_sizes"):
+        AdversarialConfig(d_filter_sizes=[1, 2], d_num_filters=[3])
+    with pytest.raises(Exception, match="rollout-update-rate"):
+        AdversarialConfig(rollout_update_rate=1.5)

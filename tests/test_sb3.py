@@ -1,0 +1,61 @@
+import gymnasium
+import numpy as np
+import pytest
+import torch
+from stable_baselines3 import A2C, PPO
+
+import textrl
+from textrl.agents.sb3 import FastCategoricalDistribution, PrefixEncoder, policy_kwargs, use_fast_sampler
+from textrl.envs import TextVecEnv
+from textrl.rewards import ConstantReward
+
+
+def test_prefix_encoder_reads_exactly_the_prefix():
+    space = gymnasium.spaces.Box(0, 9, shape=(6,), dtype=np.int64)
+    encoder = PrefixEncoder(space, vocab_size=10, emb_dim=4, hidden_dim=5)
+    obs = torch.tensor([[3.0, 7.0, 0.0, 0.0, 0.0, 2.0], [3.0, 7.0, 9.0, 9.0, 9.0, 2.0]])
+    features = encoder(obs)
+    assert features.shape == (2, 5)
+    torch.testing.assert_close(features[0], features[1])  # what follows the position is unread
+    inputs = torch.tensor([[10, 3, 7]])  # the start token (id = vocab_size), then the prefix
+    out, _ = encoder.rnn(encoder.embedding(inputs))
+    torch.testing.assert_close(features[0], out[0, -1])
+    empty = encoder(torch.tensor([[5.0, 5.0, 5.0, 5.0, 5.0, 0.0]]))
+    out, _ = encoder.rnn(encoder.embedding(torch.tensor([[10]])))
+    torch.testing.assert_close(empty[0], out[0, 0])
+
+
+def test_last_token_encoder_for_recurrent_policies():
+    space = gymnasium.spaces.Box(0, 9, shape=(4,), dtype=np.int64)
+    encoder = PrefixEncoder(space, vocab_size=10, emb_dim=3, last_token=True)
+    features = encoder(torch.tensor([[4.0, 8.0, 0.0, 2.0], [0.0, 0.0, 0.0, 0.0]]))
+    torch.testing.assert_close(features[0, :3], encoder.embedding.weight[8])
+    torch.testing.assert_close(features[1, :3], encoder.embedding.weight[10])
+
+
+@pytest.mark.parametrize("algo", [PPO, A2C])
+def test_sb3_trains_unmodified_on_the_registered_env(algo):
+    env = gymnasium.make(textrl.ENV_ID)
+    kwargs = {"n_steps": 40, "batch_size": 40} if algo is PPO else {"n_steps": 20}
+    model = use_fast_sampler(algo("MlpPolicy", env, policy_kwargs=policy_kwargs(), seed=0, **kwargs),
+                             torch.Generator().manual_seed(0))
+    assert isinstance(model.policy.action_dist, FastCategoricalDistribution)
+    model.learn(40)
+    assert len(model.ep_info_buffer) == 2  # two 20-token sentences
+    action, _ = model.predict(env.reset(seed=0)[0])
+    assert 0 <= int(action) < 5000
+
+
+def test_recurrent_ppo_with_the_last_token_encoder():
+    sb3_contrib = pytest.importorskip("sb3_contrib", reason="sb3-contrib is a dev extra")
+    env = TextVecEnv(4, ConstantReward(), vocab_size=50, max_len=5)
+    model = sb3_contrib.RecurrentPPO("MlpLstmPolicy", env, n_steps=10, batch_size=20, seed=0,
+                                     policy_kwargs=policy_kwargs(50, last_token=True))
+    use_fast_sampler(model).learn(40)
+    assert len(model.ep_info_buffer) == 8
+
+
+def test_fast_sampler_refuses_continuous_actions():
+    env = gymnasium.make("Pendulum-v1")
+    with pytest.raises(TypeError, match="Discrete"):
+        use_fast_sampler(A2C("MlpPolicy", env))
