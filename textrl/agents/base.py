@@ -12,10 +12,10 @@ from typing import NamedTuple
 import torch
 
 from textrl.envs.text_env import TextVecEnv
+from textrl.files import atomic_write
 from textrl.models.modes import eval_mode
 from textrl.models.recurrent import RecurrentLM
 from textrl.models.sampling import sample_categorical
-from textrl.training.runs import atomic_write
 
 
 class Rollout(NamedTuple):
