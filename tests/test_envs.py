@@ -9,8 +9,16 @@ from gymnasium.utils.env_checker import check_env
 import textrl
 from textrl.data import Vocab
 from textrl.envs import TextGenerationEnv, TextVecEnv
+from textrl.models import LMConfig, RecurrentLM
 from textrl.oracle import OracleLSTM
-from textrl.rewards import ConstantReward, OracleReward, RewardModel
+from textrl.rewards import (
+    CompositeReward,
+    ConstantReward,
+    KLPenalty,
+    MonteCarloReward,
+    OracleReward,
+    RewardModel,
+)
 
 
 def test_default_env_registered_and_passes_check_env():
@@ -59,10 +67,32 @@ def test_reward_protocol():
     assert isinstance(OracleReward(OracleLSTM.random(0, vocab_size=10, seq_len=3)), RewardModel)
     with pytest.raises(ValueError, match="vocab_size and max_len"):
         TextGenerationEnv(ConstantReward())
-    per_token = ConstantReward()
-    per_token.token_level = True
-    with pytest.raises(ValueError, match="sequence-level rewards only"):
-        TextVecEnv(2, per_token, vocab_size=5, max_len=3)
+    policy = RecurrentLM(LMConfig(vocab_size=5))
+    q_values = MonteCarloReward(ConstantReward(), policy, 2)
+    with pytest.raises(ValueError, match="not causal"):
+        TextVecEnv(2, q_values, vocab_size=5, max_len=3)
+    with pytest.raises(ValueError, match="not causal"):  # a sequence term inside a composite
+        TextGenerationEnv(CompositeReward((1.0, KLPenalty(policy)), (1.0, ConstantReward())),
+                          vocab_size=5, max_len=3)
+
+
+def test_causal_token_level_rewards_are_paid_per_step():
+    torch.manual_seed(0)
+    policy = RecurrentLM(LMConfig(vocab_size=6, eos_id=5, pad_id=0))
+    reference = RecurrentLM(LMConfig(vocab_size=6, eos_id=5, pad_id=0))
+    kl = KLPenalty(policy, reference)
+    env = TextVecEnv(3, kl, vocab_size=6, max_len=4, eos_id=5, pad_id=0)
+    env.reset()
+    actions = torch.tensor([[1, 2, 5], [3, 4, 1], [5, 2, 2]]).T  # row 2 ends at once
+    paid = []
+    for t, step in enumerate(actions):
+        _, rewards, done, _, _ = env.step_tensors(step)
+        paid.append(rewards)
+        assert done.tolist() == [[False, False, True], [False, False, False], [True, False, False]][t]
+    paid = torch.stack(paid, dim=1)
+    whole = kl(torch.tensor([[1, 2, 5, 0], [3, 4, 1, 0]]), torch.tensor([3, 3]))
+    torch.testing.assert_close(paid[:2], whole[:, :3])
+    torch.testing.assert_close(paid[2, 0], kl(torch.tensor([[5]]), torch.tensor([1]))[0, 0])
 
 
 def lengths_reward(tokens, lengths):

@@ -3,7 +3,8 @@
 The observation is the padded prefix of token ids followed by the position, as int64
 (``[max_len + 1]``): the position disambiguates padding when the pad id is also a real
 token (the SeqGAN oracle's 0). Episodes end with ``terminated=True`` at EOS or at
-``max_len``; the sequence-level reward is paid at that last step.
+``max_len``; a sequence-level reward is paid at that last step, a causal token-level one
+(``RewardModel``) at every step, for the token just written.
 """
 
 from __future__ import annotations
@@ -21,6 +22,19 @@ from textrl.data.vocab import Vocab
 from textrl.oracle import OracleLSTM
 from textrl.rewards.base import RewardModel
 from textrl.rewards.simple import OracleReward
+
+
+def step_rewards(reward: RewardModel, tokens: torch.Tensor, lengths: torch.Tensor,
+                 done: torch.Tensor) -> torch.Tensor:
+    """``[B]`` rewards for the step that just wrote token ``lengths - 1`` of every row: a
+    token-level reward's value at that position, or a sequence-level one where ``done``."""
+    rewards = torch.zeros(len(lengths))
+    if getattr(reward, "token_level", False):
+        per_token = reward(tokens, lengths).float()
+        return per_token[torch.arange(len(lengths)), lengths - 1]
+    if bool(done.any()):
+        rewards[done] = reward(tokens[done], lengths[done]).float()
+    return rewards
 
 
 class Sentences:
@@ -69,10 +83,12 @@ def _default_task(reward, vocab_size, max_len):
         return OracleReward(oracle), oracle.vocab_size, oracle.seq_len
     if vocab_size is None or max_len is None:
         raise ValueError("with a reward, give vocab_size and max_len too")
-    if getattr(reward, "token_level", False):
-        # Per-step payment of token-level rewards (Monte-Carlo Q, per-token discriminators)
-        # is not built yet; paying them at the last step would silently change the return.
-        raise ValueError("the text environments take sequence-level rewards only for now")
+    if getattr(reward, "token_level", False) and not getattr(reward, "causal", False):
+        raise ValueError(
+            f"{type(reward).__name__} is token-level but not causal: its value at a position "
+            "needs the finished sentence, so no environment can pay it step by step. Train "
+            "with textrl's agents on rewards computed after the episode (AdversarialTrainer, "
+            "or agent.update with r_t = Q_t and gamma 0)")
     return reward, vocab_size, max_len
 
 
@@ -106,11 +122,9 @@ class TextGenerationEnv(gym.Env):
     def step(self, action):
         if not self.action_space.contains(action):
             raise ValueError(f"action {action!r} is not a token id in [0, {self.action_space.n})")
-        done = bool(self._sentences.write(torch.tensor([int(action)]))[0])
-        reward = 0.0
-        if done:
-            reward = float(self.reward(self._sentences.tokens, self._sentences.lengths)[0])
-        return self._obs(), reward, done, False, {}
+        done = self._sentences.write(torch.tensor([int(action)]))
+        reward = step_rewards(self.reward, self._sentences.tokens, self._sentences.lengths, done)
+        return self._obs(), float(reward[0]), bool(done[0]), False, {}
 
     def render(self) -> str | None:
         if self.render_mode != "ansi":
@@ -151,11 +165,10 @@ class TextVecEnv(VecEnv):
         final_tokens [B, T], final_lengths [B])``; finished rows are already reset in the
         observation, and ``final_*`` hold what they were before the reset."""
         done = self.sentences.write(actions)
-        rewards = torch.zeros(self.num_envs)
         final_tokens = self.sentences.tokens.clone()
         final_lengths = self.sentences.lengths.clone()
+        rewards = step_rewards(self.reward, final_tokens, final_lengths, done)
         if bool(done.any()):
-            rewards[done] = self.reward(final_tokens[done], final_lengths[done]).float()
             self.sentences.reset(done)
         return self.sentences.observation(), rewards, done, final_tokens, final_lengths
 

@@ -32,6 +32,7 @@ class KLPenalty:
     """
 
     token_level = True
+    causal = True
 
     def __init__(self, policy: RecurrentLM, reference: RecurrentLM | None = None):
         self.policy = policy
@@ -60,6 +61,8 @@ class CompositeReward:
             raise ValueError("a composite reward needs at least one (weight, reward) term")
         self.terms = terms
         self.token_level = any(getattr(r, "token_level", False) for _, r in terms)
+        # A sequence-level term would be paid at every prefix's last token if stepped.
+        self.causal = all(getattr(r, "causal", False) for _, r in terms)
 
     def __call__(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         total = None

@@ -49,6 +49,7 @@ class MonteCarloReward:
     """
 
     token_level = True
+    causal = False
 
     def __init__(self, reward: RewardModel, rollout_policy: RecurrentLM, n_rollouts: int = 16,
                  temperature: float = 1.0, chunk: int = 128, reward_chunk: int = 4096):
