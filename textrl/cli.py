@@ -86,6 +86,37 @@ RECIPE_HELP = {
 }
 
 
+# Help for the settings of `train <recipe>`; every flag's default comes from the preset.
+RECIPE_OPTION_HELP = {
+    "init": "MLE run directory to start from (default: pretrain one into OUT/mle)",
+    "oracle": "'random', 'random:SEED' or the authors' pickle; must match --init's oracle",
+    "pretrain_epochs": "MLE epochs when there is no --init",
+    "reward": "discriminator, ranker, bleu, constant or oracle",
+    "iterations": "adversarial iterations (g-steps, then d-steps)",
+    "g_steps": "agent updates per iteration",
+    "batch_size": "sentences per agent update",
+    "n_rollouts": "Monte-Carlo rollouts per prefix (0: the reward at the last token)",
+    "rollout_update_rate": "rollout policy <- rate * itself + (1 - rate) * policy",
+    "lr": "agent's Adam learning rate",
+    "baseline": "pg: none or moving_average",
+    "gamma": "discount without rollouts (with rollouts r_t = Q_t, undiscounted)",
+    "reward_form": "discriminator reward: d, log_d, airl or gail",
+    "bleu_n": "max n-gram order of the BLEU reward",
+    "d_filter_sizes": "CNN filter widths",
+    "d_num_filters": "CNN filters per width",
+    "d_pretrain_steps": "reward pretraining: rounds of fresh negatives",
+    "d_steps": "rounds of fresh negatives per d-phase",
+    "d_epochs": "epochs over each round",
+    "d_every": "a d-phase every this many iterations",
+    "d_samples": "generated (and real) sentences per round",
+    "ranker_references": "RankGAN's reference set size",
+    "eval_every": "evaluate every N iterations",
+    "eval_samples": "samples for NLL-oracle",
+    "checkpoint_every": "checkpoint every N iterations",
+    "seed": "seed of the reward's init, sampling and batch order",
+}
+
+
 def _add_recipe_parser(algos, recipe: str) -> None:
     parser = algos.add_parser(recipe, help=RECIPE_HELP[recipe])
     parser.add_argument("--out", required=True, help="run directory")
@@ -98,10 +129,11 @@ def _add_recipe_parser(algos, recipe: str) -> None:
         if f.name in fixed or f.name == "recipe" or isinstance(f.default, bool):
             continue
         kind = {int: int, float: float}.get(type(f.default), str)
+        flag, text = "--" + f.name.replace("_", "-"), RECIPE_OPTION_HELP.get(f.name)
         if f.name.startswith("d_filter") or f.name.startswith("d_num"):
-            parser.add_argument("--" + f.name.replace("_", "-"), type=int, nargs="+")
+            parser.add_argument(flag, type=int, nargs="+", help=text)
         else:
-            parser.add_argument("--" + f.name.replace("_", "-"), type=kind)
+            parser.add_argument(flag, type=kind, help=text)
 
 
 def _adversarial_config(args: argparse.Namespace) -> AdversarialConfig:
