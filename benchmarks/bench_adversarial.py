@@ -1,0 +1,103 @@
+"""SeqGAN Table 1 on the authors' oracle: SeqGAN, RankGAN, PG-BLEU and the constant-reward
+control, each from the 120-epoch MLE run of the same seed (benchmarks/out/mle_oracle).
+
+Each run is the exact CLI command a user would type; runs go in parallel, one thread each
+by default. Every finished run appends one JSON line to OUT/results.jsonl. The final number
+is `textrl evaluate --json --seed 0` (10,000 samples), as for the MLE rows.
+
+    python benchmarks/bench_adversarial.py --recipes seqgan rankgan pg-bleu constant \
+        --seeds 0 1 2 --workers 2 --config cpu
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ORACLE = ROOT.parent / "shared/data/seqgan_oracle/target_params_py3.pkl"
+MLE_RUNS = ROOT / "benchmarks/out/mle_oracle"
+PAPER = {"seqgan": 8.736, "rankgan": 8.247, "pg-bleu": 8.946, "constant": None}
+
+
+def run_one(recipe: str, seed: int, args: argparse.Namespace) -> dict:
+    out = Path(args.out) / f"{recipe}-seed{seed}"
+    cmd = ["textrl", "train", recipe, "--oracle", str(ORACLE), "--init",
+           str(MLE_RUNS / f"mle-seed{seed}"), "--seed", str(seed), "--config", args.config,
+           "--out", str(out), "--quiet"]
+    if (out / "checkpoint.pt").exists():
+        cmd.append("--resume")
+    env = os.environ | {"OMP_NUM_THREADS": str(args.threads)}
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if proc.returncode:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-2000:]}")
+    log = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    adversarial_s = sum(r["time_s"] for r in log if r["iteration"] > 0)
+    evaluation = json.loads(subprocess.run(
+        ["textrl", "evaluate", str(out), "--json", "--seed", "0"], env=env, capture_output=True,
+        text=True, check=True).stdout)
+    record = {"recipe": recipe, "seed": seed, "config": args.config, "threads": args.threads,
+              "workers": args.workers, "wall_s": wall, "adversarial_s": adversarial_s,
+              "d_pretrain_s": log[0].get("d_pretrain_s", 0.0), "command": " ".join(cmd),
+              "nll_oracle": evaluation["nll_oracle"], "nll_test": evaluation["nll_test"],
+              "self_bleu4": evaluation.get("self_bleu4"),
+              "start_nll_oracle": log[0]["nll_oracle"]}
+    with open(Path(args.out) / "results.jsonl", "a") as f:
+        f.write(json.dumps(record) + "\n")
+    print(json.dumps(record), flush=True)
+    return record
+
+
+def summarise(path: Path) -> None:
+    records = [json.loads(line) for line in path.read_text().splitlines() if line]
+    print("| recipe | config | runs | NLL-oracle mean ± sd | per seed | paper | NLL-test | "
+          "adversarial phase, min (per seed) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for recipe in PAPER:
+        for config in sorted({r["config"] for r in records}):
+            rows = sorted((r for r in records if r["recipe"] == recipe and r["config"] == config),
+                          key=lambda r: r["seed"])
+            if not rows:
+                continue
+            values = [r["nll_oracle"] for r in rows]
+            sd = statistics.stdev(values) if len(values) > 1 else float("nan")
+            tests = statistics.mean(r["nll_test"] for r in rows)
+            walls = ", ".join(f"{r['adversarial_s'] / 60:.1f}" for r in rows)
+            print(f"| {recipe} | {config} | {len(rows)} | {statistics.mean(values):.3f} ± {sd:.3f} "
+                  f"| {', '.join(f'{v:.3f}' for v in values)} | {PAPER[recipe] or '-'} | "
+                  f"{tests:.3f} | {walls} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--recipes", nargs="+", default=list(PAPER), choices=list(PAPER))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--config", default="cpu")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", default="benchmarks/out/adversarial")
+    parser.add_argument("--summary", action="store_true", help="only print the table")
+    args = parser.parse_args()
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    if not args.summary:
+        missing = [p for p in [ORACLE, *(MLE_RUNS / f"mle-seed{s}" for s in args.seeds)]
+                   if not p.exists()]
+        if missing:
+            sys.exit(f"needs {', '.join(map(str, missing))} (run bench_mle_oracle.py first)")
+        jobs = [(r, s) for r in args.recipes for s in args.seeds]
+        with ThreadPoolExecutor(args.workers) as pool:
+            list(pool.map(lambda job: run_one(*job, args), jobs))
+    summarise(Path(args.out) / "results.jsonl")
+
+
+if __name__ == "__main__":
+    main()
