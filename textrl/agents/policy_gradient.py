@@ -30,7 +30,8 @@ class PolicyGradient(Agent):
     ``G_t = Q_t`` and the gradient is SeqGAN's; paying ``r_t = Q_t`` with ``gamma=0`` gives
     the same gradient from rewards that never look ahead. The sum over batch and time and
     the absent baseline are SeqGAN's choices; ``baseline="moving_average"`` subtracts an
-    exponential average of past mean returns.
+    exponential average of past mean returns. REINFORCE with a learned value baseline is
+    ``ActorCritic(policy, gae_lambda=1.0)``: its advantage is then ``G_t - V(s_t)``.
 
     >>> from textrl.models import LMConfig
     >>> agent = PolicyGradient(RecurrentLM(LMConfig(vocab_size=7)))
