@@ -73,10 +73,15 @@ class RecurrentLM(nn.Module):
 
     def forward(self, inputs: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
         """Teacher-forced pass: ``inputs [B, T]`` -> ``(logits [B, T, V], state)``."""
+        out, state = self._trunk(inputs, state)
+        return self.head(out), state
+
+    def _trunk(self, inputs: torch.Tensor, state: State | None) -> tuple[torch.Tensor, State]:
+        """Embedding -> recurrent layers -> dropout: ``[B, T]`` -> ``([B, T, H], state)``."""
         if state is None:
             state = self.initial_state(inputs.shape[0])
         out, state = self.rnn(self.dropout(self.embedding(inputs)), state)
-        return self.head(self.dropout(out)), state
+        return self.dropout(out), state
 
     def step(self, token: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         """One step: ``token [B]`` -> ``(logits [B, V], state)``."""
@@ -101,9 +106,7 @@ class RecurrentLM(nn.Module):
     def hidden(self, tokens: torch.Tensor) -> torch.Tensor:
         """Teacher-forced top-layer outputs ``[B, T, H]`` (after dropout): ``head`` of
         position t predicts ``tokens[:, t]``; a value head reads the same trunk."""
-        out, _ = self.rnn(self.dropout(self.embedding(self.teacher_inputs(tokens))),
-                          self.initial_state(tokens.shape[0]))
-        return self.dropout(out)
+        return self._trunk(self.teacher_inputs(tokens), None)[0]
 
     def nll(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Mean negative log-likelihood per real token (a scalar)."""
