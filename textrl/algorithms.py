@@ -142,6 +142,8 @@ def recipe_config(recipe: str, preset: str = "cpu", overrides: dict | None = Non
     if recipe not in RECIPES:
         raise UserError(f"unknown recipe {recipe!r}; use one of {', '.join(RECIPES)}")
     path = preset_path(recipe, preset) if preset in ("paper", "cpu") else Path(preset)
+    if not path.is_file():
+        raise UserError(f"--config {preset}: no such file; use paper, cpu or a YAML path")
     settings = read_yaml(path) | (overrides or {}) | RECIPES[recipe] | {"recipe": recipe}
     return AdversarialConfig.from_dict(settings)
 

@@ -143,8 +143,6 @@ def _adversarial_config(args: argparse.Namespace) -> AdversarialConfig:
         run_dir = RunDir(args.out)
         run_dir.create(resume=True)
         return AdversarialConfig.from_dict(run_dir.load_config() | given)
-    if args.config not in (None, "paper", "cpu") and not Path(args.config).is_file():
-        raise UserError(f"--config {args.config}: no such file; use paper, cpu or a YAML path")
     return recipe_config(args.algorithm, args.config or "cpu", given)
 
 

@@ -61,8 +61,7 @@ class AdversarialTrainer:
         self.config, self.corpus, self.oracle, self.mle_config = config, corpus, oracle, mle_config
         self.policy = policy
         self.max_len = oracle.seq_len if oracle is not None else corpus.max_len
-        self.pad_id = policy.config.pad_id
-        self.real = _pad_to(corpus.train, self.max_len, self.pad_id)
+        self.real = _pad_to(corpus.train, self.max_len, policy.config.pad_id)
         self.generator = torch.Generator().manual_seed(config.seed)
         torch.manual_seed(config.seed)
         self.rollout_policy = copy.deepcopy(policy).requires_grad_(False)
@@ -135,8 +134,7 @@ class AdversarialTrainer:
         out = {"nll_valid": nll_test(self.policy, self.corpus.valid)}
         if self.oracle is not None:
             g = torch.Generator().manual_seed(c.seed + 1_000_003 * (self.iteration + 1))
-            with eval_mode(self.policy):
-                out["nll_oracle"] = nll_oracle(self.policy, self.oracle, c.eval_samples, generator=g)
+            out["nll_oracle"] = nll_oracle(self.policy, self.oracle, c.eval_samples, generator=g)
         return out
 
     # --- checkpoints -------------------------------------------------------------------
@@ -218,19 +216,15 @@ def train_adversarial(config: AdversarialConfig, out: str | Path, resume: bool =
     if init is None:
         init = str(run.path / "mle")
         mle = MLEConfig(oracle=config.oracle, epochs=config.pretrain_epochs, seed=config.seed)
-        if not RunDir(init).checkpoint.exists() or not _finished(init, mle.epochs):
-            train_mle(mle, init, resume=RunDir(init).checkpoint.exists(), progress=progress)
+        started = RunDir(init).checkpoint.exists()
+        if not started or RunDir(init).load_checkpoint()["epoch"] < mle.epochs:
+            train_mle(mle, init, resume=started, progress=progress)
     mle_config, corpus, oracle, policy = load_run(init)
-    if config.oracle is not None and mle_config.oracle is not None:
-        wanted = OracleLSTM.from_spec(config.oracle).source
-        if oracle is not None and wanted != oracle.source:
+    if config.oracle is not None:
+        if oracle is None:
+            raise UserError(f"--init {init} was trained on text, not an oracle; drop --oracle")
+        if OracleLSTM.from_spec(config.oracle).source != oracle.source:
             raise UserError(f"--oracle {config.oracle} is not the oracle of --init {init} "
                             f"({mle_config.oracle}); pass the same oracle or drop --oracle")
-    if config.oracle is not None and mle_config.oracle is None:
-        raise UserError(f"--init {init} was trained on text, not an oracle; drop --oracle")
     trainer = AdversarialTrainer(config, policy, corpus, oracle, mle_config)
     return trainer.train(out, resume, progress)
-
-
-def _finished(out: str, epochs: int) -> bool:
-    return RunDir(out).load_checkpoint()["epoch"] >= epochs
