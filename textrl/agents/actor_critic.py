@@ -71,30 +71,31 @@ class ActorCritic(Agent):
         adv = gae(rollout.rewards.float() * mask, values, mask, self.gamma, self.gae_lambda)
         return adv, adv + values
 
-    def _step(self, loss: torch.Tensor) -> float:
+    def _optimize(self, objective: torch.Tensor, values: torch.Tensor, returns: torch.Tensor,
+                  entropy: torch.Tensor, mask: torch.Tensor) -> dict[str, float]:
+        """One gradient step on ``-objective + value_coef * (V - return)^2 - entropy_coef *
+        entropy``, each term ``[B, T]`` averaged over the real tokens of ``mask``."""
+        n_tokens = mask.sum()
+        policy_loss = -(objective * mask).sum() / n_tokens
+        value_loss = ((values - returns).square() * mask).sum() / n_tokens
+        mean_entropy = (entropy * mask).sum() / n_tokens
+        loss = policy_loss + self.value_coef * value_loss - self.entropy_coef * mean_entropy
         self.optimizer.zero_grad()
         loss.backward()
         params = [*self.policy.parameters(), *self.value_head.parameters()]
         grad_norm = nn.utils.clip_grad_norm_(params, self.grad_clip)
         self.optimizer.step()
-        return grad_norm.item()
+        return {"policy_loss": policy_loss.item(), "value_loss": value_loss.item(),
+                "entropy": mean_entropy.item(), "grad_norm": grad_norm.item()}
 
     def update(self, rollout: Rollout) -> dict[str, float]:
         """One gradient step on the whole rollout."""
         self.policy.train()
-        tokens, lengths = rollout.tokens, rollout.lengths
-        n_tokens = lengths.sum()
-        log_probs, entropy, values = self.evaluate(tokens, lengths)
+        mask = length_mask(rollout.lengths, rollout.tokens.shape[1])
+        log_probs, entropy, values = self.evaluate(rollout.tokens, rollout.lengths)
         advantages, returns = self.advantages(rollout, values.detach())
-        policy_loss = -(log_probs * advantages).sum() / n_tokens
-        value_loss = ((values - returns).square() * length_mask(lengths, tokens.shape[1])
-                      ).sum() / n_tokens
-        mean_entropy = entropy.sum() / n_tokens
-        loss = policy_loss + self.value_coef * value_loss - self.entropy_coef * mean_entropy
-        grad_norm = self._step(loss)
-        return {"policy_loss": policy_loss.item(), "value_loss": value_loss.item(),
-                "entropy": mean_entropy.item(), "grad_norm": grad_norm,
-                "mean_return": (returns.sum() / n_tokens).item()}
+        stats = self._optimize(log_probs * advantages, values, returns, entropy, mask)
+        return stats | {"mean_return": (returns.sum() / rollout.lengths.sum()).item()}
 
     def state_dict(self) -> dict:
         return {"optimizer": self.optimizer.state_dict(), "value_head": self.value_head.state_dict()}
@@ -141,21 +142,15 @@ class PPO(ActorCritic):
             order = torch.randperm(len(tokens), generator=self.generator)
             for lo in range(0, len(tokens), self.minibatch):
                 idx = order[lo:lo + self.minibatch]
-                m, n_tokens = mask[idx], lengths[idx].sum()
+                m, n_tokens = mask[idx], lengths[idx].sum().item()
                 log_probs, entropy, values = self.evaluate(tokens[idx], lengths[idx])
                 log_ratio = (log_probs - old_log_probs[idx]) * m
                 ratio = log_ratio.exp()
                 adv = advantages[idx]
                 surrogate = torch.min(ratio * adv, ratio.clamp(1 - self.clip, 1 + self.clip) * adv)
-                policy_loss = -(surrogate * m).sum() / n_tokens
-                value_loss = ((values - returns[idx]).square() * m).sum() / n_tokens
-                mean_entropy = entropy.sum() / n_tokens
-                loss = policy_loss + self.value_coef * value_loss - self.entropy_coef * mean_entropy
-                stats = {"policy_loss": policy_loss.item(), "value_loss": value_loss.item(),
-                         "entropy": mean_entropy.item(), "grad_norm": self._step(loss),
-                         "clip_fraction": (((ratio - 1).abs() > self.clip) & m).sum().item()
-                         / n_tokens.item(),
-                         "approx_kl": (((ratio - 1) - log_ratio) * m).sum().item() / n_tokens.item()}
+                stats = self._optimize(surrogate, values, returns[idx], entropy, m) | {
+                    "clip_fraction": (((ratio - 1).abs() > self.clip) & m).sum().item() / n_tokens,
+                    "approx_kl": (((ratio - 1) - log_ratio) * m).sum().item() / n_tokens}
                 for key, value in stats.items():
                     totals[key] = totals.get(key, 0.0) + value
                 updates += 1
