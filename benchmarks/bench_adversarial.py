@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
-import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from cli_runs import append_result, run_parallel, train_and_evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
 ORACLE = ROOT.parent / "shared/data/seqgan_oracle/target_params_py3.pkl"
@@ -32,28 +30,16 @@ def run_one(recipe: str, seed: int, args: argparse.Namespace) -> dict:
     cmd = ["textrl", "train", recipe, "--oracle", str(ORACLE), "--init",
            str(MLE_RUNS / f"mle-seed{seed}"), "--seed", str(seed), "--config", args.config,
            "--out", str(out), "--quiet"]
-    if (out / "checkpoint.pt").exists():
-        cmd.append("--resume")
-    env = os.environ | {"OMP_NUM_THREADS": str(args.threads)}
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    wall = time.perf_counter() - t0
-    if proc.returncode:
-        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-2000:]}")
+    cmd, wall, _, evaluation = train_and_evaluate(cmd, out, args.threads)
     log = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     adversarial_s = sum(r["time_s"] for r in log if r["iteration"] > 0)
-    evaluation = json.loads(subprocess.run(
-        ["textrl", "evaluate", str(out), "--json", "--seed", "0"], env=env, capture_output=True,
-        text=True, check=True).stdout)
     record = {"recipe": recipe, "seed": seed, "config": args.config, "threads": args.threads,
               "workers": args.workers, "wall_s": wall, "adversarial_s": adversarial_s,
               "d_pretrain_s": log[0].get("d_pretrain_s", 0.0), "command": " ".join(cmd),
               "nll_oracle": evaluation["nll_oracle"], "nll_test": evaluation["nll_test"],
               "self_bleu4": evaluation.get("self_bleu4"),
               "start_nll_oracle": log[0]["nll_oracle"]}
-    with open(Path(args.out) / "results.jsonl", "a") as f:
-        f.write(json.dumps(record) + "\n")
-    print(json.dumps(record), flush=True)
+    append_result(Path(args.out) / "results.jsonl", record)
     return record
 
 
@@ -94,8 +80,7 @@ def main() -> None:
         if missing:
             sys.exit(f"needs {', '.join(map(str, missing))} (run bench_mle_oracle.py first)")
         jobs = [(r, s) for r in args.recipes for s in args.seeds]
-        with ThreadPoolExecutor(args.workers) as pool:
-            list(pool.map(lambda job: run_one(*job, args), jobs))
+        run_parallel(jobs, args.workers, lambda recipe, seed: run_one(recipe, seed, args))
     summarise(Path(args.out) / "results.jsonl")
 
 

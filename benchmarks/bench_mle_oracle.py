@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
-import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from cli_runs import append_result, run_parallel, train_and_evaluate
 
 ORACLE = Path(__file__).resolve().parents[2] / "shared/data/seqgan_oracle/target_params_py3.pkl"
 VARIANTS = {
@@ -31,24 +29,11 @@ def run_one(variant: str, seed: int, args: argparse.Namespace) -> dict:
     cmd = ["textrl", "train", "mle", "--oracle", str(ORACLE), "--epochs", str(args.epochs),
            "--seed", str(seed), "--eval-every", str(args.eval_every), "--out", str(out),
            "--quiet", *VARIANTS[variant]]
-    if (out / "checkpoint.pt").exists():
-        cmd.append("--resume")
-    env = os.environ | {"OMP_NUM_THREADS": str(args.threads)}
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    wall = time.perf_counter() - t0
-    if proc.returncode:
-        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-2000:]}")
-    final = json.loads(proc.stdout.strip().splitlines()[-1])
-    evaluation = json.loads(subprocess.run(
-        ["textrl", "evaluate", str(out), "--json", "--seed", "0"], env=env, capture_output=True,
-        text=True, check=True).stdout)
+    cmd, wall, final, evaluation = train_and_evaluate(cmd, out, args.threads)
     record = {"variant": variant, "seed": seed, "wall_s": wall, "threads": args.threads,
               "command": " ".join(cmd), "nll_oracle": evaluation["nll_oracle"],
               "nll_test": evaluation["nll_test"], "last_train_eval": final}
-    with open(Path(args.out) / "results.jsonl", "a") as f:
-        f.write(json.dumps(record) + "\n")
-    print(json.dumps(record), flush=True)
+    append_result(Path(args.out) / "results.jsonl", record)
     return record
 
 
@@ -81,8 +66,7 @@ def main() -> None:
         if not ORACLE.exists():
             sys.exit(f"needs the SeqGAN oracle file at {ORACLE}")
         jobs = [(v, s) for v in args.variants for s in args.seeds]
-        with ThreadPoolExecutor(args.workers) as pool:
-            list(pool.map(lambda job: run_one(*job, args), jobs))
+        run_parallel(jobs, args.workers, lambda variant, seed: run_one(variant, seed, args))
     summarise(Path(args.out) / "results.jsonl")
 
 

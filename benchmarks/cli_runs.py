@@ -1,0 +1,43 @@
+"""What the benchmark scripts share: run a `textrl train` command the way a user would
+(continuing it with --resume when its directory already holds a checkpoint), evaluate the
+result with `textrl evaluate --json --seed 0`, append one JSON line per finished run, and
+run jobs a few at a time."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+
+def train_and_evaluate(cmd: list[str], out: Path, threads: int
+                       ) -> tuple[list[str], float, dict, dict]:
+    """``(the command run, wall seconds, its final JSON line, the evaluation)``."""
+    if (out / "checkpoint.pt").exists():
+        cmd = [*cmd, "--resume"]
+    env = os.environ | {"OMP_NUM_THREADS": str(threads)}
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if proc.returncode:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-2000:]}")
+    final = json.loads(proc.stdout.strip().splitlines()[-1])
+    evaluation = json.loads(subprocess.run(
+        ["textrl", "evaluate", str(out), "--json", "--seed", "0"], env=env, capture_output=True,
+        text=True, check=True).stdout)
+    return cmd, wall, final, evaluation
+
+
+def append_result(path: Path, record: dict) -> None:
+    with open(path, "a") as f:
+        f.write(json.dumps(record) + "\n")
+    print(json.dumps(record), flush=True)
+
+
+def run_parallel(jobs: Sequence[tuple], workers: int, run_one: Callable) -> None:
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(lambda job: run_one(*job), jobs))
