@@ -264,8 +264,7 @@ def run(argv: list[str] | None = None) -> int:
     config, corpus, oracle, policy = load_run(args.run, best=args.checkpoint == "best")
     if args.command == "sample":
         generator = torch.Generator().manual_seed(args.seed)
-        max_len = oracle.seq_len if oracle else corpus.max_len
-        sample = policy.sample(args.n, max_len, args.temperature, generator=generator)
+        sample = policy.sample(args.n, corpus.max_len, args.temperature, generator=generator)
         tokenizer = get_tokenizer(config.tokenizer, config.keep_spaces)
         for row in sample.tokens.tolist():
             print(tokenizer.detokenize(corpus.vocab.decode(row)))

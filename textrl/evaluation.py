@@ -42,9 +42,8 @@ def score_samples(policy: RecurrentLM, corpus: Corpus, oracle: OracleLSTM | None
     """Every metric of one set of ``n_samples`` samples drawn at ``temperature`` with ``seed``:
     BLEU-n against ``references``, self-BLEU-4, distinct-n, lengths, NLL-test at the same
     temperature and, with an oracle, NLL-oracle."""
-    max_len = oracle.seq_len if oracle is not None else corpus.max_len
     g = torch.Generator().manual_seed(seed)
-    tokens = policy.sample(n_samples, max_len, temperature, generator=g).tokens
+    tokens = policy.sample(n_samples, corpus.max_len, temperature, generator=g).tokens
     samples = decode_split(tokens, corpus)
     out: dict[str, float] = {}
     if oracle is not None:

@@ -154,6 +154,7 @@ class Corpus:
 
     @property
     def max_len(self) -> int:
+        """The padded width of every split: tokens incl. EOS for text, the oracle's length."""
         return self.train.tokens.shape[1]
 
     @property

@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from textrl.agents import Rollout
 from textrl.algorithms import LEARNED_REWARDS, AdversarialConfig, build_agent, build_reward
-from textrl.data.corpus import Corpus, Split
+from textrl.data.corpus import Corpus
 from textrl.errors import UserError
 from textrl.metrics.nll import nll_oracle, nll_test
 from textrl.models.modes import eval_mode
@@ -42,13 +42,6 @@ def update_rollout_policy(rollout: RecurrentLM, policy: RecurrentLM, rate: float
             beta.mul_(rate).add_(theta, alpha=1.0 - rate)
 
 
-def _pad_to(split: Split, length: int, pad_id: int) -> Split:
-    tokens = split.tokens
-    if tokens.shape[1] < length:
-        tokens = torch.nn.functional.pad(tokens, (0, length - tokens.shape[1]), value=pad_id)
-    return Split(tokens[:, :length], split.lengths.clamp(max=length))
-
-
 class AdversarialTrainer:
     """Owns the policy, its delayed rollout copy, the reward and the agent of one run.
 
@@ -60,8 +53,8 @@ class AdversarialTrainer:
                  oracle: OracleLSTM | None, mle_config: MLEConfig):
         self.config, self.corpus, self.oracle, self.mle_config = config, corpus, oracle, mle_config
         self.policy = policy
-        self.max_len = oracle.seq_len if oracle is not None else corpus.max_len
-        self.real = _pad_to(corpus.train, self.max_len, policy.config.pad_id)
+        self.max_len = corpus.max_len  # the oracle's sequence length on oracle data
+        self.real = corpus.train
         self.generator = torch.Generator().manual_seed(config.seed)
         torch.manual_seed(config.seed)
         self.rollout_policy = copy.deepcopy(policy).requires_grad_(False)
