@@ -136,9 +136,14 @@ def _add_recipe_parser(algos, recipe: str) -> None:
             parser.add_argument(flag, type=kind, help=text)
 
 
+def _flags_given(args: argparse.Namespace, config_class: type) -> dict:
+    """The settings of ``config_class`` set on the command line (absent flags are None)."""
+    names = {f.name for f in fields(config_class)}
+    return {k: v for k, v in vars(args).items() if k in names and v is not None}
+
+
 def _adversarial_config(args: argparse.Namespace) -> AdversarialConfig:
-    names = {f.name for f in fields(AdversarialConfig)}
-    given = {k: v for k, v in vars(args).items() if k in names and v is not None}
+    given = _flags_given(args, AdversarialConfig)
     if args.resume:
         run_dir = RunDir(args.out)
         run_dir.create(resume=True)
@@ -200,8 +205,7 @@ def _mle_config(args: argparse.Namespace) -> MLEConfig:
         settings |= run_dir.load_config()
     elif args.config:
         settings |= read_yaml(args.config)
-    names = {f.name for f in fields(MLEConfig)}
-    given = {k: v for k, v in vars(args).items() if k in names and v is not None}
+    given = _flags_given(args, MLEConfig)
     if given.get("data") is not None:
         settings.pop("oracle", None)
     if given.get("oracle") is not None:

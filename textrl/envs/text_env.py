@@ -28,10 +28,10 @@ def step_rewards(reward: RewardModel, tokens: torch.Tensor, lengths: torch.Tenso
                  done: torch.Tensor) -> torch.Tensor:
     """``[B]`` rewards for the step that just wrote token ``lengths - 1`` of every row: a
     token-level reward's value at that position, or a sequence-level one where ``done``."""
-    rewards = torch.zeros(len(lengths))
     if getattr(reward, "token_level", False):
         per_token = reward(tokens, lengths).float()
         return per_token[torch.arange(len(lengths)), lengths - 1]
+    rewards = torch.zeros(len(lengths))
     if bool(done.any()):
         rewards[done] = reward(tokens[done], lengths[done]).float()
     return rewards
