@@ -98,3 +98,15 @@ def test_learn_callback_stops_and_save_load_round_trip(tmp_path):
     for a, b in zip(policy.parameters(), other.policy.parameters(), strict=True):
         assert torch.equal(a, b)
     assert torch.equal(agent.value_head.weight, other.value_head.weight)
+
+
+def test_updates_use_the_policy_that_sampled_so_dropout_is_off():
+    # Tokens are sampled without dropout; with it on in the update, PPO's first ratio would
+    # not be 1 and REINFORCE's gradient would be of a different, random policy.
+    policy = RecurrentLM(LMConfig(vocab_size=7, hidden_dim=16, dropout=0.5)).train()
+    x = torch.randint(7, (8, 5))
+    rollout = Rollout(x, torch.full((8,), 5), torch.randn(8, 5))
+    stats = PPO(policy, lr=0.0, epochs=1, minibatch=8).update(rollout)
+    assert stats["approx_kl"] == 0.0 and stats["clip_fraction"] == 0.0
+    agent = PolicyGradient(policy.train())
+    torch.testing.assert_close(agent.loss(*rollout)[0], agent.loss(*rollout)[0], rtol=0, atol=0)

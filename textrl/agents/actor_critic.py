@@ -55,8 +55,11 @@ class ActorCritic(Agent):
 
     def evaluate(self, tokens: torch.Tensor, lengths: torch.Tensor
                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``(log_prob, entropy, value)``, each ``[B, T]``, 0 on padding."""
+        """``(log_prob, entropy, value)``, each ``[B, T]``, 0 on padding. Dropout is off: the
+        tokens were sampled without it, so the gradient (and PPO's ratio) must be of that
+        same policy."""
         mask = length_mask(lengths, tokens.shape[1])
+        self.policy.eval()
         hidden = self.policy.hidden(tokens)
         log_probs = torch.log_softmax(self.policy.head(hidden), dim=-1)
         chosen = log_probs.gather(2, tokens[..., None]).squeeze(2)
@@ -90,7 +93,6 @@ class ActorCritic(Agent):
 
     def update(self, rollout: Rollout) -> dict[str, float]:
         """One gradient step on the whole rollout."""
-        self.policy.train()
         mask = length_mask(rollout.lengths, rollout.tokens.shape[1])
         log_probs, entropy, values = self.evaluate(rollout.tokens, rollout.lengths)
         advantages, returns = self.advantages(rollout, values.detach())
@@ -129,7 +131,6 @@ class PPO(ActorCritic):
     def update(self, rollout: Rollout) -> dict[str, float]:
         tokens, lengths = rollout.tokens, rollout.lengths
         mask = length_mask(lengths, tokens.shape[1])
-        self.policy.train()
         with torch.no_grad():
             old_log_probs, _, old_values = self.evaluate(tokens, lengths)
         advantages, returns = self.advantages(rollout, old_values)

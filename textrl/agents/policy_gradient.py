@@ -54,6 +54,7 @@ class PolicyGradient(Agent):
              rewards: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(loss, returns [B, T])`` for sequences ``tokens [B, T]`` and rewards ``[B, T]``."""
         mask = length_mask(lengths, tokens.shape[1])
+        self.policy.eval()  # dropout off: the gradient is of the policy that sampled the tokens
         returns = returns_to_go(rewards.float(), mask, self.gamma)
         advantages = (returns - self.baseline_value) * mask
         return -(self.policy.log_prob(tokens, lengths) * advantages).sum(), returns
