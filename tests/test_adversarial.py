@@ -7,7 +7,11 @@ import yaml
 from textrl.algorithms import RECIPES, AdversarialConfig, recipe_config
 from textrl.cli import main
 from textrl.models import LMConfig, RecurrentLM
-from textrl.training.adversarial import train_adversarial, update_rollout_policy
+from textrl.training.adversarial import (
+    AdversarialTrainer,
+    train_adversarial,
+    update_rollout_policy,
+)
 from textrl.training.mle import MLEConfig, train_mle
 
 TINY = {"iterations": 2, "batch_size": 8, "n_rollouts": 2, "d_emb_dim": 8,
@@ -59,6 +63,40 @@ def test_every_recipe_trains_and_logs(recipe, extra, mle_run, tiny_yaml, tmp_pat
     assert last["iteration"] == 2 and "nll_oracle" in last and "reward" in last
     if config.reward in ("discriminator", "ranker"):
         assert "d_loss" in log[0] and "d_loss" in log[2]
+
+
+def test_seqgan_on_text_starts_from_the_best_mle_weights(tiny_yaml, tmp_path, monkeypatch):
+    # The validation sentences run the training pattern backwards, so validation NLL is
+    # best after epoch 1 and the last weights are not the best ones.
+    words = ["a", "b", "c", "d", "e", "f", "g", "h"]
+    train, valid = tmp_path / "train.txt", tmp_path / "valid.txt"
+    train.write_text("\n".join(" ".join(words[(i + k) % 8] for k in range(i % 4 + 2))
+                               for i in range(60)) + "\n")
+    valid.write_text("\n".join(" ".join(words[(i - k) % 8] for k in range(i % 4 + 2))
+                               for i in range(20)) + "\n")
+    mle = tmp_path / "mle"
+    train_mle(MLEConfig(data=str(train), valid=str(valid), test=str(valid), max_len=8, epochs=3,
+                        eval_every=1, batch_size=16, lr=0.05, dropout=0.25), mle, progress=False)
+    best = torch.load(mle / "best.pt", weights_only=True)["model"]["state_dict"]
+    last = torch.load(mle / "checkpoint.pt", weights_only=True)["model"]["state_dict"]
+    assert not all(torch.equal(best[k], last[k]) for k in best)
+    started_from = {}
+    original = AdversarialTrainer.__init__
+
+    def spy(self, config, policy, *rest):
+        started_from.update({k: v.clone() for k, v in policy.state_dict().items()})
+        original(self, config, policy, *rest)
+
+    monkeypatch.setattr(AdversarialTrainer, "__init__", spy)
+    config = recipe_config("seqgan", str(tiny_yaml), {"init": str(mle), "init_checkpoint": "best",
+                                                     "iterations": 1})
+    record = train_adversarial(config, tmp_path / "seqgan", progress=False)
+    assert all(torch.equal(started_from[k], best[k]) for k in best)
+    assert "nll_oracle" not in record and record["nll_valid"] > 0
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "seqgan", "--init", str(mle), "--oracle", "random",
+              "--out", str(tmp_path / "x")])
+    assert exit_info.value.code == 2
 
 
 def test_resume_continues_bit_identically(mle_run, tiny_yaml, tmp_path):

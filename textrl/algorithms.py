@@ -52,6 +52,7 @@ class AdversarialConfig:
 
     recipe: str = "seqgan"
     init: str | None = None  # an MLE run directory; None: pretrain one into OUT/mle
+    init_checkpoint: str = "last"  # of the init run: last, or best (lowest validation NLL)
     oracle: str | None = None  # for pretraining; checked against the init run's oracle
     pretrain_epochs: int = 120
     reward: str = "discriminator"
@@ -99,6 +100,7 @@ class AdversarialConfig:
     def __post_init__(self) -> None:
         check_choices(self, {"recipe": tuple(RECIPES), "reward": REWARDS, "agent": AGENTS,
                              "baseline": ("none", "moving_average"),
+                             "init_checkpoint": ("last", "best"),
                              "reward_form": tuple(REWARD_FORMS)})
         check_at_least(self, 1, ("iterations", "g_steps", "batch_size", "d_batch_size", "d_every",
                                  "d_samples", "eval_every", "eval_samples", "checkpoint_every",

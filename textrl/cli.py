@@ -89,6 +89,7 @@ RECIPE_HELP = {
 # Help for the settings of `train <recipe>`; every flag's default comes from the preset.
 RECIPE_OPTION_HELP = {
     "init": "MLE run directory to start from (default: pretrain one into OUT/mle)",
+    "init_checkpoint": "start from the init run's last or best (validation) weights",
     "oracle": "'random', 'random:SEED' or the authors' pickle; must match --init's oracle",
     "pretrain_epochs": "MLE epochs when there is no --init",
     "reward": "discriminator, ranker, bleu, constant or oracle",

@@ -212,7 +212,7 @@ def train_adversarial(config: AdversarialConfig, out: str | Path, resume: bool =
         started = RunDir(init).checkpoint.exists()
         if not started or RunDir(init).load_checkpoint()["epoch"] < mle.epochs:
             train_mle(mle, init, resume=started, progress=progress)
-    mle_config, corpus, oracle, policy = load_run(init)
+    mle_config, corpus, oracle, policy = load_run(init, best=config.init_checkpoint == "best")
     if config.oracle is not None:
         if oracle is None:
             raise UserError(f"--init {init} was trained on text, not an oracle; drop --oracle")
