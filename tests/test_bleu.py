@@ -2,7 +2,7 @@ import random
 
 import pytest
 
-from textrl.metrics.bleu import bleu, self_bleu
+from textrl.metrics.bleu import BLEUScorer, bleu, sacrebleu_signature, self_bleu
 
 nltk_bleu = pytest.importorskip("nltk.translate.bleu_score", reason="nltk is a dev dependency")
 
@@ -108,3 +108,18 @@ def test_one_scorer_serves_every_lower_order():
         assert scorer.mean(hypotheses, n) == bleu(hypotheses, references, n)
     with pytest.raises(ValueError, match="outside 1..4"):
         scorer.sentence(["w1"], n=5)
+
+
+@pytest.mark.parametrize("n", [2, 4])
+def test_corpus_bleu_is_sacrebleu_with_every_reference_for_every_hypothesis(n):
+    import sacrebleu
+
+    rng = random.Random(10 + n)
+    hypotheses = random_sentences(rng, 30, lengths=(1, 9))
+    references = random_sentences(rng, 12, lengths=(1, 11))
+    score = BLEUScorer(references, n).corpus(hypotheses)
+    streams = [[" ".join(ref)] * len(hypotheses) for ref in references]
+    metric = sacrebleu.metrics.BLEU(tokenize="none", max_ngram_order=n)
+    want = metric.corpus_score([" ".join(h) for h in hypotheses], streams)
+    assert score == pytest.approx(want.score, abs=1e-9)
+    assert sacrebleu_signature(len(references), n) == metric.get_signature().format()

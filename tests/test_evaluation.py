@@ -49,13 +49,15 @@ def test_evaluate_with_references(capsys, tmp_path, text_runs, text_file):
     code, out, _ = cli(capsys, "evaluate", text_runs[0], "--json", "--samples", "50")
     result = json.loads(out)
     assert code == 0 and result["settings"]["references"] == "test split"
-    for key in ("bleu2", "bleu4", "self_bleu4", "distinct2", "length_mean", "nll_test"):
+    for key in ("bleu2", "bleu4", "sacrebleu4", "self_bleu4", "distinct2", "length_mean",
+                "nll_test"):
         assert key in result
     refs = text_file(["the cat sat on a mat", "a dog ran"], "refs.txt")
     code, out, _ = cli(capsys, "evaluate", text_runs[0], "--json", "--samples", "50",
                        "--references", refs, "--seed", "3")
     result = json.loads(out)
     assert result["settings"]["references_count"] == 2 and result["settings"]["seed"] == 3
+    assert result["settings"]["sacrebleu_signature"].startswith("nrefs:2|")
     code, again, _ = cli(capsys, "evaluate", text_runs[0], "--json", "--samples", "50",
                          "--references", refs, "--seed", "3")
     assert json.loads(again) == result  # seeded: the same numbers

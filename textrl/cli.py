@@ -28,6 +28,7 @@ from textrl.evaluation import (
     read_references,
     score_samples,
 )
+from textrl.metrics.bleu import sacrebleu_signature
 from textrl.training.adversarial import train_adversarial
 from textrl.training.mle import MLEConfig, load_run, train_mle
 from textrl.training.runs import RunDir
@@ -282,6 +283,7 @@ def run(argv: list[str] | None = None) -> int:
         "samples": args.samples, "temperature": args.temperature, "seed": args.seed,
         "checkpoint": args.checkpoint, "tokenizer": config.tokenizer,
         "references": args.references or "test split", "references_count": len(references),
+        "sacrebleu_signature": sacrebleu_signature(len(references), 4),
         "split": "test", "config": asdict(config)}}
     if args.json:
         print(json.dumps(result))

@@ -40,8 +40,8 @@ def score_samples(policy: RecurrentLM, corpus: Corpus, oracle: OracleLSTM | None
                   references: list[list[str]], n_samples: int, temperature: float, seed: int,
                   bleu_orders: Sequence[int] = (2, 3, 4)) -> dict[str, float]:
     """Every metric of one set of ``n_samples`` samples drawn at ``temperature`` with ``seed``:
-    BLEU-n against ``references``, self-BLEU-4, distinct-n, lengths, NLL-test at the same
-    temperature and, with an oracle, NLL-oracle."""
+    BLEU-n against ``references``, sacrebleu's corpus BLEU-4, self-BLEU-4, distinct-n,
+    lengths, NLL-test at the same temperature and, with an oracle, NLL-oracle."""
     g = torch.Generator().manual_seed(seed)
     tokens = policy.sample(n_samples, corpus.max_len, temperature, generator=g).tokens
     samples = decode_split(tokens, corpus)
@@ -51,9 +51,10 @@ def score_samples(policy: RecurrentLM, corpus: Corpus, oracle: OracleLSTM | None
     if temperature > 0:
         out["nll_test"] = nll_test(policy, corpus.test, temperature=temperature)
         out["ppl_test"] = perplexity(out["nll_test"])
-    scorer = BLEUScorer(references, max(bleu_orders))  # the reference tables, counted once
+    scorer = BLEUScorer(references, max(*bleu_orders, 4))  # the reference tables, counted once
     for n in bleu_orders:
         out[f"bleu{n}"] = scorer.mean(samples, n)
+    out["sacrebleu4"] = scorer.corpus(samples, 4)
     out["self_bleu4"] = self_bleu(samples, 4) if len(samples) > 1 else float("nan")
     for n in (1, 2, 3, 4):
         out[f"distinct{n}"] = distinct_n(samples, n)

@@ -9,6 +9,10 @@ here the clipping statistics are computed once:
 * the sorted set of reference lengths (for the closest reference length).
 
 The arithmetic follows NLTK step by step, so scores agree to the last bit.
+
+``BLEUScorer.corpus`` gives the standard corpus BLEU beside it: sacrebleu's formula and
+signature, every reference offered to every hypothesis (generated text has no aligned
+reference), from the same tables.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Sequence
 
+from sacrebleu.metrics import BLEU
 from tqdm import tqdm
 
 Tokens = Sequence[str]
@@ -85,6 +90,7 @@ class BLEUScorer:
                     if count > table.get(gram, 0):
                         table[gram] = count
         self.lengths = sorted({len(r) for r in references})
+        self.n_references = len(references)
 
     def _max_ref_count(self, order: int, gram: tuple) -> int:
         return self.max_counts[order].get(gram, 0)
@@ -103,12 +109,47 @@ class BLEUScorer:
         total = math.fsum(self.sentence(h, n) for h in _progress(hypotheses, f"BLEU-{n}"))
         return total / len(hypotheses)
 
+    def corpus(self, hypotheses: Sequence[Tokens], n: int | None = None) -> float:
+        """sacrebleu's corpus BLEU-n (0-100, its default ``exp`` smoothing; signature:
+        ``sacrebleu_signature``) with the whole reference set as every hypothesis's references:
+        ``sacrebleu.corpus_bleu(hyps, [[ref] * len(hyps) for ref in refs], tokenize="none")``
+        on space-joined tokens, without sacrebleu re-reading every reference per hypothesis.
+
+        >>> scorer = BLEUScorer([["the", "cat", "sat", "down"], ["a", "dog", "ran"]], n=2)
+        >>> round(scorer.corpus([["the", "cat"]]), 2)  # brevity penalty: the closest length is 3
+        60.65
+        """
+        _check_tokenized(hypotheses, "hypothesis")
+        n = self._order(n)
+        correct, total = [0] * n, [0] * n
+        sys_len = ref_len = 0
+        for hypothesis in _progress(hypotheses, f"corpus BLEU-{n}"):
+            sys_len += len(hypothesis)
+            ref_len += _closest_length(self.lengths, len(hypothesis))  # sacrebleu's tie rule too
+            for order in range(1, n + 1):
+                for gram, count in ngram_counts(hypothesis, order).items():
+                    total[order - 1] += count
+                    correct[order - 1] += min(count, self._max_ref_count(order, gram))
+        return BLEU.compute_bleu(correct, total, sys_len, ref_len, smooth_method="exp",
+                                 max_ngram_order=n).score
+
     def _order(self, n: int | None) -> int:
         if n is None:
             return self.n
         if not 1 <= n <= self.n:
             raise ValueError(f"order {n} is outside 1..{self.n}, the orders this scorer counted")
         return n
+
+
+def sacrebleu_signature(n_references: int, n: int = 4) -> str:
+    """The signature sacrebleu prints for ``BLEUScorer.corpus``.
+
+    >>> sacrebleu_signature(1639).split("|")[:3]
+    ['nrefs:1639', 'case:mixed', 'eff:no']
+    """
+    metric = BLEU(tokenize="none", max_ngram_order=n)
+    metric.num_refs = n_references  # what sacrebleu records once it has read the references
+    return metric.get_signature().format()
 
 
 def bleu(hypotheses: Sequence[Tokens], references: Sequence[Tokens], n: int = 4) -> float:
