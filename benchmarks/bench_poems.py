@@ -1,8 +1,13 @@
-"""MLE on the SeqGAN Chinese quatrains (Table 2 data): NLL-test, perplexity, samples.
+"""SeqGAN's Table 2 on the Chinese quatrains: MLE and SeqGAN, BLEU-2 against the test split,
+with self-BLEU-4 and NLL-test beside it so that quality and diversity are read together.
 
 Character tokens, a seeded 80/10/10 split of ../shared/data/poems/shi.txt (data seed 0).
+Per seed: `textrl train mle` (weights kept from the epoch with the best validation NLL),
+then `textrl train seqgan --init MLE --init-checkpoint best`; both are scored by the same
+`textrl evaluate --json --seed 0 --samples N` (MLE at its best checkpoint). Every finished
+model appends one JSON line to OUT/results.jsonl; `--summary` prints the table.
 
-    python benchmarks/bench_poems.py --seeds 0
+    python benchmarks/bench_poems.py --seeds 0 1 2 --workers 2 --iterations 50
 """
 
 from __future__ import annotations
@@ -10,55 +15,100 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-POEMS = Path(__file__).resolve().parents[2] / "shared/data/poems/shi.txt"
+from cli_runs import append_result, run_parallel, train_and_evaluate
+
+ROOT = Path(__file__).resolve().parents[1]
+POEMS = ROOT.parent / "shared/data/poems/shi.txt"
 MODEL = ["--emb-dim", "64", "--hidden-dim", "128", "--dropout", "0.25", "--max-len", "26"]
+PAPER = {"mle": 0.6670, "seqgan": 0.7389}
+REPORTED = ("bleu2", "self_bleu4", "nll_test", "distinct2", "distinct4")
+
+
+def samples(out: Path, checkpoint: str, threads: int) -> list[str]:
+    env = os.environ | {"OMP_NUM_THREADS": str(threads)}
+    return subprocess.run(["textrl", "sample", str(out), "-n", "5", "--seed", "0",
+                           "--checkpoint", checkpoint], env=env, check=True,
+                          capture_output=True, text=True).stdout.splitlines()
+
+
+def run_seed(seed: int, args: argparse.Namespace) -> None:
+    root = Path(args.out)
+    evaluate = ["--samples", str(args.samples)]
+    mle = root / f"mle-seed{seed}"
+    cmd = ["textrl", "train", "mle", "--data", str(POEMS), "--tokenizer", "char", *MODEL,
+           "--epochs", str(args.epochs), "--eval-every", "1", "--seed", str(seed),
+           "--out", str(mle), "--quiet"]
+    cmd, wall, _, scores = train_and_evaluate(cmd, mle, args.threads,
+                                              evaluate + ["--checkpoint", "best"])
+    best = [json.loads(line) for line in (mle / "metrics.jsonl").read_text().splitlines()]
+    best_epoch = min(best, key=lambda r: r["nll_valid"])["epoch"]
+    append_result(root / "results.jsonl", {
+        "model": "mle", "seed": seed, "wall_s": wall, "command": " ".join(cmd),
+        "best_epoch": best_epoch, "samples": samples(mle, "best", args.threads)} | scores)
+
+    seqgan = root / f"seqgan-seed{seed}"
+    cmd = ["textrl", "train", "seqgan", "--init", str(mle), "--init-checkpoint", "best",
+           "--config", args.config, "--iterations", str(args.iterations), "--seed", str(seed),
+           "--out", str(seqgan), "--quiet"]
+    cmd, wall, _, scores = train_and_evaluate(cmd, seqgan, args.threads, evaluate)
+    append_result(root / "results.jsonl", {
+        "model": "seqgan", "seed": seed, "wall_s": wall, "command": " ".join(cmd),
+        "samples": samples(seqgan, "latest", args.threads)} | scores)
+
+
+def training_minutes(run: Path) -> float:
+    """Time spent training, from the run's own log (a resumed command's wall time is not)."""
+    log = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    return sum(r.get("time_s", 0.0) + r.get("d_pretrain_s", 0.0) for r in log) / 60
+
+
+def summarise(path: Path) -> None:
+    records = [json.loads(line) for line in path.read_text().splitlines() if line]
+    print("| model | seeds | " + " | ".join(REPORTED) + " | paper BLEU-2 | "
+          "training min (per seed) |")
+    print("|---|---|" + "---|" * len(REPORTED) + "---|---|")
+    for model, paper in PAPER.items():
+        rows = sorted((r for r in records if r["model"] == model), key=lambda r: r["seed"])
+        if not rows:
+            continue
+        cells = []
+        for key in REPORTED:
+            values = [r[key] for r in rows]
+            sd = statistics.stdev(values) if len(values) > 1 else float("nan")
+            cells.append(f"{statistics.mean(values):.4f} ± {sd:.4f}")
+        minutes = [training_minutes(path.parent / f"{model}-seed{r['seed']}") for r in rows]
+        walls = ", ".join(f"{m:.1f}" for m in minutes)
+        print(f"| {model} | {', '.join(str(r['seed']) for r in rows)} | {' | '.join(cells)} | "
+              f"{paper} | {walls} |")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--epochs", type=int, default=12)
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--iterations", type=int, default=50, help="SeqGAN iterations")
+    parser.add_argument("--config", default="cpu", help="SeqGAN preset or YAML file")
+    parser.add_argument("--samples", type=int, default=2000, help="samples scored per model")
+    parser.add_argument("--workers", type=int, default=1, help="seeds run in parallel")
+    parser.add_argument("--threads", type=int, default=1, help="threads per run")
     parser.add_argument("--out", default="benchmarks/out/poems")
+    parser.add_argument("--summary", action="store_true", help="only print the table")
     args = parser.parse_args()
+    root = Path(args.out)
+    if args.summary:
+        summarise(root / "results.jsonl")
+        return
     if not POEMS.exists():
         sys.exit(f"needs the quatrains at {POEMS}")
-    out_root = Path(args.out)
-    out_root.mkdir(parents=True, exist_ok=True)
-    env = os.environ | {"OMP_NUM_THREADS": str(args.threads)}
-    for seed in args.seeds:
-        out = out_root / f"mle-seed{seed}"
-        cmd = ["textrl", "train", "mle", "--data", str(POEMS), "--tokenizer", "char", *MODEL,
-               "--epochs", str(args.epochs), "--eval-every", "1", "--seed", str(seed),
-               "--out", str(out), "--quiet"]
-        if (out / "checkpoint.pt").exists():
-            cmd.append("--resume")
-        t0 = time.perf_counter()
-        subprocess.run(cmd, env=env, check=True, capture_output=True)
-        wall = time.perf_counter() - t0
-        # The weights with the best validation NLL; the test split is scored once, here.
-        evaluation = json.loads(subprocess.run(
-            ["textrl", "evaluate", str(out), "--json", "--checkpoint", "best", "--samples", "2000"],
-            env=env, check=True, capture_output=True, text=True).stdout)
-        samples = subprocess.run(["textrl", "sample", str(out), "-n", "5", "--seed", "0",
-                                  "--checkpoint", "best"], env=env, check=True,
-                                 capture_output=True, text=True).stdout.splitlines()
-        best = json.loads(subprocess.run(
-            ["python", "-c", "import torch,sys,json; s=torch.load(sys.argv[1], weights_only=True);"
-             "print(json.dumps({'epoch': s['epoch'], 'nll_valid': s['nll_valid']}))",
-             str(out / "best.pt")], env=env, check=True, capture_output=True, text=True).stdout)
-        record = {"seed": seed, "wall_s": wall, "command": " ".join(cmd), "best": best,
-                  "nll_test": evaluation["nll_test"], "ppl_test": evaluation["ppl_test"],
-                  "bleu2": evaluation["bleu2"], "self_bleu4": evaluation["self_bleu4"],
-                  "samples": samples}
-        with open(out_root / "results.jsonl", "a") as f:
-            f.write(json.dumps(record, ensure_ascii=False) + "\n")
-        print(json.dumps(record, ensure_ascii=False), flush=True)
+    root.mkdir(parents=True, exist_ok=True)
+    run_parallel([(seed, args) for seed in args.seeds], args.workers, run_seed)
+    summarise(root / "results.jsonl")
 
 
 if __name__ == "__main__":

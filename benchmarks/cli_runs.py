@@ -14,9 +14,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 
-def train_and_evaluate(cmd: list[str], out: Path, threads: int
+def train_and_evaluate(cmd: list[str], out: Path, threads: int, evaluate_args: Sequence[str] = ()
                        ) -> tuple[list[str], float, dict, dict]:
-    """``(the command run, wall seconds, its final JSON line, the evaluation)``."""
+    """``(the command run, wall seconds, its final JSON line, the evaluation)``; the
+    evaluation is `textrl evaluate OUT --json --seed 0 EVALUATE_ARGS...`."""
     if (out / "checkpoint.pt").exists():
         cmd = [*cmd, "--resume"]
     env = os.environ | {"OMP_NUM_THREADS": str(threads)}
@@ -27,8 +28,8 @@ def train_and_evaluate(cmd: list[str], out: Path, threads: int
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-2000:]}")
     final = json.loads(proc.stdout.strip().splitlines()[-1])
     evaluation = json.loads(subprocess.run(
-        ["textrl", "evaluate", str(out), "--json", "--seed", "0"], env=env, capture_output=True,
-        text=True, check=True).stdout)
+        ["textrl", "evaluate", str(out), "--json", "--seed", "0", *evaluate_args], env=env,
+        capture_output=True, text=True, check=True).stdout)
     return cmd, wall, final, evaluation
 
 
