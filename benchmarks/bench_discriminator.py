@@ -10,8 +10,12 @@ against the 1,000-sentence validation split of the oracle. Reported per round:
 * the Spearman correlation, over the generated sentences, between the discriminator's
   logit and the oracle's log-likelihood: does its reward rank samples as the oracle does?
 
+`--run DIR` scores instead the discriminator at the end of a finished SeqGAN run, on
+samples of that run's own generator.
+
     python benchmarks/bench_discriminator.py --config cpu --rounds 10
-    python benchmarks/bench_discriminator.py --config paper --rounds 5
+    python benchmarks/bench_discriminator.py --config paper --rounds 4
+    python benchmarks/bench_discriminator.py --run benchmarks/out/adversarial/seqgan-seed0
 """
 
 from __future__ import annotations
@@ -23,9 +27,10 @@ from pathlib import Path
 
 import torch
 
-from textrl.algorithms import recipe_config
+from textrl.algorithms import AdversarialConfig, recipe_config
 from textrl.training.adversarial import AdversarialTrainer
 from textrl.training.mle import load_run
+from textrl.training.runs import RunDir
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,49 +40,62 @@ def spearman(a: torch.Tensor, b: torch.Tensor) -> float:
     return torch.corrcoef(ranks)[0, 1].item()
 
 
+def held_out_scores(trainer: AdversarialTrainer, seed: int) -> dict[str, float]:
+    """Accuracy on 4,000 fresh samples of the trainer's policy against the validation split,
+    and the Spearman correlation of the logit with the oracle's log-likelihood."""
+    held_out = trainer.policy.sample(4000, trainer.max_len,
+                                     generator=torch.Generator().manual_seed(10_000 + seed))
+    oracle_ll = trainer.oracle.log_prob(held_out.tokens).sum(1)
+    real = trainer.corpus.valid
+    with torch.no_grad():
+        trainer.reward.eval()
+        fake_logits = trainer.reward.logits(held_out.tokens, held_out.lengths)
+        real_logits = trainer.reward.logits(real.tokens, real.lengths)
+    return {"heldout_accuracy": ((fake_logits < 0).double().mean()
+                                 + (real_logits > 0).double().mean()).item() / 2,
+            "mean_d_generated": torch.sigmoid(fake_logits).mean().item(),
+            "mean_d_real_heldout": torch.sigmoid(real_logits).mean().item(),
+            "spearman_d_oracle": spearman(fake_logits, oracle_ll)}
+
+
+def append(path: str, record: dict) -> None:
+    with open(path, "a") as f:
+        f.write(json.dumps(record) + "\n")
+    print(json.dumps(record), flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", default="cpu", help="preset whose discriminator is trained")
     parser.add_argument("--rounds", type=int, default=10, help="rounds of fresh negatives")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--d-lr", type=float, default=None, help="override the preset's d_lr")
+    parser.add_argument("--run", help="score the discriminator of this finished SeqGAN run")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default="benchmarks/out/discriminator.jsonl")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.run:
+        state = RunDir(args.run).load_checkpoint()
+        config = AdversarialConfig.from_dict(state["recipe"])
+        mle_config, corpus, oracle, policy = load_run(config.init)
+        trainer = AdversarialTrainer(config, policy, corpus, oracle, mle_config)
+        trainer.load_state(state)
+        append(args.out, {"run": args.run, "iteration": trainer.iteration}
+               | held_out_scores(trainer, config.seed))
+        return
     init = ROOT / f"benchmarks/out/mle_oracle/mle-seed{args.seed}"
     mle_config, corpus, oracle, policy = load_run(init)
-    overrides = {"init": str(init), "seed": args.seed}
-    if args.d_lr is not None:
-        overrides["d_lr"] = args.d_lr
-    config = recipe_config("seqgan", args.config, overrides)
+    config = recipe_config("seqgan", args.config, {"init": str(init), "seed": args.seed})
     trainer = AdversarialTrainer(config, policy, corpus, oracle, mle_config)
-    held_out = policy.sample(4000, corpus.max_len,
-                             generator=torch.Generator().manual_seed(10_000 + args.seed))
-    oracle_ll = oracle.log_prob(held_out.tokens).sum(1)
-    real = corpus.valid
     t0 = time.perf_counter()
     for round_ in range(1, args.rounds + 1):
         stats = trainer.d_phase(1)
-        with torch.no_grad():
-            trainer.reward.eval()
-            fake_logits = trainer.reward.logits(held_out.tokens, held_out.lengths)
-            real_logits = trainer.reward.logits(real.tokens, real.lengths)
-        record = {
-            "config": args.config, "d_lr": config.d_lr, "seed": args.seed, "round": round_,
-            "d_samples": config.d_samples, "d_epochs": config.d_epochs,
-            "filters": sum(config.d_num_filters),
-            "train_accuracy": stats["d_accuracy"],
-            "heldout_accuracy": ((fake_logits < 0).double().mean()
-                                 + (real_logits > 0).double().mean()).item() / 2,
-            "mean_d_generated": torch.sigmoid(fake_logits).mean().item(),
-            "mean_d_real_heldout": torch.sigmoid(real_logits).mean().item(),
-            "spearman_d_oracle": spearman(fake_logits, oracle_ll),
-            "elapsed_s": time.perf_counter() - t0}
-        with open(args.out, "a") as f:
-            f.write(json.dumps(record) + "\n")
-        print(json.dumps(record), flush=True)
+        append(args.out, {"config": args.config, "seed": args.seed, "round": round_,
+                          "d_samples": config.d_samples, "d_epochs": config.d_epochs,
+                          "filters": sum(config.d_num_filters),
+                          "train_accuracy": stats["d_accuracy"]}
+               | held_out_scores(trainer, args.seed) | {"elapsed_s": time.perf_counter() - t0})
 
 
 if __name__ == "__main__":

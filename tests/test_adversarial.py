@@ -53,6 +53,7 @@ def test_rollout_policy_copies_embeddings_and_mixes_the_rest():
     ("seqgan", {}), ("rankgan", {}), ("pg-bleu", {}), ("constant", {}),
     ("pg", {"reward": "oracle", "n_rollouts": 0}), ("a2c", {"reward": "oracle"}),
     ("ppo", {"reward": "discriminator", "reward_form": "airl"}),
+    ("seqgan", {"real_data": "oracle"}),
 ])
 def test_every_recipe_trains_and_logs(recipe, extra, mle_run, tiny_yaml, tmp_path):
     config = recipe_config(recipe, str(tiny_yaml), {"init": str(mle_run)} | extra)
@@ -93,6 +94,10 @@ def test_seqgan_on_text_starts_from_the_best_mle_weights(tiny_yaml, tmp_path, mo
     record = train_adversarial(config, tmp_path / "seqgan", progress=False)
     assert all(torch.equal(started_from[k], best[k]) for k in best)
     assert "nll_oracle" not in record and record["nll_valid"] > 0
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "seqgan", "--init", str(mle), "--real-data", "oracle",
+              "--out", str(tmp_path / "y")])
+    assert exit_info.value.code == 2
     with pytest.raises(SystemExit) as exit_info:
         main(["train", "seqgan", "--init", str(mle), "--oracle", "random",
               "--out", str(tmp_path / "x")])

@@ -88,6 +88,7 @@ class AdversarialConfig:
     d_epochs: int = 3
     d_every: int = 1  # a d-phase every this many iterations
     d_samples: int = 10_000  # generated (and as many real) sentences per d-step
+    real_data: str = "train"  # the reward's real sentences: train split, or oracle (fresh)
     ranker_references: int = 16
     ranker_gamma: float = 1.0
     eval_every: int = 10
@@ -101,6 +102,7 @@ class AdversarialConfig:
         check_choices(self, {"recipe": tuple(RECIPES), "reward": REWARDS, "agent": AGENTS,
                              "baseline": ("none", "moving_average"),
                              "init_checkpoint": ("last", "best"),
+                             "real_data": ("train", "oracle"),
                              "reward_form": tuple(REWARD_FORMS)})
         check_at_least(self, 1, ("iterations", "g_steps", "batch_size", "d_batch_size", "d_every",
                                  "d_samples", "eval_every", "eval_samples", "checkpoint_every",

@@ -111,6 +111,8 @@ RECIPE_OPTION_HELP = {
     "d_epochs": "epochs over each round",
     "d_every": "a d-phase every this many iterations",
     "d_samples": "generated (and real) sentences per round",
+    "real_data": "real sentences of the reward: the training split (SeqGAN) or, on an "
+                 "oracle, fresh oracle samples (nothing to memorise)",
     "ranker_references": "RankGAN's reference set size",
     "eval_every": "evaluate every N iterations",
     "eval_samples": "samples for NLL-oracle",

@@ -69,6 +69,9 @@ class AdversarialTrainer:
         return self.config.reward in LEARNED_REWARDS
 
     def _real_batch(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.config.real_data == "oracle":  # never the same sentence twice: no memorising
+            return (self.oracle.sample(n, generator=self.generator),
+                    torch.full((n,), self.oracle.seq_len))
         idx = torch.randint(len(self.real), (n,), generator=self.generator)
         return self.real.tokens[idx], self.real.lengths[idx]
 
@@ -213,6 +216,9 @@ def train_adversarial(config: AdversarialConfig, out: str | Path, resume: bool =
         if not started or RunDir(init).load_checkpoint()["epoch"] < mle.epochs:
             train_mle(mle, init, resume=started, progress=progress)
     mle_config, corpus, oracle, policy = load_run(init, best=config.init_checkpoint == "best")
+    if config.real_data == "oracle" and oracle is None:
+        raise UserError(f"--real-data oracle needs an oracle run; --init {init} was trained on "
+                        "text (use --real-data train)")
     if config.oracle is not None:
         if oracle is None:
             raise UserError(f"--init {init} was trained on text, not an oracle; drop --oracle")
