@@ -7,12 +7,15 @@ is `textrl evaluate --json --seed 0` (10,000 samples), as for the MLE rows.
 
     python benchmarks/bench_adversarial.py --recipes seqgan rankgan pg-bleu constant \
         --seeds 0 1 2 --workers 2 --config cpu
+    python benchmarks/bench_adversarial.py --recipes seqgan --seeds 0 --flags "--real-data oracle" \
+        --out benchmarks/out/adversarial_variants/real-oracle
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import statistics
 import sys
 from pathlib import Path
@@ -29,11 +32,12 @@ def run_one(recipe: str, seed: int, args: argparse.Namespace) -> dict:
     out = Path(args.out) / f"{recipe}-seed{seed}"
     cmd = ["textrl", "train", recipe, "--oracle", str(ORACLE), "--init",
            str(MLE_RUNS / f"mle-seed{seed}"), "--seed", str(seed), "--config", args.config,
-           "--out", str(out), "--quiet"]
+           "--out", str(out), "--quiet", *shlex.split(args.flags)]
     cmd, wall, _, evaluation = train_and_evaluate(cmd, out, args.threads)
     log = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     adversarial_s = sum(r["time_s"] for r in log if r["iteration"] > 0)
-    record = {"recipe": recipe, "seed": seed, "config": args.config, "threads": args.threads,
+    record = {"recipe": recipe, "seed": seed, "config": args.config, "flags": args.flags,
+              "threads": args.threads,
               "workers": args.workers, "wall_s": wall, "adversarial_s": adversarial_s,
               "d_pretrain_s": log[0].get("d_pretrain_s", 0.0), "command": " ".join(cmd),
               "nll_oracle": evaluation["nll_oracle"], "nll_test": evaluation["nll_test"],
@@ -68,6 +72,8 @@ def main() -> None:
     parser.add_argument("--recipes", nargs="+", default=list(PAPER), choices=list(PAPER))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--config", default="cpu")
+    parser.add_argument("--flags", default="",
+                        help="more `textrl train` flags, e.g. '--real-data oracle'")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default="benchmarks/out/adversarial")
