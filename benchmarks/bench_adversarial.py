@@ -20,7 +20,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from cli_runs import append_result, run_parallel, train_and_evaluate
+from cli_runs import append_result, read_log, run_parallel, train_and_evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
 ORACLE = ROOT.parent / "shared/data/seqgan_oracle/target_params_py3.pkl"
@@ -34,7 +34,7 @@ def run_one(recipe: str, seed: int, args: argparse.Namespace) -> dict:
            str(MLE_RUNS / f"mle-seed{seed}"), "--seed", str(seed), "--config", args.config,
            "--out", str(out), "--quiet", *shlex.split(args.flags)]
     cmd, wall, _, evaluation = train_and_evaluate(cmd, out, args.threads)
-    log = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    log = read_log(out)
     adversarial_s = sum(r["time_s"] for r in log if r["iteration"] > 0)
     record = {"recipe": recipe, "seed": seed, "config": args.config, "flags": args.flags,
               "threads": args.threads,

@@ -21,11 +21,11 @@ samples of that run's own generator.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
 import torch
+from cli_runs import append_result
 
 from textrl.algorithms import AdversarialConfig, recipe_config
 from textrl.training.adversarial import AdversarialTrainer
@@ -58,12 +58,6 @@ def held_out_scores(trainer: AdversarialTrainer, seed: int) -> dict[str, float]:
             "spearman_d_oracle": spearman(fake_logits, oracle_ll)}
 
 
-def append(path: str, record: dict) -> None:
-    with open(path, "a") as f:
-        f.write(json.dumps(record) + "\n")
-    print(json.dumps(record), flush=True)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -75,13 +69,14 @@ def main() -> None:
     parser.add_argument("--out", default="benchmarks/out/discriminator.jsonl")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    out = Path(args.out)
     if args.run:
         state = RunDir(args.run).load_checkpoint()
         config = AdversarialConfig.from_dict(state["recipe"])
         mle_config, corpus, oracle, policy = load_run(config.init)
         trainer = AdversarialTrainer(config, policy, corpus, oracle, mle_config)
         trainer.load_state(state)
-        append(args.out, {"run": args.run, "iteration": trainer.iteration}
+        append_result(out, {"run": args.run, "iteration": trainer.iteration}
                | held_out_scores(trainer, config.seed))
         return
     init = ROOT / f"benchmarks/out/mle_oracle/mle-seed{args.seed}"
@@ -91,7 +86,7 @@ def main() -> None:
     t0 = time.perf_counter()
     for round_ in range(1, args.rounds + 1):
         stats = trainer.d_phase(1)
-        append(args.out, {"config": args.config, "seed": args.seed, "round": round_,
+        append_result(out, {"config": args.config, "seed": args.seed, "round": round_,
                           "d_samples": config.d_samples, "d_epochs": config.d_epochs,
                           "filters": sum(config.d_num_filters),
                           "train_accuracy": stats["d_accuracy"]}

@@ -20,7 +20,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cli_runs import append_result, run_parallel, train_and_evaluate
+from cli_runs import append_result, read_log, run_parallel, train_and_evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
 POEMS = ROOT.parent / "shared/data/poems/shi.txt"
@@ -45,8 +45,7 @@ def run_seed(seed: int, args: argparse.Namespace) -> None:
            "--out", str(mle), "--quiet"]
     cmd, wall, _, scores = train_and_evaluate(cmd, mle, args.threads,
                                               evaluate + ["--checkpoint", "best"])
-    best = [json.loads(line) for line in (mle / "metrics.jsonl").read_text().splitlines()]
-    best_epoch = min(best, key=lambda r: r["nll_valid"])["epoch"]
+    best_epoch = min(read_log(mle), key=lambda r: r["nll_valid"])["epoch"]
     append_result(root / "results.jsonl", {
         "model": "mle", "seed": seed, "wall_s": wall, "command": " ".join(cmd),
         "best_epoch": best_epoch, "samples": samples(mle, "best", args.threads)} | scores)
@@ -63,8 +62,7 @@ def run_seed(seed: int, args: argparse.Namespace) -> None:
 
 def training_minutes(run: Path) -> float:
     """Time spent training, from the run's own log (a resumed command's wall time is not)."""
-    log = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-    return sum(r.get("time_s", 0.0) + r.get("d_pretrain_s", 0.0) for r in log) / 60
+    return sum(r.get("time_s", 0.0) + r.get("d_pretrain_s", 0.0) for r in read_log(run)) / 60
 
 
 def summarise(path: Path) -> None:

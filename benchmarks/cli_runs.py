@@ -33,6 +33,11 @@ def train_and_evaluate(cmd: list[str], out: Path, threads: int, evaluate_args: S
     return cmd, wall, final, evaluation
 
 
+def read_log(run: Path) -> list[dict]:
+    """A run's ``metrics.jsonl``, one dict per line."""
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+
 def append_result(path: Path, record: dict) -> None:
     with open(path, "a") as f:
         f.write(json.dumps(record) + "\n")
