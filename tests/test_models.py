@@ -19,6 +19,44 @@ def test_sampler_matches_distribution():
     torch.testing.assert_close(logp, probs.log()[ids])
 
 
+@pytest.mark.parametrize("reuse_logits", [False, True])
+def test_sampler_across_blocks(reuse_logits):
+    # V = 37: blocks of 6 and a last block of 1; blocks 1 and 4 hold no mass at all, and
+    # block 2 only its last token.
+    probs = torch.rand(37, generator=torch.Generator().manual_seed(3))
+    probs[6:12] = 0
+    probs[24:30] = 0
+    probs[12:17] = 0
+    probs /= probs.sum()
+    logits = probs.log().expand(50_000, 37).clone()
+    before = logits.clone()
+    ids, logp = sample_categorical(logits, generator=torch.Generator().manual_seed(0),
+                                   reuse_logits=reuse_logits)
+    assert torch.equal(logits, before) != reuse_logits  # scratch space only when allowed
+    counts = torch.bincount(ids, minlength=37).double()
+    assert counts[probs == 0].sum() == 0
+    expected = probs.double() * len(ids)
+    nonzero = expected > 0
+    chi2 = float(((counts - expected)[nonzero] ** 2 / expected[nonzero]).sum())
+    assert chi2 < 52.6  # chi-square, 24 dof, p = 0.001
+    torch.testing.assert_close(logp, probs.log()[ids])
+
+
+def test_sampler_is_shift_invariant_and_keeps_grad_inputs():
+    # |max logit| < 40 skips the max-shift; + 100 forces it. Same draws either way, up to
+    # float rounding at the edge of a token's interval.
+    logits = torch.randn(4000, 300, generator=torch.Generator().manual_seed(4)).requires_grad_()
+    a, logp_a = sample_categorical(logits, generator=torch.Generator().manual_seed(5),
+                                   reuse_logits=True)
+    b, logp_b = sample_categorical(logits.detach() + 100, generator=torch.Generator().manual_seed(5),
+                                   reuse_logits=True)
+    assert float((a != b).float().mean()) < 1e-3
+    torch.testing.assert_close(logp_a, logp_b, atol=1e-4, rtol=0)
+    assert not logp_a.requires_grad
+    torch.testing.assert_close(logits.detach(), torch.randn(4000, 300, generator=torch.Generator()
+                                                            .manual_seed(4)))
+
+
 def test_sampler_temperature_seed_and_greedy():
     logits = torch.randn(64, 50, generator=torch.Generator().manual_seed(1))
     a, _ = sample_categorical(logits, 0.7, torch.Generator().manual_seed(2))

@@ -161,7 +161,7 @@ class OracleLSTM:
             rows = []
             for _ in range(self.seq_len):
                 logits, h, c = self._step(token, h, c)
-                token, _ = sample_categorical(logits, generator=generator)
+                token, _ = sample_categorical(logits, generator=generator, reuse_logits=True)
                 rows.append(token)
             out.append(torch.stack(rows, dim=1))
         return torch.cat(out) if out else torch.empty(0, self.seq_len, dtype=torch.long)

@@ -47,7 +47,7 @@ def collect_episodes(env: TextVecEnv, policy: RecurrentLM,
         inputs = torch.full((batch,), policy.config.start_id, dtype=torch.long)
         for t in range(max_len):
             logits, state = policy.step(inputs, state)
-            actions, _ = sample_categorical(logits, generator=generator)
+            actions, _ = sample_categorical(logits, generator=generator, reuse_logits=True)
             _, step_rewards, done, _, _ = env.step_tensors(actions)
             tokens[live, t] = actions[live]
             rewards[live, t] = step_rewards[live]

@@ -86,7 +86,8 @@ class BehaviourCloning:
             outputs.append(out)
             if t + 1 < length:
                 with torch.no_grad():
-                    sampled, _ = sample_categorical(policy.head(out[:, 0]), generator=generator)
+                    sampled, _ = sample_categorical(policy.head(out[:, 0]), generator=generator,
+                                                    reuse_logits=True)
                 truth = torch.rand(batch, generator=generator) < teacher_forcing
                 inputs = torch.where(truth, tokens[:, t], sampled)[:, None]
         return policy.head(policy.dropout(torch.cat(outputs, dim=1)))
