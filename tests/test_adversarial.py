@@ -1,3 +1,4 @@
+import functools
 import json
 
 import pytest
@@ -102,6 +103,24 @@ def test_seqgan_on_text_starts_from_the_best_mle_weights(tiny_yaml, tmp_path, mo
         main(["train", "seqgan", "--init", str(mle), "--oracle", "random",
               "--out", str(tmp_path / "x")])
     assert exit_info.value.code == 2
+
+
+def test_without_init_pretrains_mle_into_the_run_and_resumes_it(tiny_yaml, tmp_path,
+                                                                 monkeypatch):
+    # The default pretraining data (10,000 oracle samples) made smaller; the plumbing is
+    # what is under test.
+    small = functools.partial(MLEConfig, n_train=64, n_valid=32, n_test=32, eval_samples=32,
+                              eval_every=1, batch_size=32)
+    monkeypatch.setattr("textrl.training.adversarial.MLEConfig", small)
+    out = tmp_path / "seqgan"
+    # A run stopped during its pretraining: OUT/mle holds 1 of the 2 epochs.
+    train_mle(small(oracle="random:1", epochs=1, seed=0), out / "mle", progress=False)
+    config = recipe_config("seqgan", str(tiny_yaml), {"oracle": "random:1", "pretrain_epochs": 2})
+    train_adversarial(config, out, progress=False)
+    assert [r["epoch"] for r in records(out / "mle")] == [1, 2]  # continued, not restarted
+    start = torch.load(out / "mle" / "checkpoint.pt", weights_only=True)
+    assert start["epoch"] == 2
+    assert [r["iteration"] for r in records(out)] == [0, 1, 2]
 
 
 def test_resume_continues_bit_identically(mle_run, tiny_yaml, tmp_path):
