@@ -43,36 +43,36 @@ def score_samples(policy: RecurrentLM, corpus: Corpus, oracle: OracleLSTM | None
     """Every metric of one set of ``n_samples`` samples drawn at ``temperature`` with ``seed``:
     BLEU-n against ``references``, sacrebleu's corpus BLEU-4, self-BLEU-4, distinct-n,
     lengths, NLL-test at the same temperature and, with an oracle, NLL-oracle."""
-    # One bar over the metrics (shown once they take over a second); BLEU adds its own.
-    bar = tqdm(total=6, desc="evaluate", unit="metric", delay=1.0, leave=False)
+    # One bar over the metrics, shown once they take over a second (BLEU adds its own), and
+    # closed by its context manager even when a metric raises.
+    with tqdm(total=6, desc="evaluate", unit="metric", delay=1.0, leave=False) as bar:
 
-    def step(name: str) -> None:
-        bar.set_postfix_str(name, refresh=False)
-        bar.update()
+        def step(name: str) -> None:
+            bar.set_postfix_str(name, refresh=False)
+            bar.update()
 
-    g = torch.Generator().manual_seed(seed)
-    tokens = policy.sample(n_samples, corpus.max_len, temperature, generator=g).tokens
-    samples = decode_split(tokens, corpus)
-    step("sampled")
-    out: dict[str, float] = {}
-    if oracle is not None:
-        out["nll_oracle"] = oracle.nll(tokens)
-    step("NLL-oracle")
-    if temperature > 0:
-        out["nll_test"] = nll_test(policy, corpus.test, temperature=temperature)
-        out["ppl_test"] = perplexity(out["nll_test"])
-    step("NLL-test")
-    scorer = BLEUScorer(references, max(*bleu_orders, 4))  # the reference tables, counted once
-    for n in bleu_orders:
-        out[f"bleu{n}"] = scorer.mean(samples, n)
-    out["sacrebleu4"] = scorer.corpus(samples, 4)
-    step("BLEU")
-    out["self_bleu4"] = self_bleu(samples, 4) if len(samples) > 1 else float("nan")
-    step("self-BLEU")
-    for n in (1, 2, 3, 4):
-        out[f"distinct{n}"] = distinct_n(samples, n)
-    step("distinct-n")
-    bar.close()
+        g = torch.Generator().manual_seed(seed)
+        tokens = policy.sample(n_samples, corpus.max_len, temperature, generator=g).tokens
+        samples = decode_split(tokens, corpus)
+        step("sampled")
+        out: dict[str, float] = {}
+        if oracle is not None:
+            out["nll_oracle"] = oracle.nll(tokens)
+        step("NLL-oracle")
+        if temperature > 0:
+            out["nll_test"] = nll_test(policy, corpus.test, temperature=temperature)
+            out["ppl_test"] = perplexity(out["nll_test"])
+        step("NLL-test")
+        scorer = BLEUScorer(references, max(*bleu_orders, 4))  # the reference tables, counted once
+        for n in bleu_orders:
+            out[f"bleu{n}"] = scorer.mean(samples, n)
+        out["sacrebleu4"] = scorer.corpus(samples, 4)
+        step("BLEU")
+        out["self_bleu4"] = self_bleu(samples, 4) if len(samples) > 1 else float("nan")
+        step("self-BLEU")
+        for n in (1, 2, 3, 4):
+            out[f"distinct{n}"] = distinct_n(samples, n)
+        step("distinct-n")
     return out | length_stats(samples)
 
 
