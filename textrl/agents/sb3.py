@@ -3,8 +3,8 @@
 ``policy_kwargs()`` gives SB3's ``"MlpPolicy"`` a features extractor that reads the
 observation as what it is (token ids, not floats): it casts the ids back to integers,
 embeds them and runs a recurrent layer over the prefix. ``use_fast_sampler(model)`` swaps
-the policy's categorical distribution for one that samples with textrl's exact inverse-CDF
-sampler (``torch.distributions.Categorical.sample`` at V = 5,000 is several times slower).
+the policy's categorical distribution for one that samples with textrl's exact sampler
+(``torch.distributions.Categorical.sample`` at V = 5,000 is many times slower).
 SB3 builds the distribution inside the policy from the action space, and no
 ``policy_kwargs`` key reaches it, hence the second call.
 
