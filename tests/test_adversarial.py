@@ -7,6 +7,7 @@ import yaml
 
 from textrl.algorithms import RECIPES, AdversarialConfig, recipe_config
 from textrl.cli import main
+from textrl.errors import UserError
 from textrl.models import LMConfig, RecurrentLM
 from textrl.training.adversarial import (
     AdversarialTrainer,
@@ -183,3 +184,22 @@ def test_config_validation():
         AdversarialConfig(d_filter_sizes=[1, 2], d_num_filters=[3])
     with pytest.raises(Exception, match="rollout-update-rate"):
         AdversarialConfig(rollout_update_rate=1.5)
+
+
+def test_pg_bleu_paper_preset_is_the_authors_reward(mle_run):
+    from textrl.algorithms import build_reward
+    from textrl.training.mle import load_run
+
+    _, corpus, oracle, _ = load_run(mle_run)
+    config = recipe_config("pg-bleu", "paper", {"seed": 3})
+    assert (config.bleu_n, config.bleu_smoothing, config.n_rollouts, config.lr) == (
+        3, "nltk3.2", 1, 0.001)
+    reward = build_reward(config, corpus, oracle)
+    chosen = reward.scorer.n_references
+    assert 0.2 * len(corpus.train.tokens) < chosen < 0.6 * len(corpus.train.tokens)
+    assert build_reward(config, corpus, oracle).scorer.n_references == chosen  # seeded
+    every = build_reward(recipe_config("pg-bleu", "paper", {"bleu_reference_fraction": 1.0}),
+                         corpus, oracle)
+    assert every.scorer.n_references == len(corpus.train.tokens)
+    with pytest.raises(UserError, match="fraction"):
+        recipe_config("pg-bleu", "paper", {"bleu_reference_fraction": 0.0})

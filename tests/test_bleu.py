@@ -123,3 +123,30 @@ def test_corpus_bleu_is_sacrebleu_with_every_reference_for_every_hypothesis(n):
     want = metric.corpus_score([" ".join(h) for h in hypotheses], streams)
     assert score == pytest.approx(want.score, abs=1e-9)
     assert sacrebleu_signature(len(references), n) == metric.get_signature().format()
+
+
+def test_nltk32_smoothing_is_the_seqgan_authors_pg_bleu():
+    from textrl.metrics.bleu import BLEUScorer
+
+    # By hand: p1 = 3/4, p2 = 1/3, no trigram in common. NLTK 3.2 drops the trigram order
+    # and keeps weight 1/3 on the others; Texygen's method1 would count it as 0.1/2.
+    scorer = BLEUScorer([["a", "b", "c", "d"]], n=3, smoothing="nltk3.2")
+    assert scorer.sentence(["a", "b", "x", "d"]) == pytest.approx((3 / 4 * 1 / 3) ** (1 / 3))
+    assert scorer.sentence(["x", "y", "z", "w"]) == 0.0
+    # In general: modern NLTK with the weights of the matched orders only.
+    rng = random.Random(3)
+    references = random_sentences(rng, 20, vocab=12, lengths=(4, 12))
+    scorer = BLEUScorer(references, n=3, smoothing="nltk3.2")
+    matched_orders = set()
+    for hypothesis in random_sentences(rng, 300, vocab=12, lengths=(4, 12)):
+        orders = 0
+        while orders < 3 and nltk_bleu.modified_precision(references, hypothesis,
+                                                          orders + 1).numerator:
+            orders += 1
+        matched_orders.add(orders)
+        want = (nltk_bleu.sentence_bleu(references, hypothesis, (1 / 3,) * orders)
+                if orders else 0.0)
+        assert scorer.sentence(hypothesis) == pytest.approx(want, abs=1e-12)
+    assert matched_orders == {1, 2, 3}  # every truncation (no match at all: above)
+    with pytest.raises(ValueError, match="smoothing"):
+        BLEUScorer(references, smoothing="method7")

@@ -16,6 +16,7 @@ import yaml
 from textrl.agents import PPO, ActorCritic, Agent, PolicyGradient
 from textrl.data.corpus import Corpus
 from textrl.errors import UserError
+from textrl.metrics.bleu import SMOOTHING
 from textrl.models.recurrent import RecurrentLM
 from textrl.oracle import OracleLSTM
 from textrl.rewards import (
@@ -76,6 +77,8 @@ class AdversarialConfig:
     reward_form: str = "d"  # discriminator: d, log_d, airl, gail
     constant: float = 1.0
     bleu_n: int = 4
+    bleu_smoothing: str = "method1"  # or nltk3.2, the SeqGAN authors' PG-BLEU
+    bleu_reference_fraction: float = 1.0  # each training sentence a reference with this chance
     d_emb_dim: int = 64
     d_filter_sizes: list[int] = field(default_factory=lambda: list(SEQGAN_FILTER_SIZES))
     d_num_filters: list[int] = field(default_factory=lambda: list(SEQGAN_NUM_FILTERS))
@@ -103,6 +106,7 @@ class AdversarialConfig:
                              "baseline": ("none", "moving_average"),
                              "init_checkpoint": ("last", "best"),
                              "real_data": ("train", "oracle"),
+                             "bleu_smoothing": SMOOTHING,
                              "reward_form": tuple(REWARD_FORMS)})
         check_at_least(self, 1, ("iterations", "g_steps", "batch_size", "d_batch_size", "d_every",
                                  "d_samples", "eval_every", "eval_samples", "checkpoint_every",
@@ -111,6 +115,8 @@ class AdversarialConfig:
         check_at_least(self, 0, ("n_rollouts", "d_pretrain_steps", "d_steps", "d_epochs"))
         if not 0.0 <= self.rollout_update_rate <= 1.0:
             raise UserError("--rollout-update-rate must be in [0, 1]")
+        if not 0.0 < self.bleu_reference_fraction <= 1.0:
+            raise UserError("--bleu-reference-fraction must be in (0, 1]")
         if self.lr <= 0 or self.d_lr <= 0 or self.temperature <= 0:
             raise UserError("--lr, --d-lr and --temperature must be > 0")
         if len(self.d_filter_sizes) != len(self.d_num_filters) or not self.d_filter_sizes:
@@ -164,9 +170,15 @@ def build_reward(config: AdversarialConfig, corpus: Corpus, oracle: OracleLSTM |
                       tuple(config.d_num_filters), config.d_dropout, config.ranker_gamma,
                       config.d_lr)
     if config.reward == "bleu":
+        # The SeqGAN authors kept each training sentence as a reference with chance 0.4.
+        chosen = torch.rand(len(corpus.train.tokens), generator=torch.Generator().manual_seed(
+            config.seed)) < config.bleu_reference_fraction
+        if not chosen.any():
+            chosen[0] = True
         references = [corpus.vocab.decode(row[:n]) for row, n in
-                      zip(corpus.train.tokens.tolist(), corpus.train.lengths.tolist(), strict=True)]
-        return BLEUReward(references, corpus.vocab, config.bleu_n)
+                      zip(corpus.train.tokens[chosen].tolist(),
+                          corpus.train.lengths[chosen].tolist(), strict=True)]
+        return BLEUReward(references, corpus.vocab, config.bleu_n, config.bleu_smoothing)
     if config.reward == "constant":
         return ConstantReward(config.constant)
     if oracle is None:

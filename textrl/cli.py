@@ -104,6 +104,9 @@ RECIPE_OPTION_HELP = {
     "gamma": "discount without rollouts (with rollouts r_t = Q_t, undiscounted)",
     "reward_form": "discriminator reward: d, log_d, airl or gail",
     "bleu_n": "max n-gram order of the BLEU reward",
+    "bleu_smoothing": "BLEU reward: method1 (Texygen) or nltk3.2 (the SeqGAN authors' PG-BLEU)",
+    "bleu_reference_fraction": "BLEU reward: each training sentence is a reference with this "
+                               "chance (the SeqGAN authors: 0.4)",
     "d_filter_sizes": "CNN filter widths",
     "d_num_filters": "CNN filters per width",
     "d_pretrain_steps": "reward pretraining: rounds of fresh negatives",

@@ -27,6 +27,11 @@ from tqdm import tqdm
 
 Tokens = Sequence[str]
 EPSILON = 0.1  # NLTK SmoothingFunction().method1
+# method1: Texygen's BLEU (NLTK, SmoothingFunction().method1). nltk3.2: NLTK 3.2's
+# sentence_bleu without smoothing, which the SeqGAN authors' PG-BLEU reward called: its
+# method0 drops the first order without a match and every higher one, and the remaining
+# orders keep their weight 1/n (modern NLTK scores such a sentence ~0 instead).
+SMOOTHING = ("method1", "nltk3.2")
 
 
 def ngram_counts(tokens: Tokens, n: int) -> Counter:
@@ -48,8 +53,10 @@ def _closest_length(sorted_lengths: Sequence[int], hyp_len: int) -> int:
 
 
 def _sentence_bleu(hypothesis: Tokens, max_n: int, ref_len: int,
-                   max_ref_count: Callable[[int, tuple], int]) -> float:
-    """NLTK ``sentence_bleu`` with uniform weights and method1, given the clipping counts."""
+                   max_ref_count: Callable[[int, tuple], int],
+                   smoothing: str = "method1") -> float:
+    """NLTK ``sentence_bleu`` with uniform weights, given the clipping counts. ``smoothing``:
+    ``method1`` (Texygen) or ``nltk3.2`` (NLTK 3.2's unsmoothed score; see ``SMOOTHING``)."""
     numerators, denominators = [], []
     for n in range(1, max_n + 1):
         counts = ngram_counts(hypothesis, n)
@@ -60,6 +67,9 @@ def _sentence_bleu(hypothesis: Tokens, max_n: int, ref_len: int,
     hyp_len = len(hypothesis)
     bp = 1.0 if hyp_len > ref_len else math.exp(1 - ref_len / hyp_len)
     weight = 1 / max_n
+    if smoothing == "nltk3.2":  # orders from the first one without a match are left out
+        matched = numerators.index(0) if 0 in numerators else max_n
+        numerators, denominators = numerators[:matched], denominators[:matched]
     precisions = [(EPSILON if num == 0 else num) / den
                   for num, den in zip(numerators, denominators, strict=True)]
     return bp * math.exp(math.fsum(weight * math.log(p) for p in precisions))
@@ -77,11 +87,13 @@ class BLEUScorer:
     0.7071
     """
 
-    def __init__(self, references: Sequence[Tokens], n: int = 4):
+    def __init__(self, references: Sequence[Tokens], n: int = 4, smoothing: str = "method1"):
         _check_tokenized(references, "reference")
         if n < 1:
             raise ValueError(f"n must be >= 1, got {n}")
-        self.n = n
+        if smoothing not in SMOOTHING:
+            raise ValueError(f"smoothing must be one of {SMOOTHING}, got {smoothing!r}")
+        self.n, self.smoothing = n, smoothing
         self.max_counts: list[dict[tuple, int]] = [{} for _ in range(n + 1)]
         for reference in references:
             for order in range(1, n + 1):
@@ -96,11 +108,12 @@ class BLEUScorer:
         return self.max_counts[order].get(gram, 0)
 
     def sentence(self, hypothesis: Tokens, n: int | None = None) -> float:
-        """NLTK ``sentence_bleu(references, hypothesis)``, uniform weights, method1, of order
-        ``n`` (default: the scorer's; any lower order reuses the same tables)."""
+        """NLTK ``sentence_bleu(references, hypothesis)``, uniform weights, the scorer's
+        smoothing, of order ``n`` (default: the scorer's; any lower order reuses the same
+        tables)."""
         n = self._order(n)
         ref_len = _closest_length(self.lengths, len(hypothesis))
-        return _sentence_bleu(hypothesis, n, ref_len, self._max_ref_count)
+        return _sentence_bleu(hypothesis, n, ref_len, self._max_ref_count, self.smoothing)
 
     def mean(self, hypotheses: Sequence[Tokens], n: int | None = None) -> float:
         """Texygen's BLEU-n: the mean sentence score of ``hypotheses``."""

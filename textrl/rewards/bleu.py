@@ -11,7 +11,9 @@ from textrl.metrics.bleu import BLEUScorer
 
 
 class BLEUReward:
-    """Each sequence's Texygen sentence BLEU-n against a fixed set of reference sentences.
+    """Each sequence's sentence BLEU-n against a fixed set of reference sentences: Texygen's
+    (``smoothing="method1"``) or the SeqGAN authors' PG-BLEU reward (``"nltk3.2"``, see
+    ``textrl.metrics.bleu.SMOOTHING``).
 
     >>> vocab = Vocab.integers(5)
     >>> reward = BLEUReward([["1", "2", "3"]], vocab, n=2)
@@ -21,8 +23,9 @@ class BLEUReward:
 
     token_level = False
 
-    def __init__(self, references: Sequence[Sequence[str]], vocab: Vocab, n: int = 4):
-        self.scorer = BLEUScorer(references, n)
+    def __init__(self, references: Sequence[Sequence[str]], vocab: Vocab, n: int = 4,
+                 smoothing: str = "method1"):
+        self.scorer = BLEUScorer(references, n, smoothing)
         self.vocab = vocab
 
     def __call__(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
