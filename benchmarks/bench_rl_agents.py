@@ -27,6 +27,13 @@ from textrl.envs import TextVecEnv
 from textrl.models import LMConfig, RecurrentLM
 
 NUM_ENVS, VOCAB, LENGTH = 64, 5000, 20
+# SB3 on the batched env with the native agents' settings: one rollout is one sentence per
+# env, same learning rate, no discount, GAE 0.95, gradient clip 5; PPO with the same epochs
+# and mini-batch (16 sentences x 20 tokens). SB3 keeps its optimisers (Adam for PPO,
+# RMSprop for A2C).
+SB3_LIKE_NATIVE = {"n_steps": LENGTH, "learning_rate": 1e-3, "gamma": 1.0, "gae_lambda": 0.95,
+                   "max_grad_norm": 5.0}
+PPO_LIKE_NATIVE = {"n_epochs": 4, "batch_size": 16 * LENGTH, "clip_range": 0.2}
 
 
 def run_native(name: str, seconds: float, seed: int) -> dict:
@@ -64,15 +71,17 @@ def run_sb3(name: str, seconds: float, seed: int) -> dict:
         model = algo("MlpPolicy", gymnasium.make(textrl.ENV_ID), seed=seed,
                      policy_kwargs=policy_kwargs(VOCAB))
     elif name == "sb3-ppo":
-        model = SB3PPO("MlpPolicy", env, n_steps=LENGTH, batch_size=256, seed=seed,
-                       policy_kwargs=policy_kwargs(VOCAB))
+        model = SB3PPO("MlpPolicy", env, seed=seed, policy_kwargs=policy_kwargs(VOCAB),
+                       **SB3_LIKE_NATIVE, **PPO_LIKE_NATIVE)
     elif name == "sb3-a2c":
-        model = A2C("MlpPolicy", env, n_steps=LENGTH, seed=seed, policy_kwargs=policy_kwargs(VOCAB))
+        model = A2C("MlpPolicy", env, seed=seed, policy_kwargs=policy_kwargs(VOCAB),
+                    **SB3_LIKE_NATIVE)
     else:
         from sb3_contrib import RecurrentPPO
 
-        model = RecurrentPPO("MlpLstmPolicy", env, n_steps=LENGTH, batch_size=256, seed=seed,
-                             policy_kwargs=policy_kwargs(VOCAB, last_token=True))
+        model = RecurrentPPO("MlpLstmPolicy", env, seed=seed,
+                             policy_kwargs=policy_kwargs(VOCAB, last_token=True),
+                             **SB3_LIKE_NATIVE, **PPO_LIKE_NATIVE)
     use_fast_sampler(model, torch.Generator().manual_seed(seed))
     curve = []
     start = time.perf_counter()
