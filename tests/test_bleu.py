@@ -4,15 +4,23 @@ import pytest
 
 from textrl.metrics.bleu import BLEUScorer, bleu, sacrebleu_signature, self_bleu
 
-nltk_bleu = pytest.importorskip("nltk.translate.bleu_score", reason="nltk is a dev dependency")
+
+@pytest.fixture
+def nltk_bleu():
+    # Per test, not at module level: only the comparisons with NLTK need it, and a missing
+    # NLTK must not skip the tests that check textrl's BLEU on its own.
+    return pytest.importorskip("nltk.translate.bleu_score", reason="nltk is a dev dependency")
 
 
-def reference_bleu(hypotheses, references, n):
-    """Texygen's definition, written with NLTK."""
-    smooth = nltk_bleu.SmoothingFunction().method1
-    weights = tuple(1.0 / n for _ in range(n))
-    return sum(nltk_bleu.sentence_bleu(references, h, weights, smoothing_function=smooth)
-               for h in hypotheses) / len(hypotheses)
+@pytest.fixture
+def reference_bleu(nltk_bleu):
+    def score(hypotheses, references, n):
+        """Texygen's definition, written with NLTK."""
+        smooth = nltk_bleu.SmoothingFunction().method1
+        weights = tuple(1.0 / n for _ in range(n))
+        return sum(nltk_bleu.sentence_bleu(references, h, weights, smoothing_function=smooth)
+                   for h in hypotheses) / len(hypotheses)
+    return score
 
 
 def random_sentences(rng, count, vocab=8, lengths=(0, 12)):
@@ -21,7 +29,7 @@ def random_sentences(rng, count, vocab=8, lengths=(0, 12)):
 
 
 @pytest.mark.parametrize("n", [2, 3, 4, 5])
-def test_matches_nltk_on_random_corpora(n):
+def test_matches_nltk_on_random_corpora(n, reference_bleu):
     rng = random.Random(n)
     references = random_sentences(rng, 60, lengths=(1, 12))
     hypotheses = random_sentences(rng, 200)
@@ -45,13 +53,13 @@ EDGE_CASES = {
 
 @pytest.mark.parametrize("case", list(EDGE_CASES))
 @pytest.mark.parametrize("n", [2, 4])
-def test_matches_nltk_on_edge_cases(case, n):
+def test_matches_nltk_on_edge_cases(case, n, reference_bleu):
     hypotheses, references = EDGE_CASES[case]
     assert bleu(hypotheses, references, n) == pytest.approx(
         reference_bleu(hypotheses, references, n), abs=1e-12)
 
 
-def test_self_bleu_is_each_sample_against_the_others():
+def test_self_bleu_is_each_sample_against_the_others(reference_bleu):
     rng = random.Random(0)
     samples = random_sentences(rng, 40, lengths=(1, 10)) + [["w1", "w2", "w3"]] * 2
     for n in (2, 4):
@@ -93,13 +101,12 @@ def test_bleu_reward_scores_each_sequence_like_the_metric():
     for i, h in enumerate(hypotheses):
         tokens[i, : len(h) + 1] = torch.tensor(vocab.encode(h) + [vocab.eos_id])
     rewards = BLEUReward(references, vocab, n=3)(tokens, lengths)
-    expected = [reference_bleu([h], references, 3) for h in hypotheses]
+    # Against textrl's own metric (itself checked against NLTK above), so this runs without NLTK.
+    expected = [bleu([h], references, 3) for h in hypotheses]
     assert rewards.tolist() == pytest.approx(expected, abs=1e-7)  # float32 rewards
 
 
 def test_one_scorer_serves_every_lower_order():
-    from textrl.metrics.bleu import BLEUScorer
-
     rng = random.Random(5)
     references = random_sentences(rng, 40, lengths=(1, 10))
     hypotheses = random_sentences(rng, 50)
@@ -126,13 +133,16 @@ def test_corpus_bleu_is_sacrebleu_with_every_reference_for_every_hypothesis(n):
 
 
 def test_nltk32_smoothing_is_the_seqgan_authors_pg_bleu():
-    from textrl.metrics.bleu import BLEUScorer
-
     # By hand: p1 = 3/4, p2 = 1/3, no trigram in common. NLTK 3.2 drops the trigram order
     # and keeps weight 1/3 on the others; Texygen's method1 would count it as 0.1/2.
     scorer = BLEUScorer([["a", "b", "c", "d"]], n=3, smoothing="nltk3.2")
     assert scorer.sentence(["a", "b", "x", "d"]) == pytest.approx((3 / 4 * 1 / 3) ** (1 / 3))
     assert scorer.sentence(["x", "y", "z", "w"]) == 0.0
+    with pytest.raises(ValueError, match="smoothing"):
+        BLEUScorer([["a"]], smoothing="method7")
+
+
+def test_nltk32_smoothing_matches_nltk_on_the_matched_orders(nltk_bleu):
     # In general: modern NLTK with the weights of the matched orders only.
     rng = random.Random(3)
     references = random_sentences(rng, 20, vocab=12, lengths=(4, 12))
@@ -147,6 +157,4 @@ def test_nltk32_smoothing_is_the_seqgan_authors_pg_bleu():
         want = (nltk_bleu.sentence_bleu(references, hypothesis, (1 / 3,) * orders)
                 if orders else 0.0)
         assert scorer.sentence(hypothesis) == pytest.approx(want, abs=1e-12)
-    assert matched_orders == {1, 2, 3}  # every truncation (no match at all: above)
-    with pytest.raises(ValueError, match="smoothing"):
-        BLEUScorer(references, smoothing="method7")
+    assert matched_orders == {1, 2, 3}  # every truncation (no match at all: previous test)
