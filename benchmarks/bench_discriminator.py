@@ -27,10 +27,8 @@ from pathlib import Path
 import torch
 from cli_runs import append_result
 
-from textrl.algorithms import AdversarialConfig, recipe_config
-from textrl.training.adversarial import AdversarialTrainer
-from textrl.training.mle import load_run
-from textrl.training.runs import RunDir
+from textrl.recipes import build_adversarial, recipe_config
+from textrl.training import AdversarialTrainer, RunDir
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -72,25 +70,24 @@ def main() -> None:
     out = Path(args.out)
     if args.run:
         state = RunDir(args.run).load_checkpoint()
-        config = AdversarialConfig.from_dict(state["recipe"])
-        mle_config, corpus, oracle, policy = load_run(config.init)
-        trainer = AdversarialTrainer(config, policy, corpus, oracle, mle_config)
-        trainer.load_state(state)
-        append_result(out, {"run": args.run, "iteration": trainer.iteration}
-               | held_out_scores(trainer, config.seed))
+        config = recipe_config("seqgan", None, saved=state["config"])
+        trainer = build_adversarial(config, config.init)
+        trainer.policy.load_state_dict(state["model"]["state_dict"])
+        trainer.load_state_dict(state["trainer"])
+        append_result(out, {"run": args.run, "iteration": state["step"]}
+                      | held_out_scores(trainer, config.seed))
         return
     init = ROOT / f"benchmarks/out/mle_oracle/mle-seed{args.seed}"
-    mle_config, corpus, oracle, policy = load_run(init)
     config = recipe_config("seqgan", args.config, {"init": str(init), "seed": args.seed})
-    trainer = AdversarialTrainer(config, policy, corpus, oracle, mle_config)
+    trainer = build_adversarial(config, str(init))
     t0 = time.perf_counter()
     for round_ in range(1, args.rounds + 1):
         stats = trainer.d_phase(1)
         append_result(out, {"config": args.config, "seed": args.seed, "round": round_,
-                          "d_samples": config.d_samples, "d_epochs": config.d_epochs,
-                          "filters": sum(config.d_num_filters),
-                          "train_accuracy": stats["d_accuracy"]}
-               | held_out_scores(trainer, args.seed) | {"elapsed_s": time.perf_counter() - t0})
+                            "d_samples": config.d_samples, "d_epochs": config.d_epochs,
+                            "filters": sum(config.d_num_filters),
+                            "train_accuracy": stats["d_accuracy"]}
+                      | held_out_scores(trainer, args.seed) | {"elapsed_s": time.perf_counter() - t0})
 
 
 if __name__ == "__main__":

@@ -23,9 +23,9 @@ import time
 
 import torch
 
-from textrl.algorithms import recipe_config
 from textrl.models import LMConfig, RecurrentLM
 from textrl.oracle import OracleLSTM
+from textrl.recipes import recipe_config
 from textrl.rewards import (
     CNNDiscriminator,
     ConstantReward,
@@ -95,8 +95,9 @@ def main() -> None:
     tokens = oracle.sample(args.batch, generator=torch.Generator().manual_seed(0))
     lengths = torch.full((args.batch,), oracle.seq_len)
     c = recipe_config("seqgan", "cpu")
-    discriminator = CNNDiscriminator(5000, c.d_emb_dim, tuple(c.d_filter_sizes),
-                                     tuple(c.d_num_filters), c.d_dropout, c.d_l2).eval()
+    discriminator = CNNDiscriminator(5000, emb_dim=c.d_emb_dim, filter_sizes=tuple(c.d_filter_sizes),
+                                     num_filters=tuple(c.d_num_filters), dropout=c.d_dropout,
+                                     l2=c.d_l2).eval()
     rewards = [("constant", ConstantReward(1.0)), ("oracle", OracleReward(oracle)),
                ("discriminator (seqgan cpu preset)", discriminator)]
     loops = [("loop", lambda r, g: reference_q_values(r, policy, tokens, lengths, args.rollouts,
@@ -107,10 +108,11 @@ def main() -> None:
                                                            args.rollouts, g))]
     rows = []
     for name, reward in rewards:
-        batched = MonteCarloReward(reward, policy, args.rollouts)
-        batched(tokens, lengths, torch.Generator().manual_seed(1))  # warm-up
-        t_batched, q_batched = timed(lambda r=batched: r(tokens, lengths,
-                                                        torch.Generator().manual_seed(1)))
+        batched = MonteCarloReward(reward, policy, args.rollouts,
+                                   generator=torch.Generator().manual_seed(1))
+        batched(tokens, lengths)  # warm-up
+        batched.generator.manual_seed(1)
+        t_batched, q_batched = timed(lambda r=batched: r(tokens, lengths))
         row = {"reward": name, "batched_s": t_batched}
         for loop_name, loop in loops:
             seconds, q = timed(lambda fn=loop, r=reward: fn(r, torch.Generator().manual_seed(1)))

@@ -31,3 +31,15 @@ def sentences():
     g = torch.Generator().manual_seed(1)
     return [" ".join(words[i] for i in torch.randint(len(words), (int(n),), generator=g))
             for n in torch.randint(2, 8, (60,), generator=g)]
+
+
+@pytest.fixture(scope="session")
+def mle_run(tmp_path_factory):
+    """A one-epoch MLE run on a small random oracle: the start of the RL tests' runs."""
+    from textrl.recipes import recipe_config, train
+
+    out = tmp_path_factory.mktemp("runs") / "mle"
+    train(recipe_config("mle", None, {"oracle": "random:1", "n_train": 64, "n_valid": 32,
+                                      "n_test": 32, "epochs": 1, "eval_samples": 32,
+                                      "batch_size": 32}), out, progress=False)
+    return out

@@ -15,7 +15,7 @@ class ShareOfToken:
     def __init__(self, token: int):
         self.token = token
 
-    def __call__(self, tokens, lengths):
+    def __call__(self, tokens, lengths, context=None):
         mask = torch.arange(tokens.shape[1]) < lengths[:, None]
         return ((tokens == self.token) & mask).sum(1) / lengths
 
@@ -32,24 +32,116 @@ def test_gae_limits_and_padding():
     torch.testing.assert_close(adv, torch.tensor([[-0.4, -0.15, 0.9], [-0.1, 1.6, 0.0]]))
 
 
-def test_a2c_with_q_rewards_and_gamma_zero_is_seqgan_with_a_learned_baseline():
+def rollout_of(tokens, lengths, rewards, **extra):
+    return Rollout(tokens, lengths, torch.zeros(rewards.shape), rewards, **extra)
+
+
+def hand_written_a2c_loss(agent, tokens, lengths, rewards, acted=None):
+    """A2C's loss written out from its definition: GAE advantages from detached values."""
+    policy = agent.policy
+    mask = torch.arange(tokens.shape[1]) < lengths[:, None]
+    acted = mask if acted is None else mask & acted
+    logits, features = policy.teacher_forced(tokens)
+    log_probs = torch.log_softmax(logits, -1)
+    chosen = log_probs.gather(2, tokens[..., None]).squeeze(2)
+    entropy = -(log_probs.exp() * log_probs).sum(-1)
+    values = agent.value_head(features).squeeze(2) * mask
+    fixed = values.detach()
+    advantages = torch.zeros_like(fixed)
+    running = torch.zeros(len(tokens))
+    for t in reversed(range(tokens.shape[1])):
+        after = fixed[:, t + 1] * mask[:, t + 1] if t + 1 < tokens.shape[1] else 0.0
+        delta = (rewards[:, t] * acted[:, t] + agent.gamma * after - fixed[:, t]) * mask[:, t]
+        running = delta + agent.gamma * agent.gae_lambda * running * mask[:, t]
+        advantages[:, t] = running
+    advantages = advantages * acted
+    returns = advantages + fixed * acted
+    n = acted.sum()
+    return (-(chosen * advantages * acted).sum() / n
+            + agent.value_coef * ((values - returns) ** 2 * acted).sum() / n
+            - agent.entropy_coef * (entropy * acted).sum() / n)
+
+
+def gradients_of_update(agent, rollout):
+    """The gradients ``agent.update`` stepped with (no clipping: the clip is huge)."""
+    agent.update(rollout)
+    return [p.grad.clone() for p in agent._parameters()]
+
+
+def hand_gradients(agent, loss):
+    for p in agent._parameters():
+        p.grad = None
+    loss.backward()
+    return [p.grad.clone() for p in agent._parameters()]
+
+
+def test_a2c_gradient_matches_its_definition():
+    # Breaking the advantage's detach (or swapping value_coef and entropy_coef) changes the
+    # value head's and the trunk's gradients, and this test fails.
     torch.manual_seed(0)
-    policy = RecurrentLM(LMConfig(vocab_size=9, emb_dim=4, hidden_dim=6))
-    agent = ActorCritic(policy, gamma=0.0, value_coef=0.0)
+    policy = RecurrentLM(LMConfig(vocab_size=9, emb_dim=4, hidden_dim=6)).eval()
+    agent = ActorCritic(policy, lr=0.0, grad_clip=1e9, gamma=0.9, gae_lambda=0.8,
+                        value_coef=0.7, entropy_coef=0.05)
     torch.nn.init.normal_(agent.value_head.weight)
-    tokens, lengths = torch.randint(9, (3, 4)), torch.tensor([4, 2, 3])
-    q = torch.rand(3, 4) * (torch.arange(4) < lengths[:, None])
-    log_probs, _, values = agent.evaluate(tokens, lengths)
-    advantages, _ = agent.advantages(Rollout(tokens, lengths, q), values.detach())
-    torch.testing.assert_close(advantages, (q - values.detach()) * (q != 0))
-    expected = -(log_probs * (q - values.detach())).sum() / lengths.sum()
-    policy.zero_grad()
-    expected.backward()
-    want = [p.grad.clone() for p in policy.parameters()]
-    policy.zero_grad()
-    stats = agent.update(Rollout(tokens, lengths, q))
-    assert stats["policy_loss"] == pytest.approx(expected.item(), rel=1e-5)
-    assert all(w.abs().sum() > 0 for w in want)
+    tokens, lengths = torch.randint(9, (4, 5)), torch.tensor([5, 2, 3, 4])
+    rewards = torch.randn(4, 5) * (torch.arange(5) < lengths[:, None])
+    acted = torch.rand(4, 5) < 0.7
+    for extra in ({}, {"action_mask": acted}):
+        got = gradients_of_update(agent, rollout_of(tokens, lengths, rewards, **extra))
+        want = hand_gradients(agent, hand_written_a2c_loss(agent, tokens, lengths, rewards,
+                                                           extra.get("action_mask")))
+        for g, w in zip(got, want, strict=True):
+            torch.testing.assert_close(g, w)
+
+
+def test_ppo_gradient_matches_its_definition():
+    # One epoch over one mini-batch: the ratio is 1, so the clipped surrogate's gradient is
+    # the normalised advantage times the log-probability's, plus the value and entropy terms.
+    torch.manual_seed(1)
+    policy = RecurrentLM(LMConfig(vocab_size=9, emb_dim=4, hidden_dim=6)).eval()
+    agent = PPO(policy, lr=0.0, grad_clip=1e9, gamma=1.0, gae_lambda=0.95, value_coef=0.3,
+                entropy_coef=0.02, clip=0.2, epochs=1, minibatch=4)
+    torch.nn.init.normal_(agent.value_head.weight)
+    tokens, lengths = torch.randint(9, (4, 5)), torch.tensor([5, 3, 4, 5])
+    mask = torch.arange(5) < lengths[:, None]
+    rewards = torch.randn(4, 5) * mask
+    logits, features = policy.teacher_forced(tokens)
+    log_probs = torch.log_softmax(logits, -1)
+    chosen = log_probs.gather(2, tokens[..., None]).squeeze(2) * mask
+    entropy = -(log_probs.exp() * log_probs).sum(-1)
+    values = agent.value_head(features).squeeze(2) * mask
+    advantages = gae(rewards, values.detach(), mask, 1.0, 0.95)
+    returns = advantages + values.detach()
+    real = advantages[mask]
+    normalised = (advantages - real.mean()) / (real.std(unbiased=False) + 1e-8) * mask
+    ratio = (chosen - chosen.detach()).exp()
+    surrogate = torch.min(ratio * normalised, ratio.clamp(0.8, 1.2) * normalised)
+    n = mask.sum()
+    loss = (-(surrogate * mask).sum() / n + 0.3 * ((values - returns) ** 2 * mask).sum() / n
+            - 0.02 * (entropy * mask).sum() / n)
+    want = hand_gradients(agent, loss)
+    got = gradients_of_update(agent, rollout_of(tokens, lengths, rewards))
+    for g, w in zip(got, want, strict=True):
+        torch.testing.assert_close(g, w)
+
+
+def test_given_tokens_carry_no_gradient_or_return():
+    # In-filling: the agent chose only some positions; the others were given.
+    torch.manual_seed(0)
+    policy = RecurrentLM(LMConfig(vocab_size=9, emb_dim=4, hidden_dim=6)).eval()
+    agent = PolicyGradient(policy, lr=0.0)
+    tokens, lengths = torch.randint(9, (3, 4)), torch.full((3,), 4)
+    acted = torch.tensor([[0, 1, 1, 0], [1, 0, 0, 1], [0, 0, 1, 1]], dtype=torch.bool)
+    rewards = torch.rand(3, 4)
+    loss, returns = agent.loss(rollout_of(tokens, lengths, rewards, action_mask=acted))
+    assert (returns[~acted] == 0).all()
+    # Rewards paid at given positions are ignored: only the chosen ones count.
+    loss_given, _ = agent.loss(rollout_of(tokens, lengths, rewards + 5.0 * ~acted,
+                                          action_mask=acted))
+    torch.testing.assert_close(loss, loss_given)
+    log_probs = policy.log_prob(tokens, lengths)
+    expected = -(log_probs * returns * acted).sum()
+    torch.testing.assert_close(loss, expected)
 
 
 def test_collect_episodes_stops_each_row_at_its_own_eos():
@@ -105,8 +197,8 @@ def test_updates_use_the_policy_that_sampled_so_dropout_is_off():
     # not be 1 and REINFORCE's gradient would be of a different, random policy.
     policy = RecurrentLM(LMConfig(vocab_size=7, hidden_dim=16, dropout=0.5)).train()
     x = torch.randint(7, (8, 5))
-    rollout = Rollout(x, torch.full((8,), 5), torch.randn(8, 5))
+    rollout = rollout_of(x, torch.full((8,), 5), torch.randn(8, 5))
     stats = PPO(policy, lr=0.0, epochs=1, minibatch=8).update(rollout)
     assert stats["approx_kl"] == 0.0 and stats["clip_fraction"] == 0.0
     agent = PolicyGradient(policy.train())
-    torch.testing.assert_close(agent.loss(*rollout)[0], agent.loss(*rollout)[0], rtol=0, atol=0)
+    torch.testing.assert_close(agent.loss(rollout)[0], agent.loss(rollout)[0], rtol=0, atol=0)

@@ -64,7 +64,7 @@ def test_other_user_errors(capsys, tmp_path):
     assert_user_error(capsys, "sample", tmp_path, "-n", "0", match="must be >= 1")
     (tmp_path / "c.yaml").write_text("epochz: 3\n")
     assert_user_error(capsys, "train", "mle", "--config", tmp_path / "c.yaml", "--out",
-                      tmp_path / "r", match="unknown setting(s) epochz")
+                      tmp_path / "r", match="--epochz is not a setting of `textrl train mle`")
     assert_user_error(capsys, "train", "mle", "--tokenizer", "bpe", "--out", tmp_path / "r",
                       match="--tokenizer 'bpe'")
     code, _, err = cli(capsys, "train", "mle")  # argparse: missing --out

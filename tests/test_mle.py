@@ -1,5 +1,4 @@
 import json
-from dataclasses import replace
 
 import pytest
 import torch
@@ -7,9 +6,18 @@ import torch
 from textrl.agents import BehaviourCloning, teacher_forcing_prob
 from textrl.errors import CheckpointError, UserError
 from textrl.metrics import nll_oracle, nll_test
-from textrl.models import LMConfig, RecurrentLM
+from textrl.models import LMConfig, RecurrentLM, sample_categorical
 from textrl.oracle import OracleLSTM
-from textrl.training import MLEConfig, RunDir, train_mle
+from textrl.recipes import recipe_config, train
+from textrl.training import RunDir, load_run
+
+
+def mle_config(**settings):
+    return recipe_config("mle", None, settings)
+
+
+def train_mle(config, out, resume=False, progress=False):
+    return train(config, out, resume=resume, progress=progress)
 
 
 def test_behaviour_cloning_learns_the_oracle():
@@ -27,16 +35,24 @@ def test_behaviour_cloning_learns_the_oracle():
     assert oracle_after < oracle_before - 0.3
 
 
-def test_scheduled_sampling_with_full_teacher_forcing_is_teacher_forcing():
-    policy = RecurrentLM(LMConfig(vocab_size=20, num_layers=2, start_id=0))
+def test_scheduled_sampling_inputs():
+    policy = RecurrentLM(LMConfig(vocab_size=20, num_layers=2, start_id=3))
     agent = BehaviourCloning(policy)
     tokens = torch.randint(20, (6, 7))
-    unrolled = agent._scheduled_sampling_logits(tokens, 1.0, torch.Generator())
-    forced, _ = policy(policy.teacher_inputs(tokens))
-    torch.testing.assert_close(unrolled, forced, atol=1e-5, rtol=1e-5)
-    mixed = agent._scheduled_sampling_logits(tokens, 0.0, torch.Generator().manual_seed(0))
-    assert not torch.allclose(mixed[:, 1:], forced[:, 1:])  # inputs now come from the model
-    torch.testing.assert_close(mixed[:, 0], forced[:, 0])  # the first input is always start
+    forced = agent._scheduled_inputs(tokens, 1.0, torch.Generator(), None)
+    assert torch.equal(forced, policy.teacher_inputs(tokens))  # p = 1: teacher forcing
+    g = torch.Generator().manual_seed(0)
+    mixed = agent._scheduled_inputs(tokens, 0.0, g, None)
+    assert (mixed[:, 0] == 3).all()  # the first input is always the start token
+    # p = 0: every later input is the model's own sample given the inputs before it.
+    g = torch.Generator().manual_seed(0)
+    state = policy.initial_state(6)
+    with torch.no_grad():
+        for t in range(6):
+            logits, state = policy.step(mixed[:, t], state)
+            sampled, _ = sample_categorical(logits, generator=g)
+            torch.rand(6, generator=g)
+            assert torch.equal(mixed[:, t + 1], sampled)
 
 
 def test_teacher_forcing_schedules():
@@ -50,14 +66,14 @@ def test_teacher_forcing_schedules():
 
 
 def tiny_oracle_config(**kw):
-    return MLEConfig(oracle="random:1", n_train=128, n_valid=32, n_test=32, eval_samples=64,
-                     eval_every=1, **kw)
+    return mle_config(oracle="random:1", n_train=128, n_valid=32, n_test=32, eval_samples=64,
+                      eval_every=1, **kw)
 
 
 def test_resume_gives_the_same_numbers(tmp_path):
     full = tiny_oracle_config(epochs=4, scheduled_sampling="linear", ss_k=0.2, seed=3)
     final = train_mle(full, tmp_path / "full", progress=False)
-    train_mle(replace(full, epochs=2), tmp_path / "cut", progress=False)
+    train_mle(full.replace(epochs=2), tmp_path / "cut", progress=False)
     run = RunDir(tmp_path / "cut")
     run.log({"epoch": 3, "train_nll": 99.0})  # logged just before a crash, never checkpointed
     resumed = train_mle(full, tmp_path / "cut", resume=True, progress=False)
@@ -77,7 +93,7 @@ def test_resume_refuses_changed_settings(tmp_path):
     config = tiny_oracle_config(epochs=1)
     train_mle(config, tmp_path / "r", progress=False)
     with pytest.raises(CheckpointError, match="different lr"):
-        train_mle(replace(config, epochs=2, lr=0.1), tmp_path / "r", resume=True, progress=False)
+        train_mle(config.replace(epochs=2, lr=0.1), tmp_path / "r", resume=True, progress=False)
     with pytest.raises(CheckpointError, match="already holds a run"):
         train_mle(config, tmp_path / "r", progress=False)
     with pytest.raises(CheckpointError, match="no checkpoint.pt to resume"):
@@ -88,7 +104,7 @@ def test_checkpoint_is_weights_only_and_corruption_is_reported(tmp_path):
     train_mle(tiny_oracle_config(epochs=1), tmp_path / "r", progress=False)
     run = RunDir(tmp_path / "r")
     state = torch.load(run.checkpoint, weights_only=True)
-    assert state["epoch"] == 1 and state["config"]["oracle"] == "random:1"
+    assert state["step"] == 1 and state["kind"] == "mle" and state["config"]["oracle"] == "random:1"
     assert not list(run.path.glob(".*.tmp"))  # no temporary file left behind
     run.checkpoint.write_bytes(b"not a checkpoint")
     with pytest.raises(CheckpointError, match="unreadable checkpoint"):
@@ -98,35 +114,33 @@ def test_checkpoint_is_weights_only_and_corruption_is_reported(tmp_path):
 
 def test_config_validation():
     with pytest.raises(UserError, match="not both"):
-        MLEConfig(oracle="random", data="x.txt")
+        mle_config(oracle="random", data="x.txt")
     with pytest.raises(UserError, match="scheduled-sampling"):
-        MLEConfig(scheduled_sampling="sometimes")
-    with pytest.raises(UserError, match="--tokenizer 'bpe': use one of word, char"):
-        MLEConfig(tokenizer="bpe")
+        mle_config(scheduled_sampling="sometimes")
+    with pytest.raises(UserError, match="--tokenizer 'bpe': use one of word, char, 13a"):
+        mle_config(tokenizer="bpe")
     with pytest.raises(UserError, match="--cell"):
-        MLEConfig(cell="rnn")
+        mle_config(cell="rnn")
     with pytest.raises(UserError, match="--overlong"):
-        MLEConfig(overlong="wrap")
+        mle_config(overlong="wrap")
     with pytest.raises(UserError, match="--dropout"):
-        MLEConfig(dropout=1.0)
+        mle_config(dropout=1.0)
     with pytest.raises(UserError, match="--lr"):
-        MLEConfig(lr=0)
+        mle_config(lr=0)
     with pytest.raises(UserError, match="--epochs must be >= 1"):
-        MLEConfig(epochs=0)
-    with pytest.raises(UserError, match="unknown setting"):
-        MLEConfig.from_dict({"epochz": 3})
-    assert MLEConfig().oracle == "random"
+        mle_config(epochs=0)
+    with pytest.raises(UserError, match="--epochz is not a setting of `textrl train mle`"):
+        mle_config(epochz=3)
+    assert mle_config().oracle == "random"
 
 
 def test_best_checkpoint_follows_validation_nll(tmp_path):
-    from textrl.training.mle import load_run
-
     train_mle(tiny_oracle_config(epochs=3), tmp_path / "r", progress=False)
     run = RunDir(tmp_path / "r")
     log = run.read_log()
     best = min(log, key=lambda r: r["nll_valid"])
     state = run.load_checkpoint(best=True)
-    assert state["epoch"] == best["epoch"] and state["nll_valid"] == best["nll_valid"]
-    assert "agent" not in state  # weights only, no optimizer
-    _, corpus, _, policy = load_run(run.path, best=True)
-    assert nll_test(policy, corpus.valid) == pytest.approx(best["nll_valid"], rel=1e-6)
+    assert state["step"] == best["epoch"] and state["nll_valid"] == best["nll_valid"]
+    assert "trainer" not in state  # weights only, no optimizer
+    loaded = load_run(run.path, best=True)
+    assert nll_test(loaded.model, loaded.corpus.valid) == pytest.approx(best["nll_valid"], rel=1e-6)

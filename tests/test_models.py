@@ -144,3 +144,58 @@ def test_seqgan_init_std():
     weights = torch.cat([p.flatten() for p in model.parameters()])
     assert weights.std().item() == pytest.approx(0.1, rel=0.05)
     assert abs(weights.mean().item()) < 0.01
+
+
+def test_recurrent_lm_is_a_policy_and_reads_soft_inputs():
+    from textrl.models import Policy, SequenceModel
+
+    lm = RecurrentLM(LMConfig(vocab_size=11, hidden_dim=8, num_layers=2))
+    assert isinstance(lm, Policy) and isinstance(lm, SequenceModel)
+    ids = torch.randint(11, (4,))
+    one_hot = torch.nn.functional.one_hot(ids, 11).float()
+    state = lm.initial_state(4)
+    with torch.no_grad():
+        by_id, (h_id, _) = lm.step(ids, state)
+        by_dist, (h_dist, _) = lm.step(one_hot, state)
+    assert torch.equal(by_id, by_dist) and torch.equal(h_id, h_dist)  # a one-hot is its token
+    soft = torch.softmax(torch.randn(4, 11), -1).requires_grad_()
+    logits, _ = lm.step(soft, state)
+    logits.sum().backward()
+    assert soft.grad is not None and soft.grad.abs().sum() > 0  # the relaxed path is differentiable
+    tokens = torch.randint(11, (3, 5))
+    forced, features = lm.teacher_forced(tokens)
+    soft_inputs = torch.nn.functional.one_hot(lm.teacher_inputs(tokens), 11).float()
+    torch.testing.assert_close(lm.teacher_forced(tokens, inputs=soft_inputs)[0], forced)
+    assert features.shape == (3, 5, lm.feature_dim)
+
+
+def test_an_unconditional_policy_refuses_a_context():
+    lm = RecurrentLM(LMConfig(vocab_size=5))
+    with pytest.raises(ValueError, match="takes no context"):
+        lm.sample(2, 4, context=torch.zeros(2, 3))
+    with pytest.raises(ValueError, match="takes no context"):
+        lm.log_prob(torch.zeros(2, 3, dtype=torch.long), torch.tensor([3, 3]), torch.zeros(2))
+
+
+def test_continue_sequences_ends_rows_where_the_caller_says():
+    # The environment's done, not the policy's EOS, ends episode rows.
+    from textrl.models import continue_sequences
+
+    lm = RecurrentLM(LMConfig(vocab_size=6, eos_id=2, start_id=1)).eval()
+    tokens = torch.zeros(4, 5, dtype=torch.long)
+    ends_at = torch.tensor([1, 3, 5, 2])
+    steps = iter(range(5))
+
+    def done(ids):
+        return ends_at == next(steps) + 1
+
+    with torch.no_grad():
+        logits, state = lm.step(torch.ones(4, dtype=torch.long), lm.initial_state(4))
+        lengths, log_probs = continue_sequences(lm, logits, state, tokens,
+                                                torch.zeros(4, dtype=torch.long),
+                                                generator=torch.Generator().manual_seed(0),
+                                                on_step=done)
+    assert lengths.tolist() == [1, 3, 5, 2]
+    mask = torch.arange(5) < lengths[:, None]
+    assert (tokens[~mask] == 0).all() and (log_probs[~mask] == 0).all()
+    assert (log_probs[mask] < 0).all()

@@ -11,12 +11,12 @@ def reward_fn(fn):
 
 
 @reward_fn
-def first_token(tokens, lengths):
+def first_token(tokens, lengths, context=None):
     return tokens[:, 0].float()
 
 
 @reward_fn
-def position_weighted(tokens, lengths):
+def position_weighted(tokens, lengths, context=None):
     return (tokens * torch.arange(1, tokens.shape[1] + 1)).sum(1).float()
 
 
@@ -27,8 +27,8 @@ def policy(cell="lstm", **kw):
 def test_q_values_stay_with_their_own_sample():
     # A public SeqGAN port reshaped rollout rewards in the wrong order, mixing samples.
     tokens = torch.randint(30, (5, 7))
-    q = MonteCarloReward(first_token, policy(), n_rollouts=3, chunk=16)(
-        tokens, torch.full((5,), 7), torch.Generator().manual_seed(0))
+    q = MonteCarloReward(first_token, policy(), n_rollouts=3, chunk=16,
+                         generator=torch.Generator().manual_seed(0))(tokens, torch.full((5,), 7))
     assert torch.equal(q, tokens[:, :1].float().expand(5, 7))
 
 
@@ -44,7 +44,7 @@ def test_batched_equals_the_loop_with_greedy_rollouts(cell):
 def test_last_q_is_the_reward_of_the_whole_sequence():
     lm = policy()
     tokens, lengths = torch.randint(30, (3, 5)), torch.full((3,), 5)
-    q = MonteCarloReward(position_weighted, lm, 4)(tokens, lengths, torch.Generator())
+    q = MonteCarloReward(position_weighted, lm, 4, generator=torch.Generator())(tokens, lengths)
     assert torch.equal(q[:, -1], position_weighted(tokens, lengths))
 
 
@@ -57,7 +57,7 @@ def test_eos_sequences_and_rollouts():
     seen = []
 
     @reward_fn
-    def checked_length(tok, lens):
+    def checked_length(tok, lens, context=None):
         mask = torch.arange(tok.shape[1])[None] < lens[:, None]
         assert (tok[~mask] == 0).all()  # nothing after EOS but padding
         ends = tok[torch.arange(len(tok)), lens - 1]
@@ -65,8 +65,8 @@ def test_eos_sequences_and_rollouts():
         seen.append(lens)
         return lens.float()
 
-    q = MonteCarloReward(checked_length, lm, n_rollouts=8)(tokens, lengths,
-                                                          torch.Generator().manual_seed(0))
+    q = MonteCarloReward(checked_length, lm, n_rollouts=8,
+                         generator=torch.Generator().manual_seed(0))(tokens, lengths)
     assert q[0, 2] == 3 and (q[0, 3:] == 0).all()  # complete at t=3, padding after
     assert (q[0, :2] >= torch.tensor([2.0, 3.0])).all()  # a rollout adds at least EOS
     assert q[1, 5] == 6 and (q[1, :5] >= torch.arange(2, 7)).all()
@@ -78,3 +78,20 @@ def test_refuses_token_level_rewards():
     token_level.token_level = True
     with pytest.raises(ValueError, match="already token-level"):
         MonteCarloReward(token_level, policy())
+
+
+def test_the_batch_context_reaches_every_reward_call():
+    # A ranker scores every rollout of a batch against the same real sets: the context is
+    # drawn once and handed to each call, however many chunks the rollouts take.
+    contexts = []
+
+    @reward_fn
+    def remembers(tokens, lengths, context=None):
+        contexts.append(context)
+        return lengths.float()
+
+    remembers.draw_context = lambda: "sets"
+    mc = MonteCarloReward(remembers, policy(), n_rollouts=2, reward_chunk=5)
+    assert mc.draw_context() == "sets"
+    mc(torch.randint(30, (3, 4)), torch.full((3,), 4), "sets")
+    assert len(contexts) > 1 and set(contexts) == {"sets"}

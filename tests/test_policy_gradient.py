@@ -31,7 +31,8 @@ def test_reinforce_reproduces_seqgans_gradient(rewards_from_q, gamma):
     # loss = -sum_{b,t} Q(y_<t, y_t) log G(y_t | y_<t)
     seqgan = grads(policy, -(policy.log_prob(tokens, lengths) * q).sum())
     agent = PolicyGradient(policy, gamma=gamma)
-    loss, returns = agent.loss(tokens, lengths, rewards_from_q(q))
+    rewards = rewards_from_q(q)
+    loss, returns = agent.loss(Rollout(tokens, lengths, torch.zeros_like(q), rewards))
     torch.testing.assert_close(returns, q)
     for ours, theirs in zip(grads(policy, loss), seqgan, strict=True):
         torch.testing.assert_close(ours, theirs)
@@ -43,9 +44,9 @@ def test_update_steps_and_moving_average_baseline():
     agent = PolicyGradient(policy, baseline="moving_average", baseline_decay=0.5)
     tokens, lengths = torch.randint(5, (3, 4)), torch.full((3,), 4)
     before = [p.clone() for p in policy.parameters()]
-    first = agent.update(Rollout(tokens, lengths, torch.full((3, 4), 0.5)))
+    first = agent.update(Rollout(tokens, lengths, torch.zeros(3, 4), torch.full((3, 4), 0.5)))
     assert first["baseline"] == 0.0 and first["mean_return"] == pytest.approx(1.25)
-    second = agent.update(Rollout(tokens, lengths, torch.full((3, 4), 0.5)))
+    second = agent.update(Rollout(tokens, lengths, torch.zeros(3, 4), torch.full((3, 4), 0.5)))
     assert second["baseline"] == pytest.approx(0.625)
     assert any(not torch.equal(a, b) for a, b in zip(before, policy.parameters(), strict=True))
     state = agent.state_dict()

@@ -42,10 +42,25 @@ def test_ranker_learns_to_rank_real_above_generated():
     for _ in range(40):
         last = ranker.update(real, fake, refs)
     assert last["loss"] < first["loss"] and last["real_rank"] > last["fake_rank"]
-    ranker.set_context(comparison=real, references=refs)
-    assert ranker(*fake).mean() < ranker(*real).mean()
+    context = (real, refs)
+    assert ranker(*fake, context).mean() < ranker(*real, context).mean()
 
 
-def test_scoring_needs_a_context():
-    with pytest.raises(RuntimeError, match="set_context"):
-        small_ranker()(torch.zeros(1, 3, dtype=torch.long), torch.tensor([3]))
+def test_context_comes_from_the_real_sampler_when_not_given():
+    pool = (torch.randint(12, (40, 5)), torch.full((40,), 5))
+    drawn = []
+
+    def real(n):
+        drawn.append(n)
+        return pool[0][:n], pool[1][:n]
+
+    ranker = small_ranker(real=real, comparison=7, references=3)
+    comparison, references = ranker.draw_context()
+    assert drawn == [7, 3] and len(comparison[0]) == 7 and len(references[0]) == 3
+    x = (torch.randint(12, (4, 5)), torch.full((4,), 5))
+    given = ((pool[0][:7], pool[1][:7]), (pool[0][:3], pool[1][:3]))
+    torch.testing.assert_close(ranker(*x), ranker(*x, given))
+    ranker.update(x, x)  # draws its reference set
+    assert drawn[-1] == 3
+    with pytest.raises(ValueError, match="no real sentences"):
+        small_ranker()(*x)

@@ -9,15 +9,13 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from textrl.data.corpus import Corpus, Split, read_lines
-from textrl.data.tokenizers import get_tokenizer
+from textrl.data.corpus import Corpus, Split
 from textrl.errors import UserError
 from textrl.metrics.bleu import BLEUScorer, self_bleu
 from textrl.metrics.diversity import distinct_n, length_stats
 from textrl.metrics.nll import nll_test, perplexity
-from textrl.models.recurrent import RecurrentLM
+from textrl.models.base import SequenceModel
 from textrl.oracle import OracleLSTM
-from textrl.training.mle import MLEConfig, data_fingerprint
 
 
 def decode_split(split: Split | torch.Tensor, corpus: Corpus) -> list[list[str]]:
@@ -25,24 +23,13 @@ def decode_split(split: Split | torch.Tensor, corpus: Corpus) -> list[list[str]]
     return [corpus.vocab.decode(row) for row in tokens.tolist()]
 
 
-def read_references(path: str | Path, config: MLEConfig) -> list[list[str]]:
-    """A references file tokenized like the run's training data."""
-    tokenizer = get_tokenizer(config.tokenizer, config.keep_spaces)
-    refs = [tokenizer.tokenize(line.lower() if config.lowercase else line)
-            for line in read_lines(path)]
-    refs = [r for r in refs if r]
-    if not refs:
-        raise UserError(f"{path}: no usable line (all lines are blank); give references one "
-                        "sentence per line")
-    return refs
-
-
-def score_samples(policy: RecurrentLM, corpus: Corpus, oracle: OracleLSTM | None,
+def score_samples(policy: SequenceModel, corpus: Corpus, oracle: OracleLSTM | None,
                   references: list[list[str]], n_samples: int, temperature: float, seed: int,
                   bleu_orders: Sequence[int] = (2, 3, 4)) -> dict[str, float]:
     """Every metric of one set of ``n_samples`` samples drawn at ``temperature`` with ``seed``:
     BLEU-n against ``references``, sacrebleu's corpus BLEU-4, self-BLEU-4, distinct-n,
-    lengths, NLL-test at the same temperature and, with an oracle, NLL-oracle."""
+    lengths, NLL-test at the same temperature (models with a likelihood) and, with an oracle,
+    NLL-oracle."""
     # One bar over the metrics, shown once they take over a second (BLEU adds its own), and
     # closed by its context manager even when a metric raises.
     with tqdm(total=6, desc="evaluate", unit="metric", delay=1.0, leave=False) as bar:
@@ -59,7 +46,7 @@ def score_samples(policy: RecurrentLM, corpus: Corpus, oracle: OracleLSTM | None
         if oracle is not None:
             out["nll_oracle"] = oracle.nll(tokens)
         step("NLL-oracle")
-        if temperature > 0:
+        if temperature > 0 and hasattr(policy, "log_prob"):  # models with a likelihood
             out["nll_test"] = nll_test(policy, corpus.test, temperature=temperature)
             out["ppl_test"] = perplexity(out["nll_test"])
         step("NLL-test")
@@ -76,16 +63,6 @@ def score_samples(policy: RecurrentLM, corpus: Corpus, oracle: OracleLSTM | None
     return out | length_stats(samples)
 
 
-def data_identity(config: MLEConfig, oracle: OracleLSTM | None) -> dict:
-    """What two runs must share for their numbers to be comparable."""
-    if oracle is not None:
-        return {"oracle": oracle.source, "n_train": config.n_train, "n_test": config.n_test,
-                "data_seed": config.data_seed}
-    return {"data": data_fingerprint(config), "tokenizer": config.tokenizer,
-            "keep_spaces": config.keep_spaces, "lowercase": config.lowercase,
-            "max_len": config.max_len, "data_seed": config.data_seed}
-
-
 def check_same_data(identities: Sequence[tuple[str, dict]]) -> None:
     """A UserError unless every ``(run, data_identity)`` names the same data."""
     first_run, first = identities[0]
@@ -97,7 +74,7 @@ def check_same_data(identities: Sequence[tuple[str, dict]]) -> None:
                             f"({', '.join(differing)} differ); compare runs of one dataset")
 
 
-def quality_diversity(policy: RecurrentLM, corpus: Corpus, oracle: OracleLSTM | None,
+def quality_diversity(policy: SequenceModel, corpus: Corpus, oracle: OracleLSTM | None,
                       temperatures: Sequence[float], n_samples: int, seed: int) -> list[dict]:
     """One row of metrics per temperature: the quality-diversity curve of one model."""
     references = decode_split(corpus.test, corpus)

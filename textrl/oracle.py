@@ -23,7 +23,7 @@ import torch
 from textrl.data.corpus import Corpus, Split
 from textrl.data.vocab import Vocab
 from textrl.errors import DataError
-from textrl.models.sampling import sample_categorical
+from textrl.models.generation import continue_sequences
 
 GATES = ("i", "f", "o", "c")
 PARAM_NAMES = ("embedding", "Wi", "Ui", "bi", "Wf", "Uf", "bf", "Wo", "Uo", "bo",
@@ -140,12 +140,24 @@ class OracleLSTM:
             return cls.random(seed=int(seed or 0))
         return cls.from_seqgan_pickle(spec)
 
+    pad_id = 0
+    eos_id = None
+
     def _step(self, token: torch.Tensor, h: torch.Tensor, c: torch.Tensor):
         z = self.embedding[token] @ self.W + h @ self.U + self.b
         i, f, o, g = z.chunk(4, dim=1)
         c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
         h = torch.sigmoid(o) * torch.tanh(c)
         return h @ self.W_out + self.b_out, h, c
+
+    def step(self, token: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]):
+        """``token [B]`` -> ``(logits [B, V], (h, c))``: what the generation loop drives."""
+        logits, h, c = self._step(token, *state)
+        return logits, (h, c)
+
+    @staticmethod
+    def select_state(state: tuple[torch.Tensor, torch.Tensor], rows: slice | torch.Tensor):
+        return tuple(s[rows] for s in state)
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None,
@@ -155,15 +167,13 @@ class OracleLSTM:
         out = []
         for lo in range(0, n, chunk):
             b = min(chunk, n - lo)
-            h = torch.zeros(b, self.hidden_dim)
-            c = torch.zeros(b, self.hidden_dim)
-            token = torch.full((b,), self.start_id, dtype=torch.long)
-            rows = []
-            for _ in range(self.seq_len):
-                logits, h, c = self._step(token, h, c)
-                token, _ = sample_categorical(logits, generator=generator, reuse_logits=True)
-                rows.append(token)
-            out.append(torch.stack(rows, dim=1))
+            zeros = torch.zeros(b, self.hidden_dim)
+            logits, state = self.step(torch.full((b,), self.start_id, dtype=torch.long),
+                                      (zeros, zeros.clone()))
+            tokens = torch.zeros(b, self.seq_len, dtype=torch.long)
+            continue_sequences(self, logits, state, tokens, torch.zeros(b, dtype=torch.long),
+                               generator=generator)
+            out.append(tokens)
         return torch.cat(out) if out else torch.empty(0, self.seq_len, dtype=torch.long)
 
     @torch.no_grad()

@@ -1,13 +1,26 @@
-"""Actor-critic agents on the policy's own trunk: A2C with GAE, and PPO on the same rollouts."""
+"""Actor-critic agents: A2C with GAE, and PPO on the same rollouts. The critic is a linear
+value head on the policy's features, or a critic the reward provides (MaskGAN's, a head on
+its discriminator)."""
 
 from __future__ import annotations
+
+from typing import Any, Protocol
 
 import torch
 from torch import nn
 
 from textrl.agents.base import Agent, Rollout
-from textrl.data.corpus import length_mask
-from textrl.models.recurrent import RecurrentLM
+from textrl.models.base import Policy
+
+
+class Critic(Protocol):
+    """Per-token values ``[B, T]`` of the state before each token: ``critic(tokens, lengths,
+    context)``. An ``nn.Module``, trained by the agent that uses it."""
+
+    def __call__(self, tokens: torch.Tensor, lengths: torch.Tensor, context: Any = None
+                 ) -> torch.Tensor: ...
+
+    def parameters(self): ...
 
 
 def gae(rewards: torch.Tensor, values: torch.Tensor, mask: torch.Tensor, gamma: float,
@@ -26,58 +39,71 @@ def gae(rewards: torch.Tensor, values: torch.Tensor, mask: torch.Tensor, gamma: 
 
 
 class ActorCritic(Agent):
-    """A2C: ``-A_t log pi(y_t | y_<t)`` with GAE advantages from a linear value head on the
-    policy's recurrent trunk, plus ``value_coef`` times the squared error of V against the
-    GAE returns, minus ``entropy_coef`` times the per-token entropy; means over real tokens.
+    """A2C: ``-A_t log pi(y_t | y_<t)`` with GAE advantages from the critic, plus
+    ``value_coef`` times the squared error of V against the GAE returns, minus
+    ``entropy_coef`` times the per-token entropy; means over the tokens the agent chose.
 
-    With Monte-Carlo rewards ``r_t = Q_t`` and ``gamma = 0`` the advantage is ``Q_t - V(s_t)``:
-    SeqGAN's gradient with a learned baseline.
+    The critic is ``critic`` when given (e.g. ``reward.critic``), else a linear value head
+    on the policy's features (``Policy.teacher_forced``). With Monte-Carlo rewards
+    ``r_t = Q_t`` and ``gamma = 0`` the advantage is ``Q_t - V(s_t)``: SeqGAN's gradient with
+    a learned baseline.
 
-    >>> from textrl.models import LMConfig
+    >>> from textrl.models import LMConfig, RecurrentLM
     >>> agent = ActorCritic(RecurrentLM(LMConfig(vocab_size=7, hidden_dim=8)))
     >>> x = torch.randint(7, (3, 4))
-    >>> stats = agent.update(Rollout(x, torch.full((3,), 4), torch.ones(3, 4)))
+    >>> stats = agent.update(Rollout(x, torch.full((3,), 4), torch.zeros(3, 4), torch.ones(3, 4)))
     >>> sorted(stats)
     ['entropy', 'grad_norm', 'mean_return', 'policy_loss', 'value_loss']
     """
 
-    def __init__(self, policy: RecurrentLM, lr: float = 1e-3, grad_clip: float = 5.0,
+    def __init__(self, policy: Policy, lr: float = 1e-3, grad_clip: float = 5.0,
                  gamma: float = 1.0, gae_lambda: float = 0.95, value_coef: float = 0.5,
-                 entropy_coef: float = 0.0):
+                 entropy_coef: float = 0.0, critic: Critic | None = None):
         self.policy = policy
-        self.value_head = nn.Linear(policy.config.hidden_dim, 1)
-        nn.init.zeros_(self.value_head.weight)
-        nn.init.zeros_(self.value_head.bias)
-        self.optimizer = torch.optim.Adam([*policy.parameters(), *self.value_head.parameters()],
-                                          lr=lr)
+        self.critic = critic
+        self.value_head = None
+        if critic is None:
+            self.value_head = nn.Linear(policy.feature_dim, 1)
+            nn.init.zeros_(self.value_head.weight)
+            nn.init.zeros_(self.value_head.bias)
+        self.optimizer = torch.optim.Adam(self._parameters(), lr=lr)
         self.grad_clip, self.gamma, self.gae_lambda = grad_clip, gamma, gae_lambda
         self.value_coef, self.entropy_coef = value_coef, entropy_coef
 
-    def evaluate(self, tokens: torch.Tensor, lengths: torch.Tensor
-                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def _parameters(self) -> list[nn.Parameter]:
+        critic = self.critic if self.critic is not None else self.value_head
+        return [*self.policy.parameters(), *critic.parameters()]
+
+    def evaluate(self, rollout: Rollout) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(log_prob, entropy, value)``, each ``[B, T]``, 0 on padding. Dropout is off: the
         tokens were sampled without it, so the gradient (and PPO's ratio) must be of that
         same policy."""
-        mask = length_mask(lengths, tokens.shape[1])
+        tokens, lengths, context = rollout.tokens, rollout.lengths, rollout.context
+        valid = rollout.valid()
         self.policy.eval()
-        hidden = self.policy.hidden(tokens)
-        log_probs = torch.log_softmax(self.policy.head(hidden), dim=-1)
+        logits, features = self.policy.teacher_forced(tokens, context)
+        log_probs = torch.log_softmax(logits, dim=-1)
         chosen = log_probs.gather(2, tokens[..., None]).squeeze(2)
         entropy = -(log_probs.exp() * log_probs).sum(-1)
-        values = self.value_head(hidden).squeeze(2)
-        return chosen * mask, entropy * mask, values * mask
+        if self.critic is not None:
+            values = self.critic(tokens, lengths, context)
+        else:
+            values = self.value_head(features).squeeze(2)
+        return chosen * valid, entropy * valid, values * valid
 
     def advantages(self, rollout: Rollout, values: torch.Tensor
                    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(advantages, returns)`` from detached ``values``."""
-        mask = length_mask(rollout.lengths, rollout.tokens.shape[1])
-        adv = gae(rollout.rewards.float() * mask, values, mask, self.gamma, self.gae_lambda)
-        return adv, adv + values
+        """``(advantages, returns)`` from detached ``values``: GAE over every real position
+        from the rewards of the chosen ones, counted at the chosen ones."""
+        acted = rollout.acted()
+        adv = gae(rollout.rewards.float() * acted, values, rollout.valid(), self.gamma,
+                  self.gae_lambda) * acted
+        return adv, adv + values * acted
 
     def _optimize(self, objective: torch.Tensor, values: torch.Tensor, returns: torch.Tensor,
                   entropy: torch.Tensor, mask: torch.Tensor) -> dict[str, float]:
         """One gradient step on ``-objective + value_coef * (V - return)^2 - entropy_coef *
-        entropy``, each term ``[B, T]`` averaged over the real tokens of ``mask``."""
+        entropy``, each term ``[B, T]`` averaged over the chosen tokens of ``mask``."""
         n_tokens = mask.sum()
         policy_loss = -(objective * mask).sum() / n_tokens
         value_loss = ((values - returns).square() * mask).sum() / n_tokens
@@ -85,66 +111,69 @@ class ActorCritic(Agent):
         loss = policy_loss + self.value_coef * value_loss - self.entropy_coef * mean_entropy
         self.optimizer.zero_grad()
         loss.backward()
-        params = [*self.policy.parameters(), *self.value_head.parameters()]
-        grad_norm = nn.utils.clip_grad_norm_(params, self.grad_clip)
+        grad_norm = nn.utils.clip_grad_norm_(self._parameters(), self.grad_clip)
         self.optimizer.step()
         return {"policy_loss": policy_loss.item(), "value_loss": value_loss.item(),
                 "entropy": mean_entropy.item(), "grad_norm": grad_norm.item()}
 
     def update(self, rollout: Rollout) -> dict[str, float]:
         """One gradient step on the whole rollout."""
-        mask = length_mask(rollout.lengths, rollout.tokens.shape[1])
-        log_probs, entropy, values = self.evaluate(rollout.tokens, rollout.lengths)
+        acted = rollout.acted()
+        log_probs, entropy, values = self.evaluate(rollout)
         advantages, returns = self.advantages(rollout, values.detach())
-        stats = self._optimize(log_probs * advantages, values, returns, entropy, mask)
-        return stats | {"mean_return": (returns.sum() / rollout.lengths.sum()).item()}
+        stats = self._optimize(log_probs * advantages, values, returns, entropy, acted)
+        return stats | {"mean_return": (returns.sum() / acted.sum()).item()}
 
     def state_dict(self) -> dict:
-        return {"optimizer": self.optimizer.state_dict(), "value_head": self.value_head.state_dict()}
+        critic = self.critic if self.critic is not None else self.value_head
+        return {"optimizer": self.optimizer.state_dict(), "value_head": critic.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
-        self.value_head.load_state_dict(state["value_head"])
+        critic = self.critic if self.critic is not None else self.value_head
+        critic.load_state_dict(state["value_head"])
         self.optimizer.load_state_dict(state["optimizer"])
 
 
 class PPO(ActorCritic):
-    """PPO-clip (Schulman et al. 2017) on the same rollouts and value head as ``ActorCritic``:
+    """PPO-clip (Schulman et al. 2017) on the same rollouts and critic as ``ActorCritic``:
     advantages from the values before the update, then ``epochs`` passes over shuffled
     mini-batches of ``minibatch`` sentences with the ratio clipped to ``1 +- clip``.
 
-    >>> from textrl.models import LMConfig
+    >>> from textrl.models import LMConfig, RecurrentLM
     >>> agent = PPO(RecurrentLM(LMConfig(vocab_size=7, hidden_dim=8)), minibatch=2)
     >>> x = torch.randint(7, (3, 4))
-    >>> sorted(agent.update(Rollout(x, torch.full((3,), 4), torch.ones(3, 4))))[:3]
+    >>> rollout = Rollout(x, torch.full((3,), 4), torch.zeros(3, 4), torch.ones(3, 4))
+    >>> sorted(agent.update(rollout))[:3]
     ['approx_kl', 'clip_fraction', 'entropy']
     """
 
-    def __init__(self, policy: RecurrentLM, lr: float = 1e-3, grad_clip: float = 5.0,
+    def __init__(self, policy: Policy, lr: float = 1e-3, grad_clip: float = 5.0,
                  gamma: float = 1.0, gae_lambda: float = 0.95, value_coef: float = 0.5,
-                 entropy_coef: float = 0.0, clip: float = 0.2, epochs: int = 4,
-                 minibatch: int = 16, normalize_advantages: bool = True,
+                 entropy_coef: float = 0.0, critic: Critic | None = None, clip: float = 0.2,
+                 epochs: int = 4, minibatch: int = 16, normalize_advantages: bool = True,
                  generator: torch.Generator | None = None):
-        super().__init__(policy, lr, grad_clip, gamma, gae_lambda, value_coef, entropy_coef)
+        super().__init__(policy, lr=lr, grad_clip=grad_clip, gamma=gamma, gae_lambda=gae_lambda,
+                         value_coef=value_coef, entropy_coef=entropy_coef, critic=critic)
         self.clip, self.epochs, self.minibatch = clip, epochs, minibatch
         self.normalize_advantages, self.generator = normalize_advantages, generator
 
     def update(self, rollout: Rollout) -> dict[str, float]:
-        tokens, lengths = rollout.tokens, rollout.lengths
-        mask = length_mask(lengths, tokens.shape[1])
+        acted = rollout.acted()
         with torch.no_grad():
-            old_log_probs, _, old_values = self.evaluate(tokens, lengths)
+            old_log_probs, _, old_values = self.evaluate(rollout)
         advantages, returns = self.advantages(rollout, old_values)
         if self.normalize_advantages:
-            real = advantages[mask]
-            advantages = (advantages - real.mean()) / (real.std(unbiased=False) + 1e-8) * mask
+            chosen = advantages[acted]
+            advantages = (advantages - chosen.mean()) / (chosen.std(unbiased=False) + 1e-8) * acted
         totals: dict[str, float] = {}
         updates = 0
         for _ in range(self.epochs):
-            order = torch.randperm(len(tokens), generator=self.generator)
-            for lo in range(0, len(tokens), self.minibatch):
+            order = torch.randperm(len(rollout.tokens), generator=self.generator)
+            for lo in range(0, len(rollout.tokens), self.minibatch):
                 idx = order[lo:lo + self.minibatch]
-                m, n_tokens = mask[idx], lengths[idx].sum().item()
-                log_probs, entropy, values = self.evaluate(tokens[idx], lengths[idx])
+                m = acted[idx]
+                n_tokens = m.sum().item()
+                log_probs, entropy, values = self.evaluate(rollout.rows(idx))
                 log_ratio = (log_probs - old_log_probs[idx]) * m
                 ratio = log_ratio.exp()
                 adv = advantages[idx]
@@ -156,4 +185,4 @@ class PPO(ActorCritic):
                     totals[key] = totals.get(key, 0.0) + value
                 updates += 1
         out = {key: value / updates for key, value in totals.items()}
-        return out | {"mean_return": (returns.sum() / lengths.sum()).item()}
+        return out | {"mean_return": (returns.sum() / acted.sum()).item()}

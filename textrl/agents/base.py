@@ -1,34 +1,95 @@
-"""What every RL agent shares: the rollout it learns from, episode collection on a
-``TextVecEnv``, the ``learn`` loop, and ``save``/``load``."""
+"""What every RL agent shares: the rollout it learns from, how rollouts are collected (an
+adversarial g-step's sample-and-score, or episodes on a ``TextVecEnv``), the ``learn`` loop,
+and ``save``/``load``."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import torch
 
+from textrl.data.corpus import length_mask
 from textrl.envs.text_env import TextVecEnv
 from textrl.files import atomic_write
+from textrl.models.base import Policy
+from textrl.models.generation import continue_sequences
 from textrl.models.modes import eval_mode
-from textrl.models.recurrent import RecurrentLM
-from textrl.models.sampling import sample_categorical
+from textrl.rewards.base import RewardModel
+from textrl.rewards.composite import at_last_token
 
 
 class Rollout(NamedTuple):
-    """One batch of finished sentences: ``tokens [B, T]``, ``lengths [B]``, per-token
-    ``rewards [B, T]`` (0 on padding)."""
+    """One batch of finished sentences.
+
+    - ``tokens [B, T]``, ``lengths [B]`` (textrl's mask convention);
+    - ``log_probs [B, T]``: of each token under the policy that wrote it (0 where it wrote
+      nothing);
+    - ``rewards [B, T]``: per token, 0 on padding (a sequence-level reward sits at the last
+      token);
+    - ``context``: what generation was conditioned on (``None`` for a language model);
+    - ``action_mask [B, T]``: the positions the agent chose; the others were given (in-filling)
+      and carry no reward, advantage or gradient. ``None``: every real position;
+    - ``values [B, T]``: a critic's estimates, when the collector had one.
+    """
 
     tokens: torch.Tensor
     lengths: torch.Tensor
+    log_probs: torch.Tensor
     rewards: torch.Tensor
+    context: Any = None
+    action_mask: torch.Tensor | None = None
+    values: torch.Tensor | None = None
+
+    def valid(self) -> torch.Tensor:
+        """``BoolTensor[B, T]``: the real positions."""
+        return length_mask(self.lengths, self.tokens.shape[1])
+
+    def acted(self) -> torch.Tensor:
+        """``BoolTensor[B, T]``: where the agent chose the token (what its losses count)."""
+        valid = self.valid()
+        return valid if self.action_mask is None else valid & self.action_mask.bool()
+
+    def rows(self, index: torch.Tensor) -> Rollout:
+        """The sentences ``index`` (ids), every field indexed alike."""
+        return Rollout(*(_index(field, index) for field in self))
+
+
+def _index(value: Any, index: torch.Tensor) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, tuple):
+        return tuple(_index(v, index) for v in value)
+    return value[index]
+
+
+def reward_context(reward: RewardModel) -> Any:
+    """The context a reward scores one batch with, drawn once for the whole batch: e.g. the
+    real comparison and reference sets of a ranker. ``None`` for rewards that need none."""
+    draw = getattr(reward, "draw_context", None)
+    return draw() if draw is not None else None
 
 
 @torch.no_grad()
-def collect_episodes(env: TextVecEnv, policy: RecurrentLM,
+def sample_rollout(policy: Policy, reward: RewardModel, n: int, max_len: int,
+                   temperature: float = 1.0, generator: torch.Generator | None = None) -> Rollout:
+    """Write ``n`` sentences with ``policy`` (dropout off) and score them with ``reward``:
+    the rollout of an adversarial g-step. A sequence-level reward is paid at the last token;
+    a token-level one (Monte-Carlo Q values) as it comes."""
+    with eval_mode(policy):
+        sample = policy.sample(n, max_len, temperature, generator=generator)
+    scores = reward(sample.tokens, sample.lengths, reward_context(reward)).float()
+    if not getattr(reward, "token_level", False):
+        scores = at_last_token(scores, sample.lengths, max_len)
+    return Rollout(sample.tokens, sample.lengths, sample.log_probs, scores)
+
+
+@torch.no_grad()
+def collect_episodes(env: TextVecEnv, policy: Policy,
                      generator: torch.Generator | None = None) -> Rollout:
     """Write one sentence in every row of ``env`` with ``policy``, stepping the env.
 
@@ -40,23 +101,23 @@ def collect_episodes(env: TextVecEnv, policy: RecurrentLM,
     env.reset()
     tokens = torch.full((batch, max_len), env.sentences.pad_id, dtype=torch.long)
     rewards = torch.zeros(batch, max_len)
-    lengths = torch.zeros(batch, dtype=torch.long)
-    live = torch.ones(batch, dtype=torch.bool)
+    live = torch.ones(batch, dtype=torch.bool)  # still in its first episode
+    position = itertools.count()
+
+    def step_env(actions: torch.Tensor) -> torch.Tensor:
+        _, step_rewards, done, _, _ = env.step_tensors(actions)
+        rewards[live, next(position)] = step_rewards[live]
+        live.mul_(~done)
+        return done
+
     with eval_mode(policy):
         state = policy.initial_state(batch)
-        inputs = torch.full((batch,), policy.config.start_id, dtype=torch.long)
-        for t in range(max_len):
-            logits, state = policy.step(inputs, state)
-            actions, _ = sample_categorical(logits, generator=generator, reuse_logits=True)
-            _, step_rewards, done, _, _ = env.step_tensors(actions)
-            tokens[live, t] = actions[live]
-            rewards[live, t] = step_rewards[live]
-            lengths[live] = t + 1
-            live &= ~done
-            if not bool(live.any()):
-                break
-            inputs = actions
-    return Rollout(tokens, lengths, rewards)
+        start = torch.full((batch,), policy.start_id, dtype=torch.long)
+        logits, state = policy.step(start, state)
+        lengths, log_probs = continue_sequences(policy, logits, state, tokens,
+                                                torch.zeros(batch, dtype=torch.long),
+                                                generator=generator, on_step=step_env)
+    return Rollout(tokens, lengths, log_probs, rewards)
 
 
 class Agent:
@@ -64,7 +125,7 @@ class Agent:
     ``save(path)``/``load(path)``. Subclasses set ``self.policy`` and implement ``update``,
     ``state_dict`` and ``load_state_dict``."""
 
-    policy: RecurrentLM
+    policy: Policy
 
     def update(self, rollout: Rollout) -> dict[str, float]:
         raise NotImplementedError

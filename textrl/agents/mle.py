@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 from torch import nn
 
 from textrl.data.corpus import Split, length_mask
-from textrl.models.recurrent import RecurrentLM
+from textrl.models.base import Policy
 from textrl.models.sampling import sample_categorical
 
 SCHEDULES = ("none", "linear", "exponential", "inverse_sigmoid")
@@ -34,7 +35,7 @@ def teacher_forcing_prob(schedule: str, epoch: int, k: float, floor: float = 0.0
 class BehaviourCloning:
     """MLE on demonstrations: Adam, gradient-norm clipping, shuffled mini-batches.
 
-    >>> from textrl.models import LMConfig
+    >>> from textrl.models import LMConfig, RecurrentLM
     >>> lm = RecurrentLM(LMConfig(vocab_size=10))
     >>> data = Split(torch.randint(10, (32, 5)), torch.full((32,), 5))
     >>> stats = BehaviourCloning(lm, batch_size=8).train_epoch(data, torch.Generator())
@@ -42,7 +43,7 @@ class BehaviourCloning:
     ['grad_norm', 'loss']
     """
 
-    def __init__(self, policy: RecurrentLM, lr: float = 0.01, grad_clip: float = 5.0,
+    def __init__(self, policy: Policy, lr: float = 0.01, grad_clip: float = 5.0,
                  batch_size: int = 64):
         self.policy = policy
         self.optimizer = torch.optim.Adam(policy.parameters(), lr=lr)
@@ -50,12 +51,12 @@ class BehaviourCloning:
         self.batch_size = batch_size
 
     def update(self, tokens: torch.Tensor, lengths: torch.Tensor, teacher_forcing: float = 1.0,
-               generator: torch.Generator | None = None) -> dict[str, float]:
+               generator: torch.Generator | None = None, context: Any = None) -> dict[str, float]:
         """One gradient step on ``tokens [B, T]``; returns the batch's mean token NLL."""
-        if teacher_forcing >= 1.0:
-            logits, _ = self.policy(self.policy.teacher_inputs(tokens))
-        else:
-            logits = self._scheduled_sampling_logits(tokens, teacher_forcing, generator)
+        inputs = None
+        if teacher_forcing < 1.0:
+            inputs = self._scheduled_inputs(tokens, teacher_forcing, generator, context)
+        logits, _ = self.policy.teacher_forced(tokens, context, inputs)
         mask = length_mask(lengths, tokens.shape[1])
         # Flattened [B*T, V] logits: cross_entropy over a transposed [B, V, T] view is 2x slower.
         nll = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
@@ -67,30 +68,27 @@ class BehaviourCloning:
         self.optimizer.step()
         return {"loss": loss.item(), "grad_norm": grad_norm.item()}
 
-    def _scheduled_sampling_logits(self, tokens: torch.Tensor, teacher_forcing: float,
-                                   generator: torch.Generator | None) -> torch.Tensor:
-        """Unroll step by step; each next input is the true token with probability
-        ``teacher_forcing``, else a token sampled from the policy's own prediction.
+    @torch.no_grad()
+    def _scheduled_inputs(self, tokens: torch.Tensor, teacher_forcing: float,
+                          generator: torch.Generator | None, context: Any) -> torch.Tensor:
+        """``[B, T]`` inputs for scheduled sampling: the start token, then at each position the
+        true previous token with probability ``teacher_forcing``, else one sampled from the
+        policy's own prediction after the inputs so far.
 
-        Sampled inputs carry no gradient, so the per-step head runs without autograd and the
-        loss's logits come from one batched head over all states: the same gradient as a
-        differentiable per-step head, at a third of the cost.
+        Sampled inputs carry no gradient, so the unroll that picks them runs without autograd
+        and the loss comes from one teacher-forced pass over the chosen inputs: the same
+        gradient as a differentiable unroll, at the cost of a forward pass.
         """
         policy = self.policy
         batch, length = tokens.shape
-        state = policy.initial_state(batch)
-        inputs = tokens.new_full((batch, 1), policy.config.start_id)
-        outputs = []
-        for t in range(length):
-            out, state = policy.rnn(policy.dropout(policy.embedding(inputs)), state)
-            outputs.append(out)
-            if t + 1 < length:
-                with torch.no_grad():
-                    sampled, _ = sample_categorical(policy.head(out[:, 0]), generator=generator,
-                                                    reuse_logits=True)
-                truth = torch.rand(batch, generator=generator) < teacher_forcing
-                inputs = torch.where(truth, tokens[:, t], sampled)[:, None]
-        return policy.head(policy.dropout(torch.cat(outputs, dim=1)))
+        state = policy.initial_state(batch, context)
+        inputs = tokens.new_full((batch, length), policy.start_id)
+        for t in range(length - 1):
+            logits, state = policy.step(inputs[:, t], state)
+            sampled, _ = sample_categorical(logits, generator=generator, reuse_logits=True)
+            truth = torch.rand(batch, generator=generator) < teacher_forcing
+            inputs[:, t + 1] = torch.where(truth, tokens[:, t], sampled)
+        return inputs
 
     def train_epoch(self, data: Split, generator: torch.Generator,
                     teacher_forcing: float = 1.0) -> dict[str, float]:

@@ -6,8 +6,7 @@ import torch
 from torch import nn
 
 from textrl.agents.base import Agent, Rollout
-from textrl.data.corpus import length_mask
-from textrl.models.recurrent import RecurrentLM
+from textrl.models.base import Policy
 
 BASELINES = ("none", "moving_average")
 
@@ -16,7 +15,7 @@ def returns_to_go(rewards: torch.Tensor, mask: torch.Tensor, gamma: float = 1.0)
     """``G_t = sum_{k >= t} gamma^(k-t) r_k`` over real positions; ``[B, T]`` -> ``[B, T]``."""
     rewards = rewards * mask
     out = torch.zeros_like(rewards)
-    running = torch.zeros(rewards.shape[0], dtype=rewards.dtype)
+    running = rewards.new_zeros(rewards.shape[0])
     for t in range(rewards.shape[1] - 1, -1, -1):
         running = rewards[:, t] + gamma * running
         out[:, t] = running
@@ -33,14 +32,15 @@ class PolicyGradient(Agent):
     exponential average of past mean returns. REINFORCE with a learned value baseline is
     ``ActorCritic(policy, gae_lambda=1.0)``: its advantage is then ``G_t - V(s_t)``.
 
-    >>> from textrl.models import LMConfig
+    >>> from textrl.models import LMConfig, RecurrentLM
     >>> agent = PolicyGradient(RecurrentLM(LMConfig(vocab_size=7)))
     >>> x = torch.randint(7, (3, 4))
-    >>> sorted(agent.update(Rollout(x, torch.full((3,), 4), torch.ones(3, 4))))
+    >>> rollout = Rollout(x, torch.full((3,), 4), torch.zeros(3, 4), torch.ones(3, 4))
+    >>> sorted(agent.update(rollout))
     ['baseline', 'grad_norm', 'loss', 'mean_return']
     """
 
-    def __init__(self, policy: RecurrentLM, lr: float = 0.01, grad_clip: float = 5.0,
+    def __init__(self, policy: Policy, lr: float = 0.01, grad_clip: float = 5.0,
                  gamma: float = 1.0, baseline: str = "none", baseline_decay: float = 0.9):
         if baseline not in BASELINES:
             raise ValueError(f"baseline must be one of {BASELINES}, got {baseline!r}")
@@ -50,25 +50,25 @@ class PolicyGradient(Agent):
         self.baseline, self.baseline_decay = baseline, baseline_decay
         self.baseline_value = 0.0
 
-    def loss(self, tokens: torch.Tensor, lengths: torch.Tensor,
-             rewards: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(loss, returns [B, T])`` for sequences ``tokens [B, T]`` and rewards ``[B, T]``."""
-        mask = length_mask(lengths, tokens.shape[1])
+    def loss(self, rollout: Rollout) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(loss, returns [B, T])``: returns run over every real position, from the rewards
+        of the positions the agent chose; the loss counts those positions only."""
+        acted = rollout.acted()
         self.policy.eval()  # dropout off: the gradient is of the policy that sampled the tokens
-        returns = returns_to_go(rewards.float(), mask, self.gamma)
-        advantages = (returns - self.baseline_value) * mask
-        return -(self.policy.log_prob(tokens, lengths) * advantages).sum(), returns
+        returns = returns_to_go(rollout.rewards.float() * acted, rollout.valid(), self.gamma) * acted
+        advantages = (returns - self.baseline_value) * acted
+        log_probs = self.policy.log_prob(rollout.tokens, rollout.lengths, rollout.context)
+        return -(log_probs * advantages).sum(), returns
 
     def update(self, rollout: Rollout) -> dict[str, float]:
         """One gradient step; returns the loss, the mean return and the baseline used."""
         baseline_used = self.baseline_value
-        loss, returns = self.loss(*rollout)
-        lengths = rollout.lengths
+        loss, returns = self.loss(rollout)
         self.optimizer.zero_grad()
         loss.backward()
         grad_norm = nn.utils.clip_grad_norm_(self.policy.parameters(), self.grad_clip)
         self.optimizer.step()
-        mean_return = (returns.sum() / lengths.sum()).item()
+        mean_return = (returns.sum() / rollout.acted().sum()).item()
         if self.baseline == "moving_average":
             d = self.baseline_decay
             self.baseline_value = d * self.baseline_value + (1 - d) * mean_return

@@ -7,12 +7,12 @@ import math
 import torch
 
 from textrl.data.corpus import Split
+from textrl.models.base import Policy
 from textrl.models.modes import eval_mode
-from textrl.models.recurrent import RecurrentLM
 from textrl.oracle import OracleLSTM
 
 
-def nll_oracle(policy: RecurrentLM, oracle: OracleLSTM, n: int = 10_000,
+def nll_oracle(policy: Policy, oracle: OracleLSTM, n: int = 10_000,
                temperature: float = 1.0, generator: torch.Generator | None = None) -> float:
     """SeqGAN's NLL-oracle: the oracle's mean per-token NLL of ``n`` policy samples (lower is
     better; the oracle's own samples score its entropy rate, ~5.75 for the authors' file)."""
@@ -22,7 +22,7 @@ def nll_oracle(policy: RecurrentLM, oracle: OracleLSTM, n: int = 10_000,
 
 
 @torch.no_grad()
-def nll_test(policy: RecurrentLM, split: Split, batch_size: int = 512,
+def nll_test(policy: Policy, split: Split, batch_size: int = 512,
              temperature: float = 1.0) -> float:
     """The policy's mean per-token NLL of a held-out split (pass the test split, never train),
     under its distribution at ``temperature`` (the diversity axis of a temperature sweep)."""
@@ -32,7 +32,7 @@ def nll_test(policy: RecurrentLM, split: Split, batch_size: int = 512,
     with eval_mode(policy):
         for lo in range(0, len(split), batch_size):
             tokens, lengths = split.tokens[lo:lo + batch_size], split.lengths[lo:lo + batch_size]
-            total -= float(policy.log_prob(tokens, lengths, temperature).sum())
+            total -= float(policy.log_prob(tokens, lengths, temperature=temperature).sum())
     return total / float(split.lengths.sum())
 
 

@@ -1,7 +1,23 @@
-"""Neural network modules: the recurrent policy and its sampler."""
+"""Neural network modules: the policy protocol, the recurrent policy, generation and sampling."""
 
+from textrl.errors import CheckpointError
+from textrl.models.base import Policy, Sample, SequenceModel
+from textrl.models.generation import complete_prefixes, continue_sequences, generate
 from textrl.models.modes import eval_mode
-from textrl.models.recurrent import LMConfig, RecurrentLM, Sample
+from textrl.models.recurrent import LMConfig, RecurrentLM
 from textrl.models.sampling import sample_categorical
 
-__all__ = ["eval_mode", "LMConfig", "RecurrentLM", "Sample", "sample_categorical"]
+POLICIES = {"RecurrentLM": RecurrentLM}  # what a checkpoint's model may be
+
+
+def policy_from_dict(data: dict) -> Policy:
+    """A policy from its ``to_dict()``: the class it names, its config and weights."""
+    name = data.get("class", "RecurrentLM")
+    if name not in POLICIES:
+        raise CheckpointError(f"the checkpoint's model is a {name!r}, which this textrl does not "
+                              f"know ({', '.join(POLICIES)}); load it with the version that wrote it")
+    return POLICIES[name].from_dict(data)
+
+
+__all__ = ["LMConfig", "Policy", "RecurrentLM", "Sample", "SequenceModel", "complete_prefixes",
+           "continue_sequences", "eval_mode", "generate", "policy_from_dict", "sample_categorical"]

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import NamedTuple
+from typing import Any
 
 import torch
 from torch import nn
 
 from textrl.data.corpus import length_mask
-from textrl.models.sampling import sample_categorical
-
-State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
+from textrl.models.base import Sample, State
+from textrl.models.generation import generate
 
 
 @dataclass
@@ -26,14 +26,6 @@ class LMConfig:
     eos_id: int | None = None
     pad_id: int = 0
     init_std: float | None = None  # None: PyTorch's defaults; SeqGAN draws all from N(0, 0.1)
-
-
-class Sample(NamedTuple):
-    """``tokens [B, T]`` (PAD after EOS), ``lengths [B]``, ``log_probs [B, T]`` (0 on padding)."""
-
-    tokens: torch.Tensor
-    lengths: torch.Tensor
-    log_probs: torch.Tensor
 
 
 class RecurrentLM(nn.Module):
@@ -65,14 +57,37 @@ class RecurrentLM(nn.Module):
                 for parameter in self.parameters():
                     parameter.normal_(0.0, config.init_std)
 
-    def initial_state(self, batch: int) -> State:
-        """Zero state, ``[layers, B, H]`` (a pair for LSTM)."""
+    @property
+    def vocab_size(self) -> int:
+        return self.config.vocab_size
+
+    @property
+    def start_id(self) -> int:
+        return self.config.start_id
+
+    @property
+    def eos_id(self) -> int | None:
+        return self.config.eos_id
+
+    @property
+    def pad_id(self) -> int:
+        return self.config.pad_id
+
+    @property
+    def feature_dim(self) -> int:
+        return self.config.hidden_dim
+
+    def initial_state(self, batch: int, context: Any = None) -> State:
+        """Zero state, ``[layers, B, H]`` (a pair for LSTM). A language model takes no context."""
+        if context is not None:
+            raise ValueError("RecurrentLM is unconditional: it takes no context; use a "
+                             "conditional policy (e.g. a seq2seq generator) for this task")
         c = self.config
         zeros = self.head.weight.new_zeros(c.num_layers, batch, c.hidden_dim)
         return (zeros, zeros.clone()) if c.cell == "lstm" else zeros
 
     def forward(self, inputs: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
-        """Teacher-forced pass: ``inputs [B, T]`` -> ``(logits [B, T, V], state)``."""
+        """``inputs [B, T]`` ids (or ``[B, T, V]`` distributions) -> ``(logits [B, T, V], state)``."""
         out, state = self._trunk(inputs, state)
         return self.head(out), state
 
@@ -80,12 +95,15 @@ class RecurrentLM(nn.Module):
         """Embedding -> recurrent layers -> dropout: ``[B, T]`` -> ``([B, T, H], state)``."""
         if state is None:
             state = self.initial_state(inputs.shape[0])
-        out, state = self.rnn(self.dropout(self.embedding(inputs)), state)
+        # Floating-point inputs are distributions over the vocabulary (soft one-hots).
+        embedded = (inputs @ self.embedding.weight if inputs.is_floating_point()
+                    else self.embedding(inputs))
+        out, state = self.rnn(self.dropout(embedded), state)
         return self.dropout(out), state
 
-    def step(self, token: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
-        """One step: ``token [B]`` -> ``(logits [B, V], state)``."""
-        out, state = self._trunk(token[:, None], state)
+    def step(self, inputs: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        """One step: ``inputs [B]`` ids (or ``[B, V]`` distributions) -> ``(logits [B, V], state)``."""
+        out, state = self._trunk(inputs[:, None], state)
         out = out[:, 0]
         if torch.is_grad_enabled():
             return self.head(out), state
@@ -99,103 +117,90 @@ class RecurrentLM(nn.Module):
         start = tokens.new_full((tokens.shape[0], 1), self.config.start_id)
         return torch.cat([start, tokens[:, :-1]], dim=1)
 
-    def log_prob(self, tokens: torch.Tensor, lengths: torch.Tensor,
+    def teacher_forced(self, tokens: torch.Tensor, context: Any = None,
+                       inputs: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(logits [B, T, V], features [B, T, H])``: ``logits[:, t]`` predicts ``tokens[:, t]``
+        from the start token and ``tokens[:, :t]``, or from ``inputs [B, T]`` when given."""
+        state = self.initial_state(tokens.shape[0], context)
+        features, _ = self._trunk(self.teacher_inputs(tokens) if inputs is None else inputs, state)
+        return self.head(features), features
+
+    def log_prob(self, tokens: torch.Tensor, lengths: torch.Tensor, context: Any = None,
                  temperature: float = 1.0) -> torch.Tensor:
         """``[B, T]`` log-probability of each target token, 0 on padding, under the
         distribution ``sample`` draws from at ``temperature`` (> 0)."""
         if temperature <= 0:
             raise ValueError(f"temperature must be > 0 to score tokens, got {temperature}")
-        logits, _ = self(self.teacher_inputs(tokens))
+        logits, _ = self(self.teacher_inputs(tokens), self.initial_state(len(tokens), context))
         logp = torch.log_softmax(logits / temperature, dim=-1).gather(2, tokens[..., None]).squeeze(2)
         return logp * length_mask(lengths, tokens.shape[1])
-
-    def hidden(self, tokens: torch.Tensor) -> torch.Tensor:
-        """Teacher-forced top-layer outputs ``[B, T, H]`` (after dropout): ``head`` of
-        position t predicts ``tokens[:, t]``; a value head reads the same trunk."""
-        return self._trunk(self.teacher_inputs(tokens), None)[0]
 
     def nll(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Mean negative log-likelihood per real token (a scalar)."""
         return -self.log_prob(tokens, lengths).sum() / lengths.sum()
 
     @torch.no_grad()
-    def prefix_states(self, tokens: torch.Tensor) -> tuple[torch.Tensor, list[State]]:
+    def prefix_states(self, tokens: torch.Tensor, context: Any = None
+                      ) -> tuple[torch.Tensor, Callable[[torch.Tensor, torch.Tensor], State]]:
         """Teacher-forced pass over ``tokens [B, T]`` that keeps every recurrent state.
 
-        Returns ``logits [B, T, V]`` and ``states``: ``logits[:, t]`` predicts ``tokens[:, t]``
-        from the start token and ``tokens[:, :t]``, and ``states[t]`` is the state after
-        reading those same inputs, so sampling can resume after any prefix.
+        Returns ``logits [B, T, V]`` and ``state_at(t [R], b [R])``: ``logits[:, t]`` predicts
+        ``tokens[:, t]`` from the start token and ``tokens[:, :t]``, and ``state_at`` gives the
+        states after reading those same inputs (``[layers, R, H]``), so sampling can resume
+        after any prefix.
         """
         inputs = self.teacher_inputs(tokens)
-        state = self.initial_state(tokens.shape[0])
+        state = self.initial_state(tokens.shape[0], context)
         logits, states = [], []
         for t in range(tokens.shape[1]):
             step_logits, state = self.step(inputs[:, t], state)
             logits.append(step_logits)
             states.append(state)
-        return torch.stack(logits, dim=1), states
+        if isinstance(states[0], tuple):  # [T, layers, B, H] per LSTM state tensor
+            stacked = tuple(torch.stack([s[i] for s in states]) for i in range(2))
+        else:
+            stacked = torch.stack(states)
+
+        def state_at(t: torch.Tensor, b: torch.Tensor) -> State:
+            if isinstance(stacked, tuple):
+                return tuple(s[t, :, b].transpose(0, 1).contiguous() for s in stacked)
+            return stacked[t, :, b].transpose(0, 1).contiguous()
+
+        return torch.stack(logits, dim=1), state_at
+
+    def select_state(self, state: State, rows: slice | torch.Tensor) -> State:
+        """The rows ``rows`` of a state (``[layers, B, H]``)."""
+        if isinstance(state, tuple):
+            return tuple(s[:, rows] for s in state)
+        return state[:, rows]
 
     @torch.no_grad()
-    def sample(
-        self,
-        n: int,
-        max_len: int,
-        temperature: float = 1.0,
-        prefix: torch.Tensor | None = None,
-        generator: torch.Generator | None = None,
-        chunk: int = 512,
-    ) -> Sample:
+    def blend_from(self, source: RecurrentLM, rate: float) -> None:
+        """SeqGAN's delayed copy: embeddings copied, every other weight
+        ``self <- rate * self + (1 - rate) * source``."""
+        for (name, beta), theta in zip(self.named_parameters(), source.parameters(), strict=True):
+            if name.startswith("embedding."):
+                beta.copy_(theta)
+            else:
+                beta.mul_(rate).add_(theta, alpha=1.0 - rate)
+
+    @torch.no_grad()
+    def sample(self, n: int, max_len: int, temperature: float = 1.0, context: Any = None,
+               prefix: torch.Tensor | None = None, generator: torch.Generator | None = None,
+               chunk: int = 512) -> Sample:
         """Draw ``n`` sequences of at most ``max_len`` tokens (no gradients).
 
         ``prefix [n, P]`` (P < max_len, no EOS) is kept as given and continued. The returned
         ``log_probs`` are those of the tempered sampling distribution, 0 on the prefix and
         padding; for gradients recompute them with ``log_prob``. Call ``eval()`` first to
-        sample without dropout. Rows are drawn ``chunk`` at a time: a [chunk, V] softmax that
-        stays in cache is several times faster per row than one over all ``n`` rows.
+        sample without dropout.
         """
-        parts = [self._sample_chunk(min(chunk, n - lo), max_len, temperature,
-                                    None if prefix is None else prefix[lo:lo + chunk], generator)
-                 for lo in range(0, n, chunk)]
-        if not parts:
-            empty = torch.empty(0, max_len, dtype=torch.long)
-            return Sample(empty, empty[:, 0], empty.float())
-        return Sample(*(torch.cat(p) for p in zip(*parts, strict=True)))
-
-    def _sample_chunk(self, n: int, max_len: int, temperature: float,
-                      prefix: torch.Tensor | None, generator: torch.Generator | None) -> Sample:
-        c = self.config
-        start = torch.full((n, 1), c.start_id, dtype=torch.long, device=self.head.weight.device)
-        inputs = start if prefix is None else torch.cat([start, prefix], dim=1)
-        if inputs.shape[1] > max_len:
-            raise ValueError(f"prefix of {inputs.shape[1] - 1} tokens leaves nothing to sample "
-                             f"within max_len={max_len}")
-        logits, state = self(inputs)
-        logits = logits[:, -1]
-        tokens = torch.full((n, max_len), c.pad_id, dtype=torch.long, device=start.device)
-        log_probs = torch.zeros(n, max_len, device=start.device)
-        lengths = torch.full((n,), max_len, dtype=torch.long, device=start.device)
-        done = torch.zeros(n, dtype=torch.bool, device=start.device)
-        first = inputs.shape[1] - 1
-        if first:
-            tokens[:, :first] = prefix
-        for t in range(first, max_len):
-            ids, logp = sample_categorical(logits, temperature, generator, reuse_logits=True)
-            live = ~done
-            tokens[:, t] = torch.where(live, ids, c.pad_id)
-            log_probs[:, t] = logp * live
-            if c.eos_id is not None:
-                ended = live & (ids == c.eos_id)
-                lengths[ended] = t + 1
-                done |= ended
-                if bool(done.all()):
-                    break
-            if t + 1 < max_len:
-                logits, state = self.step(ids, state)
-        return Sample(tokens, lengths, log_probs)
+        return generate(self, n, max_len, temperature, context, prefix, generator, chunk)
 
     def to_dict(self) -> dict:
         """Config and weights, loadable with ``torch.load(weights_only=True)``."""
-        return {"config": asdict(self.config), "state_dict": self.state_dict()}
+        return {"class": "RecurrentLM", "config": asdict(self.config),
+                "state_dict": self.state_dict()}
 
     @classmethod
     def from_dict(cls, data: dict) -> RecurrentLM:

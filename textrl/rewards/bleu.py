@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 
@@ -22,13 +23,15 @@ class BLEUReward:
     """
 
     token_level = False
+    causal = False
 
     def __init__(self, references: Sequence[Sequence[str]], vocab: Vocab, n: int = 4,
                  smoothing: str = "method1"):
         self.scorer = BLEUScorer(references, n, smoothing)
         self.vocab = vocab
 
-    def __call__(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    def __call__(self, tokens: torch.Tensor, lengths: torch.Tensor,
+                 context: Any = None) -> torch.Tensor:
         rows = [self.vocab.decode(row[:length]) for row, length in
                 zip(tokens.tolist(), lengths.tolist(), strict=True)]
         return torch.tensor([self.scorer.sentence(row) for row in rows])

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import torch
 
 from textrl.data.corpus import length_mask
+from textrl.models.base import Policy
 from textrl.models.modes import eval_mode
-from textrl.models.recurrent import RecurrentLM
 from textrl.rewards.base import RewardModel
 
 
@@ -24,7 +25,7 @@ class KLPenalty:
     construction: summed over a sequence it is minus the sampled KL(pi || pi_ref), the
     penalty RL fine-tuning uses to stay near the reference.
 
-    >>> from textrl.models import LMConfig
+    >>> from textrl.models import LMConfig, RecurrentLM
     >>> lm = RecurrentLM(LMConfig(vocab_size=6))
     >>> kl = KLPenalty(lm)
     >>> kl(torch.randint(6, (2, 3)), torch.tensor([3, 2])).abs().max().item()
@@ -34,15 +35,17 @@ class KLPenalty:
     token_level = True
     causal = True
 
-    def __init__(self, policy: RecurrentLM, reference: RecurrentLM | None = None):
+    def __init__(self, policy: Policy, reference: Policy | None = None):
         self.policy = policy
         self.reference = reference if reference is not None else copy.deepcopy(policy)
         self.reference.eval().requires_grad_(False)
 
     @torch.no_grad()
-    def __call__(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    def __call__(self, tokens: torch.Tensor, lengths: torch.Tensor,
+                 context: Any = None) -> torch.Tensor:
         with eval_mode(self.policy):
-            ratio = self.policy.log_prob(tokens, lengths) - self.reference.log_prob(tokens, lengths)
+            ratio = (self.policy.log_prob(tokens, lengths, context)
+                     - self.reference.log_prob(tokens, lengths, context))
         return -ratio
 
 
@@ -64,10 +67,11 @@ class CompositeReward:
         # A sequence-level term would be paid at every prefix's last token if stepped.
         self.causal = all(getattr(r, "causal", False) for _, r in terms)
 
-    def __call__(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    def __call__(self, tokens: torch.Tensor, lengths: torch.Tensor,
+                 context: Any = None) -> torch.Tensor:
         total = None
         for weight, reward in self.terms:
-            value = reward(tokens, lengths).float()
+            value = reward(tokens, lengths, context).float()
             if self.token_level and not getattr(reward, "token_level", False):
                 value = at_last_token(value, lengths, tokens.shape[1])
             total = weight * value if total is None else total + weight * value

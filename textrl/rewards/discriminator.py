@@ -3,11 +3,14 @@ expert demonstrations from the policy's samples)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
 from textrl.data.corpus import length_mask
 from textrl.models.modes import eval_mode
+from textrl.rewards.base import Batch
 
 # SeqGAN's discriminator (authors' code): filter sizes and counts, 1,720 features in all.
 SEQGAN_FILTER_SIZES = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 20)
@@ -64,6 +67,7 @@ class CNNDiscriminator(nn.Module):
     """
 
     token_level = False
+    causal = False
 
     def __init__(self, vocab_size: int, emb_dim: int = 64,
                  filter_sizes: tuple[int, ...] = SEQGAN_FILTER_SIZES,
@@ -83,12 +87,12 @@ class CNNDiscriminator(nn.Module):
         return self.out(self.dropout(self.encoder(tokens, lengths))).squeeze(1)
 
     @torch.no_grad()
-    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor,
+                context: Any = None) -> torch.Tensor:
         with eval_mode(self):
             return REWARD_FORMS[self.reward_form](self.logits(tokens, lengths))
 
-    def update(self, real: tuple[torch.Tensor, torch.Tensor],
-               fake: tuple[torch.Tensor, torch.Tensor]) -> dict[str, float]:
+    def update(self, real: Batch, fake: Batch, context: Any = None) -> dict[str, float]:
         """One d-step on ``(tokens, lengths)`` of real and of generated sequences (padded to
         the same length): binary cross-entropy plus L2 on the output layer."""
         self.train()

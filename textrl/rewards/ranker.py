@@ -3,13 +3,16 @@ reference sentences (Lin et al. 2017)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
 from textrl.models.modes import eval_mode
+from textrl.rewards.base import Batch
 from textrl.rewards.discriminator import SEQGAN_FILTER_SIZES, SEQGAN_NUM_FILTERS, CNNEncoder
 
-Batch = tuple[torch.Tensor, torch.Tensor]  # (tokens [N, T], lengths [N])
+RealSampler = Callable[[int], Batch]  # n -> n real sentences
 
 
 def rank_scores(features: torch.Tensor, comparison: torch.Tensor, references: torch.Tensor,
@@ -31,49 +34,60 @@ class Ranker(nn.Module):
     """``CNNEncoder`` features ranked by cosine similarity to a reference set ``U`` of real
     sentences, against a comparison set ``C``.
 
-    As a reward, ``__call__(tokens, lengths)`` ranks generated sentences against real ones
-    (``C`` and ``U`` set with ``set_context``). ``update(real, fake, references)`` is one
-    ranker step: real sentences should rank high among generated ones, and generated ones
-    low among real ones.
+    ``real(n) -> (tokens, lengths)`` draws real sentences (a seeded sampler of the training
+    data). As a reward, ``__call__(tokens, lengths, context)`` ranks generated sentences
+    against ``context = (C, U)``: ``comparison`` real sentences and ``references`` real
+    references, drawn by ``draw_context()`` once per scored batch. ``update(real, fake)`` is
+    one ranker step: real sentences should rank high among generated ones, and generated
+    ones low among real ones, relative to ``references`` freshly drawn real sentences.
 
-    >>> r = Ranker(vocab_size=20, filter_sizes=(1, 2), num_filters=(4, 4))
-    >>> real = (torch.randint(20, (6, 5)), torch.full((6,), 5))
-    >>> r.set_context(comparison=real, references=real)
+    >>> pool = (torch.randint(20, (50, 5)), torch.full((50,), 5))
+    >>> draw = lambda n: (pool[0][:n], pool[1][:n])
+    >>> r = Ranker(vocab_size=20, filter_sizes=(1, 2), num_filters=(4, 4), real=draw)
     >>> r(torch.randint(20, (3, 5)), torch.full((3,), 5)).shape
     torch.Size([3])
     """
 
     token_level = False
+    causal = False
 
     def __init__(self, vocab_size: int, emb_dim: int = 64,
                  filter_sizes: tuple[int, ...] = SEQGAN_FILTER_SIZES,
                  num_filters: tuple[int, ...] = SEQGAN_NUM_FILTERS, dropout: float = 0.25,
-                 gamma: float = 1.0, lr: float = 1e-4):
+                 gamma: float = 1.0, lr: float = 1e-4, real: RealSampler | None = None,
+                 comparison: int = 64, references: int = 16):
         super().__init__()
         self.encoder = CNNEncoder(vocab_size, emb_dim, filter_sizes, num_filters)
         self.dropout = nn.Dropout(dropout)
         self.gamma = gamma
         self.optimizer = torch.optim.Adam(self.parameters(), lr=lr)
-        self.context: tuple[Batch, Batch] | None = None
+        self.real, self.comparison, self.references = real, comparison, references
 
     def embed(self, batch: Batch) -> torch.Tensor:
         return self.dropout(self.encoder(*batch))
 
-    def set_context(self, comparison: Batch, references: Batch) -> None:
-        """The real sentences that generated ones are ranked against (``C``) and the real
-        reference set (``U``; RankGAN uses 16 sentences)."""
-        self.context = (comparison, references)
+    def _draw(self, n: int) -> Batch:
+        if self.real is None:
+            raise ValueError("this Ranker has no real sentences to rank against: build it with "
+                             "real=a function n -> (tokens, lengths), or pass a context")
+        return self.real(n)
+
+    def draw_context(self) -> tuple[Batch, Batch]:
+        """``(C, U)``: ``comparison`` real sentences and ``references`` real references."""
+        return self._draw(self.comparison), self._draw(self.references)
 
     @torch.no_grad()
-    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        if self.context is None:
-            raise RuntimeError("call set_context(comparison, references) before scoring")
+    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor,
+                context: tuple[Batch, Batch] | None = None) -> torch.Tensor:
+        comparison, references = context if context is not None else self.draw_context()
         with eval_mode(self):
-            comparison, references = (self.embed(b) for b in self.context)
-            return rank_scores(self.embed((tokens, lengths)), comparison, references, self.gamma)
+            return rank_scores(self.embed((tokens, lengths)), self.embed(comparison),
+                               self.embed(references), self.gamma)
 
-    def update(self, real: Batch, fake: Batch, references: Batch) -> dict[str, float]:
-        """One ranker step: ``-mean log R(real | U, C=fake) + mean log R(fake | U, C=real)``."""
+    def update(self, real: Batch, fake: Batch, context: Batch | None = None) -> dict[str, float]:
+        """One ranker step: ``-mean log R(real | U, C=fake) + mean log R(fake | U, C=real)``,
+        with ``U = context`` or ``references`` freshly drawn real sentences."""
+        references = context if context is not None else self._draw(self.references)
         self.train()
         real_f, fake_f, ref_f = self.embed(real), self.embed(fake), self.embed(references)
         real_rank = rank_scores(real_f, fake_f, ref_f, self.gamma)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from textrl.data.corpus import length_mask
@@ -19,11 +21,13 @@ class OracleReward:
     """
 
     token_level = False
+    causal = False
 
     def __init__(self, oracle: OracleLSTM):
         self.oracle = oracle
 
-    def __call__(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    def __call__(self, tokens: torch.Tensor, lengths: torch.Tensor,
+                 context: Any = None) -> torch.Tensor:
         mask = length_mask(lengths, tokens.shape[1])
         return (self.oracle.log_prob(tokens) * mask).sum(1) / lengths.clamp(min=1)
 
@@ -37,9 +41,11 @@ class ConstantReward:
     """
 
     token_level = False
+    causal = False
 
     def __init__(self, value: float = 1.0):
         self.value = value
 
-    def __call__(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    def __call__(self, tokens: torch.Tensor, lengths: torch.Tensor,
+                 context: Any = None) -> torch.Tensor:
         return torch.full((tokens.shape[0],), float(self.value))

@@ -1,7 +1,16 @@
-"""Training loops, run directories and checkpoints."""
+"""Trainers, the one run loop, run directories and checkpoints."""
 
-from textrl.training.adversarial import AdversarialTrainer, train_adversarial
-from textrl.training.mle import MLEConfig, train_mle
+from textrl.training.adversarial import (
+    AdversarialConfig,
+    AdversarialTrainer,
+    DStepConfig,
+    RealSentences,
+    RolloutConfig,
+)
+from textrl.training.loop import LoadedRun, Trainer, load_run, run_training
+from textrl.training.mle import MLEConfig, MLETrainer, PolicyConfig
 from textrl.training.runs import RunDir
 
-__all__ = ["AdversarialTrainer", "MLEConfig", "RunDir", "train_adversarial", "train_mle"]
+__all__ = ["AdversarialConfig", "AdversarialTrainer", "DStepConfig", "LoadedRun", "MLEConfig",
+           "MLETrainer", "PolicyConfig", "RealSentences", "RolloutConfig", "RunDir", "Trainer",
+           "load_run", "run_training"]

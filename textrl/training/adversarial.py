@@ -1,229 +1,230 @@
-"""The adversarial / IRL loop (SeqGAN's Algorithm 1, generalised): g-steps of any agent
-against any reward, d-steps of a learned reward on real vs freshly generated sentences.
-
-The run directory is a ``RunDir`` whose checkpoints also hold the data settings of the MLE
-run it started from, so ``textrl sample/evaluate/compare`` read it like an MLE run.
-"""
+"""The adversarial / IRL loop (SeqGAN's Algorithm 1, generalised) as a trainer of the one run
+loop: g-steps of any agent against any reward, d-steps of a learned reward on real vs freshly
+generated sentences. It takes built components and knows no recipe by name."""
 
 from __future__ import annotations
 
 import copy
 import time
-from dataclasses import asdict
-from pathlib import Path
+from dataclasses import dataclass
 
 import torch
-from tqdm import tqdm
 
-from textrl.agents import Rollout
-from textrl.algorithms import LEARNED_REWARDS, AdversarialConfig, build_agent, build_reward
-from textrl.data.corpus import Corpus
+from textrl.agents import Agent, sample_rollout
+from textrl.data.corpus import Corpus, Split
+from textrl.datasets import DataConfig
 from textrl.errors import UserError
 from textrl.metrics.nll import nll_oracle, nll_test
+from textrl.models.base import Policy
 from textrl.models.modes import eval_mode
-from textrl.models.recurrent import RecurrentLM
 from textrl.oracle import OracleLSTM
-from textrl.rewards import MonteCarloReward, at_last_token
-from textrl.settings import check_resumable
-from textrl.training.mle import MLEConfig, data_fingerprint, load_run, train_mle
-from textrl.training.runs import RunDir
+from textrl.rewards import LearnedReward, MonteCarloReward, RewardModel
+from textrl.rewards.base import Batch
+from textrl.settings import check_at_least, check_choices
+from textrl.training.loop import model_weights
 
 PLOTTED = ["nll_oracle", "nll_valid", "reward", "d_accuracy", "d_real_rank", "entropy"]
 
 
-@torch.no_grad()
-def update_rollout_policy(rollout: RecurrentLM, policy: RecurrentLM, rate: float) -> None:
-    """SeqGAN's delayed copy: embeddings copied, every other weight
-    ``beta <- rate * beta + (1 - rate) * theta``."""
-    for (name, beta), theta in zip(rollout.named_parameters(), policy.parameters(), strict=True):
-        if name.startswith("embedding."):
-            beta.copy_(theta)
-        else:
-            beta.mul_(rate).add_(theta, alpha=1.0 - rate)
+@dataclass
+class AdversarialConfig:
+    """The adversarial loop's schedule (defaults: SeqGAN as its authors ran it)."""
+
+    iterations: int = 200
+    """adversarial iterations (g-steps, then d-steps)"""
+    g_steps: int = 1
+    """agent updates per iteration"""
+    batch_size: int = 64
+    """sentences per agent update"""
+    temperature: float = 1.0
+    """sampling temperature of the policy's sentences and rollouts"""
+    eval_every: int = 10
+    """evaluate every N iterations"""
+    eval_samples: int = 10_000
+    """samples for NLL-oracle"""
+    checkpoint_every: int = 10
+    """checkpoint every N iterations"""
+    seed: int = 0
+    """seed of the reward's init, sampling and batch order"""
+
+    RESUMABLE = ("iterations", "eval_every", "checkpoint_every")
+
+    def __post_init__(self) -> None:
+        check_at_least(self, 1, ("iterations", "g_steps", "batch_size", "eval_every",
+                                 "eval_samples", "checkpoint_every"))
+        if not self.temperature > 0:
+            raise UserError(f"--temperature must be > 0, got {self.temperature}")
+
+
+@dataclass
+class RolloutConfig:
+    """How a sequence-level reward reaches every token."""
+
+    n_rollouts: int = 16
+    """Monte-Carlo rollouts per prefix (SeqGAN's Q); 0: the reward at the last token"""
+    rollout_update_rate: float = 0.8
+    """rollout policy <- rate * itself + (1 - rate) * policy after each iteration"""
+
+    def __post_init__(self) -> None:
+        check_at_least(self, 0, ("n_rollouts",))
+        if not 0.0 <= self.rollout_update_rate <= 1.0:
+            raise UserError("--rollout-update-rate must be in [0, 1]")
+
+
+@dataclass
+class DStepConfig:
+    """How a learned reward is trained: pretraining, then a d-phase every few iterations."""
+
+    d_pretrain_steps: int = 50
+    """reward pretraining: rounds of fresh negatives"""
+    d_steps: int = 5
+    """rounds of fresh negatives per d-phase"""
+    d_epochs: int = 3
+    """epochs over each round"""
+    d_every: int = 1
+    """a d-phase every this many iterations"""
+    d_samples: int = 10_000
+    """generated (and as many real) sentences per round"""
+    d_batch_size: int = 64
+    """reward update batch: half real, half generated"""
+    real_data: str = "train"
+    """the reward's real sentences: the training split (SeqGAN) or, on an oracle, fresh oracle
+    samples (nothing to memorise)"""
+
+    def __post_init__(self) -> None:
+        check_choices(self, {"real_data": ("train", "oracle")})
+        check_at_least(self, 1, ("d_every", "d_samples", "d_batch_size"))
+        check_at_least(self, 0, ("d_pretrain_steps", "d_steps", "d_epochs"))
+
+
+class RealSentences:
+    """Draws real sentences for a learned reward: from the training split, or (``oracle``
+    given) fresh oracle samples that never repeat. ``draw(n) -> (tokens, lengths)``."""
+
+    def __init__(self, split: Split, oracle: OracleLSTM | None, generator: torch.Generator):
+        self.split, self.oracle, self.generator = split, oracle, generator
+
+    def __call__(self, n: int) -> Batch:
+        if self.oracle is not None:
+            return (self.oracle.sample(n, generator=self.generator),
+                    torch.full((n,), self.oracle.seq_len))
+        idx = torch.randint(len(self.split), (n,), generator=self.generator)
+        return self.split.tokens[idx], self.split.lengths[idx]
+
+    @classmethod
+    def of(cls, corpus: Corpus, oracle: OracleLSTM | None, real_data: str,
+           generator: torch.Generator) -> RealSentences:
+        if real_data == "oracle" and oracle is None:
+            raise UserError("--real-data oracle needs an oracle run; this run was trained on "
+                            "text (use --real-data train)")
+        return cls(corpus.train, oracle if real_data == "oracle" else None, generator)
 
 
 class AdversarialTrainer:
     """Owns the policy, its delayed rollout copy, the reward and the agent of one run.
 
-    ``train(out, resume)`` runs the loop with checkpoints; the pieces (``g_step``,
-    ``d_phase``, ``evaluate``) are public so a script can drive them differently.
+    The pieces (``g_step``, ``d_phase``, ``evaluate``) are public so a script can drive them
+    differently; ``textrl.training.run_training`` runs them with checkpoints.
     """
 
-    def __init__(self, config: AdversarialConfig, policy: RecurrentLM, corpus: Corpus,
-                 oracle: OracleLSTM | None, mle_config: MLEConfig):
-        self.config, self.corpus, self.oracle, self.mle_config = config, corpus, oracle, mle_config
-        self.policy = policy
+    kind = "adversarial"
+    unit = "iteration"
+    plotted = PLOTTED
+
+    def __init__(self, policy: Policy, reward: RewardModel, agent: Agent, corpus: Corpus,
+                 oracle: OracleLSTM | None, data: DataConfig, schedule: AdversarialConfig,
+                 rollout: RolloutConfig, d_steps: DStepConfig | None,
+                 real: RealSentences, generator: torch.Generator):
+        self.policy, self.reward, self.agent = policy, reward, agent
+        self.corpus, self.oracle, self.data, self.vocab = corpus, oracle, data, corpus.vocab
+        self.schedule, self.rollout, self.d = schedule, rollout, d_steps
+        self.real, self.generator = real, generator
+        self.total, self.eval_every = schedule.iterations, schedule.eval_every
+        self.checkpoint_every = schedule.checkpoint_every
         self.max_len = corpus.max_len  # the oracle's sequence length on oracle data
-        self.real = corpus.train
-        self.generator = torch.Generator().manual_seed(config.seed)
-        torch.manual_seed(config.seed)
+        self.learned = isinstance(reward, LearnedReward)
+        if self.learned and d_steps is None:
+            raise ValueError("a learned reward needs a d-step schedule (DStepConfig)")
         self.rollout_policy = copy.deepcopy(policy).requires_grad_(False)
-        self.reward = build_reward(config, corpus, oracle)
-        self.agent = build_agent(config, policy, self.generator)
-        self.q_values = (MonteCarloReward(self.reward, self.rollout_policy, config.n_rollouts,
-                                          config.temperature) if config.n_rollouts else None)
-        self.iteration = 0
+        self.scored = (MonteCarloReward(reward, self.rollout_policy, rollout.n_rollouts,
+                                        schedule.temperature, generator=generator)
+                       if rollout.n_rollouts else reward)
 
-    @property
-    def learned(self) -> bool:
-        return self.config.reward in LEARNED_REWARDS
-
-    def _real_batch(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-        if self.config.real_data == "oracle":  # never the same sentence twice: no memorising
-            return (self.oracle.sample(n, generator=self.generator),
-                    torch.full((n,), self.oracle.seq_len))
-        idx = torch.randint(len(self.real), (n,), generator=self.generator)
-        return self.real.tokens[idx], self.real.lengths[idx]
-
-    def _generate(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def _generate(self, n: int) -> Batch:
         with eval_mode(self.policy):
-            sample = self.policy.sample(n, self.max_len, self.config.temperature,
+            sample = self.policy.sample(n, self.max_len, self.schedule.temperature,
                                         generator=self.generator)
         return sample.tokens, sample.lengths
 
     def g_step(self) -> dict[str, float]:
         """Sample a batch, score it (Q for every prefix with rollouts), one agent update."""
-        c = self.config
-        tokens, lengths = self._generate(c.batch_size)
-        if c.reward == "ranker":  # rank against real sentences, relative to a real reference set
-            self.reward.set_context(self._real_batch(c.batch_size),
-                                    self._real_batch(c.ranker_references))
-        if self.q_values is not None:
-            rewards = self.q_values(tokens, lengths, self.generator)
-            sequence_reward = rewards[torch.arange(len(lengths)), lengths - 1]
-        else:
-            sequence_reward = self.reward(tokens, lengths).float()
-            rewards = at_last_token(sequence_reward, lengths, tokens.shape[1])
-        stats = self.agent.update(Rollout(tokens, lengths, rewards))
-        return {"reward": sequence_reward.mean().item()} | stats
+        rollout = sample_rollout(self.policy, self.scored, self.schedule.batch_size, self.max_len,
+                                 self.schedule.temperature, self.generator)
+        last = rollout.rewards[torch.arange(len(rollout.lengths)), rollout.lengths - 1]
+        return {"reward": last.mean().item()} | self.agent.update(rollout)
 
-    def d_phase(self, steps: int) -> dict[str, float]:
-        """``steps`` x (fresh generated sentences and as many real ones, ``d_epochs`` epochs
+    def d_phase(self, rounds: int) -> dict[str, float]:
+        """``rounds`` x (fresh generated sentences and as many real ones, ``d_epochs`` epochs
         of shuffled half-real half-generated batches). Mean stats of the last epoch."""
-        c = self.config
-        half = max(c.d_batch_size // 2, 1)
+        d = self.d
+        half = max(d.d_batch_size // 2, 1)
         last: dict[str, float] = {}
-        for _ in range(steps):
-            fake = self._generate(c.d_samples)
-            real = self._real_batch(c.d_samples)
-            for _ in range(c.d_epochs):
-                real_order = torch.randperm(c.d_samples, generator=self.generator)
-                fake_order = torch.randperm(c.d_samples, generator=self.generator)
+        for _ in range(rounds):
+            fake = self._generate(d.d_samples)
+            real = self.real(d.d_samples)
+            for _ in range(d.d_epochs):
+                real_order = torch.randperm(d.d_samples, generator=self.generator)
+                fake_order = torch.randperm(d.d_samples, generator=self.generator)
                 totals: dict[str, float] = {}
                 batches = 0
-                for lo in range(0, c.d_samples, half):
+                for lo in range(0, d.d_samples, half):
                     r, f = real_order[lo:lo + half], fake_order[lo:lo + half]
-                    real_batch, fake_batch = (real[0][r], real[1][r]), (fake[0][f], fake[1][f])
-                    if c.reward == "ranker":
-                        stats = self.reward.update(real_batch, fake_batch,
-                                                   self._real_batch(c.ranker_references))
-                    else:
-                        stats = self.reward.update(real_batch, fake_batch)
+                    stats = self.reward.update((real[0][r], real[1][r]), (fake[0][f], fake[1][f]))
                     for key, value in stats.items():
                         totals[key] = totals.get(key, 0.0) + value
                     batches += 1
                 last = {f"d_{key}": value / batches for key, value in totals.items()}
         return last
 
-    def evaluate(self) -> dict[str, float]:
-        c = self.config
+    def begin(self) -> dict:
+        """Step 0: the starting policy's evaluation, then reward pretraining."""
+        record = self.evaluate(0)
+        if self.learned and self.d.d_pretrain_steps:
+            t0 = time.perf_counter()
+            record |= self.d_phase(self.d.d_pretrain_steps)
+            record["d_pretrain_s"] = time.perf_counter() - t0
+        return record
+
+    def train_step(self, step: int) -> dict:
+        for _ in range(self.schedule.g_steps):
+            record = self.g_step()
+        self.rollout_policy.blend_from(self.policy, self.rollout.rollout_update_rate)
+        if self.learned and self.d.d_steps and step % self.d.d_every == 0:
+            record |= self.d_phase(self.d.d_steps)
+        return record
+
+    def evaluate(self, step: int) -> dict[str, float]:
         out = {"nll_valid": nll_test(self.policy, self.corpus.valid)}
         if self.oracle is not None:
-            g = torch.Generator().manual_seed(c.seed + 1_000_003 * (self.iteration + 1))
-            out["nll_oracle"] = nll_oracle(self.policy, self.oracle, c.eval_samples, generator=g)
+            g = torch.Generator().manual_seed(self.schedule.seed + 1_000_003 * (step + 1))
+            out["nll_oracle"] = nll_oracle(self.policy, self.oracle, self.schedule.eval_samples,
+                                           generator=g)
         return out
 
-    # --- checkpoints -------------------------------------------------------------------
-    def state(self) -> dict:
+    def weights(self) -> dict:
+        return model_weights(self.data, self.vocab, self.policy)
+
+    def state_dict(self) -> dict:
         reward_state = {}
         if self.learned:
             reward_state = {"model": self.reward.state_dict(),
                             "optimizer": self.reward.optimizer.state_dict()}
-        return {"iteration": self.iteration, "config": asdict(self.mle_config),
-                "recipe": asdict(self.config), "vocab": self.corpus.vocab.to_dict(),
-                "model": self.policy.to_dict(), "data": data_fingerprint(self.mle_config),
-                "rollout_policy": self.rollout_policy.state_dict(), "reward": reward_state,
-                "agent": self.agent.state_dict(),
-                "rng": {"generator": self.generator.get_state(), "torch": torch.get_rng_state()}}
+        return {"rollout_policy": self.rollout_policy.state_dict(), "reward": reward_state,
+                "agent": self.agent.state_dict()}
 
-    def load_state(self, state: dict) -> None:
-        self.iteration = state["iteration"]
-        self.policy.load_state_dict(state["model"]["state_dict"])
+    def load_state_dict(self, state: dict) -> None:
         self.rollout_policy.load_state_dict(state["rollout_policy"])
         if self.learned:
             self.reward.load_state_dict(state["reward"]["model"])
             self.reward.optimizer.load_state_dict(state["reward"]["optimizer"])
         self.agent.load_state_dict(state["agent"])
-        self.generator.set_state(state["rng"]["generator"])
-        torch.set_rng_state(state["rng"]["torch"])
-
-    def train(self, out: str | Path, resume: bool = False, progress: bool = True) -> dict:
-        """Pretrain the reward (learned rewards), then ``iterations`` of g-steps and d-steps,
-        evaluating every ``eval_every`` and checkpointing every ``checkpoint_every``
-        iterations. Returns the last evaluation record."""
-        c = self.config
-        run = RunDir(out)
-        if resume:
-            state = run.load_checkpoint()
-            check_resumable(c, AdversarialConfig.from_dict(state["recipe"]), str(run.path))
-            self.load_state(state)
-            run.truncate_log(self.iteration, key="iteration")
-        else:
-            self.corpus.vocab.save(run.vocab)
-            record = {"iteration": 0} | self.evaluate()
-            if self.learned and c.d_pretrain_steps:
-                t0 = time.perf_counter()
-                record |= self.d_phase(c.d_pretrain_steps)
-                record["d_pretrain_s"] = time.perf_counter() - t0
-            run.log(record)
-            run.save_checkpoint(self.state())
-        run.save_config(asdict(c))
-        last: dict = {}
-        bar = tqdm(range(self.iteration, c.iterations), initial=self.iteration, total=c.iterations,
-                   desc=c.recipe, unit="it", disable=not progress)
-        for _ in bar:
-            t0 = time.perf_counter()
-            for _ in range(c.g_steps):
-                record = self.g_step()
-            update_rollout_policy(self.rollout_policy, self.policy, c.rollout_update_rate)
-            self.iteration += 1
-            record = {"iteration": self.iteration} | record
-            if self.learned and c.d_steps and self.iteration % c.d_every == 0:
-                record |= self.d_phase(c.d_steps)
-            if self.iteration % c.eval_every == 0 or self.iteration == c.iterations:
-                record |= self.evaluate()
-                last = record
-                bar.set_postfix({k: f"{v:.3f}" for k, v in record.items() if k.startswith("nll")})
-            record["time_s"] = time.perf_counter() - t0
-            run.log(record)
-            if self.iteration % c.checkpoint_every == 0 or self.iteration == c.iterations:
-                run.save_checkpoint(self.state())
-        run.plot_log(key="iteration", names=PLOTTED)
-        return last
-
-
-def train_adversarial(config: AdversarialConfig, out: str | Path, resume: bool = False,
-                      progress: bool = True) -> dict:
-    """Build the run from its MLE start (``config.init``, or pretrain one into ``out/mle``)
-    and train it. Returns the last evaluation record."""
-    run = RunDir(out)
-    run.create(resume)
-    init = config.init
-    if init is None:
-        init = str(run.path / "mle")
-        mle = MLEConfig(oracle=config.oracle, epochs=config.pretrain_epochs, seed=config.seed)
-        started = RunDir(init).checkpoint.exists()
-        if not started or RunDir(init).load_checkpoint()["epoch"] < mle.epochs:
-            train_mle(mle, init, resume=started, progress=progress)
-    mle_config, corpus, oracle, policy = load_run(init, best=config.init_checkpoint == "best")
-    if config.real_data == "oracle" and oracle is None:
-        raise UserError(f"--real-data oracle needs an oracle run; --init {init} was trained on "
-                        "text (use --real-data train)")
-    if config.oracle is not None:
-        if oracle is None:
-            raise UserError(f"--init {init} was trained on text, not an oracle; drop --oracle")
-        if OracleLSTM.from_spec(config.oracle).source != oracle.source:
-            raise UserError(f"--oracle {config.oracle} is not the oracle of --init {init} "
-                            f"({mle_config.oracle}); pass the same oracle or drop --oracle")
-    trainer = AdversarialTrainer(config, policy, corpus, oracle, mle_config)
-    return trainer.train(out, resume, progress)

@@ -1,0 +1,150 @@
+"""The recipe registry: component wiring, per-recipe flags, user and registered rewards."""
+
+import json
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+import torch
+
+from textrl.cli import main
+from textrl.models import LMConfig, RecurrentLM
+from textrl.recipes import RECIPES, components, recipe_config, train
+from textrl.recipes.components import AGENTS, REWARDS, Component
+from textrl.rewards import FunctionReward
+from textrl.training import RealSentences
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `tests.rewards_example` imports
+from tests.rewards_example import RepeatPenaltyConfig, build_repeat_penalty  # noqa: E402
+
+TINY = {"iterations": 1, "batch_size": 8, "n_rollouts": 0, "eval_every": 1, "eval_samples": 16,
+        "checkpoint_every": 1}
+
+
+def run_cli(argv, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    captured = capsys.readouterr()
+    return exit_info.value.code, captured.out, captured.err
+
+
+def tiny_flags(recipe="pg", reward="oracle"):
+    names = {f.name for cls in components(RECIPES[recipe], reward).values() for f in fields(cls)}
+    return [a for k, v in TINY.items() if k in names for a in ("--" + k.replace("_", "-"), str(v))]
+
+
+def test_field_names_are_unique_within_every_recipe():
+    for recipe in RECIPES.values():
+        for reward in ([recipe.reward] if recipe.reward or recipe.kind == "mle" else REWARDS):
+            names = [f.name for cls in components(recipe, reward or "discriminator").values()
+                     for f in fields(cls)]
+            assert len(names) == len(set(names)), (recipe.name, reward)
+
+
+def distinct_values(config_class):
+    """A config whose float and int fields all differ from each other and from defaults."""
+    values = {}
+    for i, f in enumerate(fields(config_class)):
+        if f.type in ("float", float):
+            values[f.name] = 0.011 * (i + 3)
+        elif f.type in ("int", int):
+            values[f.name] = 7 + i
+    return config_class(**values)
+
+
+def test_agents_receive_each_setting_where_it_belongs():
+    # Swapping two same-typed arguments (value_coef and entropy_coef, say) fails here.
+    policy = RecurrentLM(LMConfig(vocab_size=5))
+    for name, component in AGENTS.items():
+        config = distinct_values(component.config)
+        agent = component.build(config, policy=policy, gamma=0.123,
+                                generator=torch.Generator(), critic=None)
+        assert agent.optimizer.param_groups[0]["lr"] == config.lr, name
+        assert (agent.grad_clip, agent.gamma) == (config.grad_clip, 0.123), name
+        for attribute, setting in [("gae_lambda", "gae_lambda"), ("value_coef", "value_coef"),
+                                   ("entropy_coef", "entropy_coef"), ("clip", "ppo_clip"),
+                                   ("epochs", "ppo_epochs"), ("minibatch", "ppo_minibatch")]:
+            if hasattr(config, setting):
+                assert getattr(agent, attribute) == getattr(config, setting), (name, setting)
+
+
+def test_rewards_receive_each_setting_where_it_belongs():
+    oracle_corpus = __import__("textrl").OracleLSTM.random(0, vocab_size=20, seq_len=5)
+    corpus = oracle_corpus.corpus(30, 5, 5)
+    real = RealSentences(corpus.train, None, torch.Generator())
+    parts = {"vocab_size": 20, "corpus": corpus, "oracle": oracle_corpus, "real": real,
+             "batch_size": 9, "seed": 0}
+    d_config = REWARDS["discriminator"].config(d_filter_sizes=[1, 2], d_num_filters=[3, 5],
+                                               d_dropout=0.3, d_l2=0.4, d_lr=0.002, d_emb_dim=6,
+                                               reward_form="airl")
+    d = REWARDS["discriminator"].build(d_config, **parts)
+    assert (d.dropout.p, d.l2, d.optimizer.param_groups[0]["lr"], d.reward_form) == (
+        0.3, 0.4, 0.002, "airl")
+    assert d.encoder.embedding.embedding_dim == 6 and d.encoder.features == 8
+    r_config = REWARDS["ranker"].config(d_filter_sizes=[1], d_num_filters=[4], d_dropout=0.3,
+                                        ranker_gamma=0.7, d_lr=0.003, ranker_references=5)
+    ranker = REWARDS["ranker"].build(r_config, **parts)
+    assert (ranker.dropout.p, ranker.gamma, ranker.optimizer.param_groups[0]["lr"]) == (
+        0.3, 0.7, 0.003)
+    assert (ranker.comparison, ranker.references) == (9, 5)
+    bleu = REWARDS["bleu"].build(REWARDS["bleu"].config(bleu_n=3, bleu_smoothing="nltk3.2"),
+                                 **parts)
+    assert (bleu.scorer.n, bleu.scorer.smoothing) == (3, "nltk3.2")
+
+
+def test_a_recipe_accepts_exactly_its_own_flags(mle_run, tmp_path, capsys):
+    code, _, err = run_cli(["train", "pg-bleu", "--ranker-gamma", "3", "--out", str(tmp_path / "x")],
+                           capsys)
+    assert code == 2 and "unrecognized arguments: --ranker-gamma" in err
+    code, out, _ = run_cli(["train", "pg-bleu", "--help"], capsys)
+    assert code == 0 and "--bleu-n" in out and "--d-lr" not in out and "--ppo-clip" not in out
+    assert "(default: 3)" in out  # the cpu preset's BLEU-3, not the dataclass's 4
+    code, out, _ = run_cli(["train", "ppo", "--reward", "ranker", "--help"], capsys)
+    assert "--ranker-gamma" in out and "--ppo-clip" in out and "--bleu-n" not in out
+    code, out, _ = run_cli(["train", "mle", "--help"], capsys)
+    assert "--hidden-dim" in out and "--iterations" not in out
+    assert not (tmp_path / "x").exists()
+
+
+def test_a_new_reward_is_one_file_and_one_registry_line(mle_run, tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(REWARDS, "repeats", Component(RepeatPenaltyConfig, build_repeat_penalty))
+    out = tmp_path / "repeats"
+    code, stdout, err = run_cli(["train", "pg", "--reward", "repeats", "--repeat-weight", "2.5",
+                                 "--init", str(mle_run), "--out", str(out), "--quiet",
+                                 *tiny_flags("pg", "repeats")], capsys)
+    assert code == 0, err
+    assert json.loads(stdout)["iteration"] == 1
+    saved = (out / "config.yaml").read_text()
+    assert "repeat_weight: 2.5" in saved and "reward: repeats" in saved
+
+
+def test_user_rewards_from_the_command_line(mle_run, tmp_path, capsys):
+    for spec in ("tests.rewards_example:distinct_share", "tests.rewards_example:FirstTokenIs"):
+        out = tmp_path / spec.split(":")[1]
+        code, stdout, err = run_cli(["train", "pg", "--reward", spec, "--init", str(mle_run),
+                                     "--out", str(out), "--quiet", *tiny_flags()], capsys)
+        assert code == 0, err
+        assert "reward" in json.loads(stdout)
+    for spec, message in [("tests.no_such_module:fn", "cannot import module"),
+                          ("tests.rewards_example:nothing", "has no attribute 'nothing'"),
+                          ("tests.rewards_example:wrong_shape", "expected [B] (one per sentence)"),
+                          ("rewards_example", "MODULE:FUNCTION")]:
+        code, _, err = run_cli(["train", "pg", "--reward", spec, "--init", str(mle_run),
+                                "--out", str(tmp_path / "bad"), "--quiet", *tiny_flags()], capsys)
+        assert code == 2 and message in err and "Traceback" not in err, (spec, err)
+
+
+def test_function_reward_checks_the_declared_shape():
+    tokens, lengths = torch.zeros(2, 3, dtype=torch.long), torch.tensor([3, 2])
+    per_token = FunctionReward(lambda t, n, c: torch.ones(2, 3), token_level=True)
+    assert per_token(tokens, lengths).shape == (2, 3)
+    with pytest.raises(Exception, match=r"expected \[B, T\]"):
+        FunctionReward(lambda t, n, c: torch.ones(2), token_level=True)(tokens, lengths)
+
+
+def test_python_api_trains_a_user_function(mle_run, tmp_path):
+    config = recipe_config("pg", "cpu", TINY | {"reward": "tests.rewards_example:distinct_share",
+                                                 "init": str(mle_run)})
+    last = train(config, tmp_path / "api", progress=False)
+    assert last["iteration"] == 1 and 0 < last["reward"] <= 1  # a share of distinct tokens

@@ -1,0 +1,111 @@
+"""What a run trains and is evaluated on: the data settings, the corpus they build, and the
+fingerprints that tell whether two runs (or a run and its files) saw the same data.
+
+Every trainer and evaluation reads data through here, so a run directory is loadable from
+its checkpoint's ``DataConfig`` alone, whatever kind of run wrote it.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from textrl.data.corpus import Corpus, file_sha256, read_lines
+from textrl.data.tokenizers import TOKENIZERS, get_tokenizer
+from textrl.errors import UserError
+from textrl.oracle import OracleLSTM
+from textrl.settings import check_at_least, check_choices
+
+
+@dataclass
+class DataConfig:
+    """An oracle's samples or text files, and how text becomes token ids."""
+
+    oracle: str | None = None
+    """'random', 'random:SEED' or the SeqGAN authors' target_params pickle"""
+    data: str | None = None
+    """training text, one sentence per line (UTF-8); exclusive with --oracle"""
+    valid: str | None = None
+    """validation text (default: 10% carved from --data)"""
+    test: str | None = None
+    """test text (default: 10% carved from --data)"""
+    tokenizer: str = "word"
+    """word (whitespace), char, or 13a (sacrebleu's: punctuation split off words)"""
+    keep_spaces: bool = False
+    """char tokenizer: spaces are tokens"""
+    lowercase: bool = False
+    """lowercase the text"""
+    max_len: int = 50
+    """text: max tokens per sentence including EOS (an oracle fixes its own length)"""
+    overlong: str = "truncate"
+    """truncate or drop sentences over --max-len"""
+    min_freq: int = 1
+    """drop tokens rarer than this from the vocabulary"""
+    max_vocab: int | None = None
+    """vocabulary size cap, specials included"""
+    n_train: int = 10_000
+    """oracle samples to train on"""
+    n_valid: int = 1_000
+    """oracle samples to validate on"""
+    n_test: int = 1_000
+    """oracle samples to test on"""
+    data_seed: int = 0
+    """seed of the oracle samples and of the train/valid/test split"""
+
+    def __post_init__(self) -> None:
+        if self.oracle is not None and self.data is not None:
+            raise UserError("give --oracle or --data, not both")
+        if self.oracle is None and self.data is None:
+            self.oracle = "random"
+        check_choices(self, {"tokenizer": TOKENIZERS, "overlong": ("truncate", "drop")})
+        check_at_least(self, 1, ("n_train", "n_valid", "n_test", "max_len", "min_freq"))
+
+
+def build_corpus(config: DataConfig) -> tuple[Corpus, OracleLSTM | None]:
+    """The run's data: oracle samples, or text files split and encoded."""
+    if config.oracle is not None:
+        oracle = OracleLSTM.from_spec(config.oracle)
+        return oracle.corpus(config.n_train, config.n_valid, config.n_test, config.data_seed), oracle
+    corpus = Corpus.from_files(
+        config.data, get_tokenizer(config.tokenizer, config.keep_spaces), config.valid,
+        config.test, config.lowercase, config.max_len, config.overlong, config.min_freq,
+        config.max_vocab, seed=config.data_seed)
+    return corpus, None
+
+
+def report_changes(corpus: Corpus) -> None:
+    """Tell the user, on stderr, which lines were truncated, dropped or blank."""
+    for report in corpus.reports:
+        if report.truncated or report.dropped or report.blank:
+            tqdm.write(report.summary(), file=sys.stderr)
+
+
+def data_fingerprint(config: DataConfig) -> dict[str, str]:
+    """sha256 of each data file, so evaluation can refuse data that changed since training."""
+    paths = [config.data, config.valid, config.test] if config.oracle is None else []
+    return {str(Path(p).resolve()): file_sha256(p) for p in paths if p is not None}
+
+
+def data_identity(config: DataConfig, oracle: OracleLSTM | None) -> dict:
+    """What two runs must share for their numbers to be comparable."""
+    if oracle is not None:
+        return {"oracle": oracle.source, "n_train": config.n_train, "n_test": config.n_test,
+                "data_seed": config.data_seed}
+    return {"data": data_fingerprint(config), "tokenizer": config.tokenizer,
+            "keep_spaces": config.keep_spaces, "lowercase": config.lowercase,
+            "max_len": config.max_len, "data_seed": config.data_seed}
+
+
+def read_references(path: str | Path, config: DataConfig) -> list[list[str]]:
+    """A references file tokenized like the run's training data."""
+    tokenizer = get_tokenizer(config.tokenizer, config.keep_spaces)
+    refs = [tokenizer.tokenize(line.lower() if config.lowercase else line)
+            for line in read_lines(path)]
+    refs = [r for r in refs if r]
+    if not refs:
+        raise UserError(f"{path}: no usable line (all lines are blank); give references one "
+                        "sentence per line")
+    return refs

@@ -1,0 +1,259 @@
+"""The components a recipe is made of: rewards and agents, each a small config dataclass
+(its field docstrings are the command-line help) and a builder that takes it and the run's
+shared parts by keyword. Adding a reward or an agent is one entry here (see
+``tests/test_recipes.py`` for a reward added from outside textrl)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from textrl.agents import PPO, ActorCritic, PolicyGradient
+from textrl.errors import UserError
+from textrl.metrics.bleu import SMOOTHING
+from textrl.rewards import (
+    REWARD_FORMS,
+    BLEUReward,
+    CNNDiscriminator,
+    ConstantReward,
+    OracleReward,
+    Ranker,
+)
+from textrl.rewards.discriminator import SEQGAN_FILTER_SIZES, SEQGAN_NUM_FILTERS
+from textrl.settings import check_at_least, check_choices
+
+
+@dataclass(frozen=True)
+class Component:
+    """A registry entry: ``config`` (a dataclass) and ``build(config, **parts)``; ``learned``
+    rewards are trained by d-steps."""
+
+    config: type
+    build: Callable[..., Any]
+    learned: bool = False
+
+
+def _check_cnn(config: Any) -> None:
+    if config.d_lr <= 0:
+        raise UserError(f"--d-lr must be > 0, got {config.d_lr}")
+    if len(config.d_filter_sizes) != len(config.d_num_filters) or not config.d_filter_sizes:
+        raise UserError("--d-filter-sizes and --d-num-filters must be non-empty lists of the same "
+                        "length")
+
+
+@dataclass
+class DiscriminatorConfig:
+    """SeqGAN's CNN discriminator as the reward."""
+
+    reward_form: str = "d"
+    """reward of a logit z, D = sigmoid(z): d (SeqGAN), log_d (MaskGAN), airl (z) or gail"""
+    d_emb_dim: int = 64
+    """discriminator embedding size"""
+    d_filter_sizes: list[int] = field(default_factory=lambda: list(SEQGAN_FILTER_SIZES))
+    """CNN filter widths"""
+    d_num_filters: list[int] = field(default_factory=lambda: list(SEQGAN_NUM_FILTERS))
+    """CNN filters per width"""
+    d_dropout: float = 0.25
+    """dropout before the output layer"""
+    d_l2: float = 0.2
+    """L2 penalty on the output layer"""
+    d_lr: float = 1e-4
+    """discriminator's Adam learning rate"""
+
+    def __post_init__(self) -> None:
+        check_choices(self, {"reward_form": tuple(REWARD_FORMS)})
+        _check_cnn(self)
+
+
+def build_discriminator(config: DiscriminatorConfig, *, vocab_size: int, **_: Any) -> CNNDiscriminator:
+    return CNNDiscriminator(vocab_size=vocab_size, emb_dim=config.d_emb_dim,
+                            filter_sizes=tuple(config.d_filter_sizes),
+                            num_filters=tuple(config.d_num_filters), dropout=config.d_dropout,
+                            l2=config.d_l2, lr=config.d_lr, reward_form=config.reward_form)
+
+
+@dataclass
+class RankerConfig:
+    """RankGAN's ranker as the reward."""
+
+    ranker_references: int = 16
+    """size of the real reference set U"""
+    ranker_gamma: float = 1.0
+    """scale of the cosine similarities in the ranking softmax"""
+    d_emb_dim: int = 64
+    """ranker embedding size"""
+    d_filter_sizes: list[int] = field(default_factory=lambda: list(SEQGAN_FILTER_SIZES))
+    """CNN filter widths"""
+    d_num_filters: list[int] = field(default_factory=lambda: list(SEQGAN_NUM_FILTERS))
+    """CNN filters per width"""
+    d_dropout: float = 0.25
+    """dropout on the features"""
+    d_lr: float = 1e-4
+    """ranker's Adam learning rate"""
+
+    def __post_init__(self) -> None:
+        check_at_least(self, 1, ("ranker_references",))
+        _check_cnn(self)
+
+
+def build_ranker(config: RankerConfig, *, vocab_size: int, real: Callable, batch_size: int,
+                 **_: Any) -> Ranker:
+    # Each generated sentence is ranked against as many real ones as the g-step writes.
+    return Ranker(vocab_size=vocab_size, emb_dim=config.d_emb_dim,
+                  filter_sizes=tuple(config.d_filter_sizes), num_filters=tuple(config.d_num_filters),
+                  dropout=config.d_dropout, gamma=config.ranker_gamma, lr=config.d_lr, real=real,
+                  comparison=batch_size, references=config.ranker_references)
+
+
+@dataclass
+class BLEUConfig:
+    """Sentence BLEU against the training data as the reward (SeqGAN's PG-BLEU)."""
+
+    bleu_n: int = 4
+    """max n-gram order"""
+    bleu_smoothing: str = "method1"
+    """method1 (Texygen) or nltk3.2 (the SeqGAN authors' PG-BLEU)"""
+    bleu_reference_fraction: float = 1.0
+    """each training sentence is a reference with this chance (the SeqGAN authors: 0.4)"""
+
+    def __post_init__(self) -> None:
+        check_choices(self, {"bleu_smoothing": SMOOTHING})
+        check_at_least(self, 1, ("bleu_n",))
+        if not 0.0 < self.bleu_reference_fraction <= 1.0:
+            raise UserError("--bleu-reference-fraction must be in (0, 1]")
+
+
+def build_bleu(config: BLEUConfig, *, corpus: Any, seed: int, **_: Any) -> BLEUReward:
+    # The SeqGAN authors kept each training sentence as a reference with chance 0.4.
+    chosen = torch.rand(len(corpus.train.tokens), generator=torch.Generator().manual_seed(
+        seed)) < config.bleu_reference_fraction
+    if not chosen.any():
+        chosen[0] = True
+    references = [corpus.vocab.decode(row[:n]) for row, n in
+                  zip(corpus.train.tokens[chosen].tolist(),
+                      corpus.train.lengths[chosen].tolist(), strict=True)]
+    return BLEUReward(references, corpus.vocab, n=config.bleu_n, smoothing=config.bleu_smoothing)
+
+
+@dataclass
+class ConstantConfig:
+    """The same reward for every sentence: the control."""
+
+    constant: float = 1.0
+    """the reward"""
+
+
+def build_constant(config: ConstantConfig, **_: Any) -> ConstantReward:
+    return ConstantReward(value=config.constant)
+
+
+@dataclass
+class OracleRewardConfig:
+    """The oracle's mean per-token log-likelihood as the reward (oracle runs only)."""
+
+
+def build_oracle_reward(config: OracleRewardConfig, *, oracle: Any, **_: Any) -> OracleReward:
+    if oracle is None:
+        raise UserError("--reward oracle needs a run trained on an oracle (--oracle)")
+    return OracleReward(oracle)
+
+
+@dataclass
+class UserRewardConfig:
+    """A reward from MODULE:FUNCTION (see textrl.rewards.function)."""
+
+
+REWARDS: dict[str, Component] = {
+    "discriminator": Component(DiscriminatorConfig, build_discriminator, learned=True),
+    "ranker": Component(RankerConfig, build_ranker, learned=True),
+    "bleu": Component(BLEUConfig, build_bleu),
+    "constant": Component(ConstantConfig, build_constant),
+    "oracle": Component(OracleRewardConfig, build_oracle_reward),
+}
+
+
+@dataclass
+class PGConfig:
+    """REINFORCE (SeqGAN's generator update)."""
+
+    lr: float = 0.01
+    """agent's Adam learning rate"""
+    grad_clip: float = 5.0
+    """gradient norm clip"""
+    gamma: float = 1.0
+    """discount without rollouts (with rollouts r_t = Q_t is paid undiscounted)"""
+    baseline: str = "none"
+    """none (SeqGAN) or moving_average of past mean returns"""
+
+    def __post_init__(self) -> None:
+        check_choices(self, {"baseline": ("none", "moving_average")})
+        if self.lr <= 0 or self.grad_clip <= 0:
+            raise UserError("--lr and --grad-clip must be > 0")
+
+
+def build_pg(config: PGConfig, *, policy: Any, gamma: float, **_: Any) -> PolicyGradient:
+    return PolicyGradient(policy, lr=config.lr, grad_clip=config.grad_clip, gamma=gamma,
+                          baseline=config.baseline)
+
+
+@dataclass
+class A2CConfig:
+    """Advantage actor-critic with GAE."""
+
+    lr: float = 0.01
+    """agent's Adam learning rate"""
+    grad_clip: float = 5.0
+    """gradient norm clip"""
+    gamma: float = 1.0
+    """discount without rollouts (with rollouts r_t = Q_t is paid undiscounted)"""
+    gae_lambda: float = 0.95
+    """GAE's lambda"""
+    value_coef: float = 0.5
+    """weight of the value loss"""
+    entropy_coef: float = 0.0
+    """weight of the entropy bonus"""
+
+    def __post_init__(self) -> None:
+        if self.lr <= 0 or self.grad_clip <= 0:
+            raise UserError("--lr and --grad-clip must be > 0")
+
+
+def build_a2c(config: A2CConfig, *, policy: Any, gamma: float, critic: Any = None,
+              **_: Any) -> ActorCritic:
+    return ActorCritic(policy, lr=config.lr, grad_clip=config.grad_clip, gamma=gamma,
+                       gae_lambda=config.gae_lambda, value_coef=config.value_coef,
+                       entropy_coef=config.entropy_coef, critic=critic)
+
+
+@dataclass
+class PPOConfig(A2CConfig):
+    """PPO-clip on A2C's advantages."""
+
+    ppo_clip: float = 0.2
+    """probability ratio clip"""
+    ppo_epochs: int = 4
+    """passes over each rollout"""
+    ppo_minibatch: int = 16
+    """sentences per mini-batch"""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_at_least(self, 1, ("ppo_epochs", "ppo_minibatch"))
+
+
+def build_ppo(config: PPOConfig, *, policy: Any, gamma: float, generator: torch.Generator,
+              critic: Any = None, **_: Any) -> PPO:
+    return PPO(policy, lr=config.lr, grad_clip=config.grad_clip, gamma=gamma,
+               gae_lambda=config.gae_lambda, value_coef=config.value_coef,
+               entropy_coef=config.entropy_coef, critic=critic, clip=config.ppo_clip,
+               epochs=config.ppo_epochs, minibatch=config.ppo_minibatch, generator=generator)
+
+
+AGENTS: dict[str, Component] = {
+    "pg": Component(PGConfig, build_pg),
+    "a2c": Component(A2CConfig, build_a2c),
+    "ppo": Component(PPOConfig, build_ppo),
+}
