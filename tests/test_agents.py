@@ -202,3 +202,29 @@ def test_updates_use_the_policy_that_sampled_so_dropout_is_off():
     assert stats["approx_kl"] == 0.0 and stats["clip_fraction"] == 0.0
     agent = PolicyGradient(policy.train())
     torch.testing.assert_close(agent.loss(rollout)[0], agent.loss(rollout)[0], rtol=0, atol=0)
+
+
+def test_actor_critic_uses_the_critic_a_reward_provides():
+    # MaskGAN's critic is a head on its discriminator: the agent must train that critic, not
+    # a value head of its own.
+    class TokenCritic(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.table = torch.nn.Embedding(9, 1)
+
+        def forward(self, tokens, lengths, context=None):
+            return self.table(tokens).squeeze(-1)
+
+    torch.manual_seed(0)
+    critic = TokenCritic()
+    agent = ActorCritic(RecurrentLM(LMConfig(vocab_size=9, hidden_dim=6)), critic=critic)
+    assert agent.value_head is None
+    tokens, lengths = torch.randint(9, (3, 4)), torch.tensor([4, 3, 2])
+    rewards = torch.rand(3, 4)
+    _, _, values = agent.evaluate(rollout_of(tokens, lengths, rewards))
+    mask = torch.arange(4) < lengths[:, None]
+    torch.testing.assert_close(values, critic(tokens, lengths) * mask)
+    before = critic.table.weight.clone()
+    agent.update(rollout_of(tokens, lengths, rewards))
+    assert not torch.equal(before, critic.table.weight)  # the critic was trained
+    assert set(agent.state_dict()["critic"]) == {"table.weight"}

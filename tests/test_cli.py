@@ -77,8 +77,7 @@ def test_console_script_prints_no_traceback(tmp_path):
                           capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
-        f"textrl: error: missing.txt: no such file; check the path (relative paths start at "
-        f"{tmp_path})"]
+        f"textrl: error: {tmp_path / 'missing.txt'}: no such file; check the path"]
 
 
 def test_text_run_end_to_end(capsys, tmp_path, text_file, sentences):

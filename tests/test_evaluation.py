@@ -79,7 +79,7 @@ def test_compare_table_plot_and_refusal(capsys, tmp_path, text_runs, text_file):
     assert_user_error(capsys, "compare", text_runs[0], tmp_path / "other",
                       match="trained on different data (data differ)")
     assert_user_error(capsys, "compare", *text_runs, "--temperatures", "-1",
-                      match="temperatures must be >= 0")
+                      match="--temperature must be a finite number >= 0")
     assert_user_error(capsys, "compare", *text_runs, "--temperatures", "0", "1",
                       match="temperatures > 0")
     assert_user_error(capsys, "compare", *text_runs, "--plot", tmp_path / "no" / "qd.png",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -40,7 +41,7 @@ from textrl.recipes import (
     train,
 )
 from textrl.recipes.config import add_arguments
-from textrl.training import RunDir, load_run
+from textrl.training import RunDir, RunOptions, load_run
 
 
 def _add_loading_options(parser: argparse.ArgumentParser) -> None:
@@ -76,7 +77,13 @@ def _add_recipe_parser(algos, recipe: Recipe, reward: str) -> None:
     parser.add_argument("--config", default=None,
                         help=f"{presets}a YAML file of settings; flags override it")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--sample-every", type=int, default=0, metavar="N",
+                        help="every N steps, write a few decoded samples to OUT/samples.jsonl "
+                             "and the console (default: never)")
+    parser.add_argument("--tensorboard", metavar="DIR",
+                        help="also log scalars and samples for TensorBoard to DIR (needs "
+                             "pip install 'textrl[tensorboard]')")
     defaults = ({k: v for k, v in read_yaml(preset_path(recipe, "cpu")).items()}
                 if recipe.presets else {})
     add_arguments(parser, components(recipe, reward).values(), defaults)
@@ -87,19 +94,22 @@ def build_parser(reward: str = RewardChoice.reward) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="textrl", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"textrl {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
+    defaults_shown = argparse.ArgumentDefaultsHelpFormatter
 
     train = commands.add_parser("train", help="train a model")
     algos = train.add_subparsers(dest="algorithm", required=True)
     for recipe in RECIPES.values():
         _add_recipe_parser(algos, recipe, reward)
 
-    sample = commands.add_parser("sample", help="print sentences sampled from a run")
+    sample = commands.add_parser("sample", formatter_class=defaults_shown,
+                                 help="print sentences sampled from a run")
     sample.add_argument("run", help="run directory")
     sample.add_argument("-n", type=int, default=10, help="how many")
     sample.add_argument("--temperature", type=float, default=1.0)
     _add_loading_options(sample)
 
-    evaluate = commands.add_parser("evaluate", help="score a run with every metric")
+    evaluate = commands.add_parser("evaluate", formatter_class=defaults_shown,
+                                   help="score a run with every metric")
     evaluate.add_argument("run", help="run directory")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.add_argument("--references", help="BLEU references, one sentence per line "
@@ -108,12 +118,13 @@ def build_parser(reward: str = RewardChoice.reward) -> argparse.ArgumentParser:
     evaluate.add_argument("--temperature", type=float, default=1.0)
     _add_loading_options(evaluate)
 
-    compare = commands.add_parser("compare", help="one table (and plot) of runs on one dataset")
+    compare = commands.add_parser("compare", formatter_class=defaults_shown,
+                                  help="one table (and plot) of runs on one dataset")
     compare.add_argument("runs", nargs="+", help="run directories trained on the same data")
     compare.add_argument("--temperatures", type=float, nargs="+", default=[1.0],
                          help="sample each run at these temperatures (the quality-diversity sweep)")
     compare.add_argument("--plot", help="write the quality-diversity plot to this PNG")
-    compare.add_argument("--samples", type=int, default=2_000, help="samples per temperature")
+    compare.add_argument("--samples", type=int, default=10_000, help="samples per temperature")
     _add_loading_options(compare)
     compare.add_argument("--json", action="store_true", help="print the rows as JSON lines")
     return parser
@@ -135,7 +146,10 @@ def _train(args: argparse.Namespace) -> int:
     else:
         config = recipe_config(recipe.name, args.config or ("cpu" if recipe.presets else None),
                                given)
-    result = train(config, args.out, resume=args.resume, progress=not args.quiet)
+    if args.sample_every < 0:
+        raise UserError(f"--sample-every must be >= 0, got {args.sample_every}")
+    options = RunOptions(sample_every=args.sample_every, tensorboard=args.tensorboard)
+    result = train(config, args.out, resume=args.resume, progress=not args.quiet, options=options)
     print(json.dumps({"out": args.out, **result}))
     return 0
 
@@ -144,8 +158,8 @@ def _check_run_options(args: argparse.Namespace) -> None:
     if getattr(args, "n", 1) < 1 or getattr(args, "samples", 1) < 1:
         raise UserError("the number of samples must be >= 1")
     temperatures = getattr(args, "temperatures", None) or [args.temperature]
-    if any(t < 0 for t in temperatures):
-        raise UserError(f"temperatures must be >= 0, got {temperatures}")
+    if any(not math.isfinite(t) or t < 0 for t in temperatures):
+        raise UserError(f"--temperature must be a finite number >= 0, got {temperatures}")
 
 
 def _compare(args: argparse.Namespace) -> int:
@@ -187,15 +201,16 @@ def run(argv: list[str] | None = None) -> int:
     _check_run_options(args)
     if args.command == "compare":
         return _compare(args)
+    if args.command == "sample":  # the checkpoint alone: no data files needed
+        loaded = load_run(args.run, best=args.checkpoint == "best", with_data=False)
+        generator = torch.Generator().manual_seed(args.seed)
+        sample = loaded.model.sample(args.n, loaded.max_len, args.temperature, generator=generator)
+        tokenizer = get_tokenizer(loaded.data.tokenizer, loaded.data.keep_spaces)
+        for row, length in zip(sample.tokens.tolist(), sample.lengths.tolist(), strict=True):
+            print(tokenizer.detokenize(loaded.vocab.decode(row[:length])))
+        return 0
     loaded = load_run(args.run, best=args.checkpoint == "best")
     corpus, data = loaded.corpus, loaded.data
-    if args.command == "sample":
-        generator = torch.Generator().manual_seed(args.seed)
-        sample = loaded.model.sample(args.n, corpus.max_len, args.temperature, generator=generator)
-        tokenizer = get_tokenizer(data.tokenizer, data.keep_spaces)
-        for row in sample.tokens.tolist():
-            print(tokenizer.detokenize(corpus.vocab.decode(row)))
-        return 0
     references = (read_references(args.references, data) if args.references
                   else decode_split(corpus.test, corpus))
     metrics = score_samples(loaded.model, corpus, loaded.oracle, references, args.samples,

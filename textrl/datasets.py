@@ -55,13 +55,27 @@ class DataConfig:
     data_seed: int = 0
     """seed of the oracle samples and of the train/valid/test split"""
 
+    @property
+    def oracle_is_random(self) -> bool:
+        return self.oracle is not None and (self.oracle == "random" or self.oracle.startswith("random:"))
+
     def __post_init__(self) -> None:
         if self.oracle is not None and self.data is not None:
             raise UserError("give --oracle or --data, not both")
         if self.oracle is None and self.data is None:
             self.oracle = "random"
+        # Absolute paths: the run directory works from any folder it is used from.
+        for name in ("data", "valid", "test"):
+            if getattr(self, name) is not None:
+                setattr(self, name, absolute(getattr(self, name)))
+        if self.oracle is not None and not self.oracle_is_random:
+            self.oracle = absolute(self.oracle)
         check_choices(self, {"tokenizer": TOKENIZERS, "overlong": ("truncate", "drop")})
         check_at_least(self, 1, ("n_train", "n_valid", "n_test", "max_len", "min_freq"))
+
+
+def absolute(path: str) -> str:
+    return str(Path(path).expanduser().resolve())
 
 
 def build_corpus(config: DataConfig) -> tuple[Corpus, OracleLSTM | None]:

@@ -1,5 +1,7 @@
 """Errors a user can fix. The CLI prints their message on one line and exits with code 2."""
 
+import math
+
 
 class UserError(Exception):
     """Bad input from the user: the message says what, where, and how to fix it."""
@@ -11,3 +13,14 @@ class DataError(UserError):
 
 class CheckpointError(UserError):
     """A run directory or checkpoint that cannot be read or does not match the request."""
+
+
+class DivergenceError(UserError):
+    """Training produced a non-finite loss, gradient or metric: the run stops there."""
+
+
+def check_finite(what: str, **values: float) -> None:
+    """A ``DivergenceError`` naming ``what`` and the first non-finite of ``values``."""
+    for name, value in values.items():
+        if not math.isfinite(value):
+            raise DivergenceError(f"{what}: {name} is {value}")

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from textrl.agents.base import Agent, Rollout
+from textrl.errors import check_finite
 from textrl.models.base import Policy
 
 
@@ -112,6 +113,7 @@ class ActorCritic(Agent):
         self.optimizer.zero_grad()
         loss.backward()
         grad_norm = nn.utils.clip_grad_norm_(self._parameters(), self.grad_clip)
+        check_finite("actor-critic update", loss=loss.item(), grad_norm=grad_norm.item())
         self.optimizer.step()
         return {"policy_loss": policy_loss.item(), "value_loss": value_loss.item(),
                 "entropy": mean_entropy.item(), "grad_norm": grad_norm.item()}
@@ -126,11 +128,11 @@ class ActorCritic(Agent):
 
     def state_dict(self) -> dict:
         critic = self.critic if self.critic is not None else self.value_head
-        return {"optimizer": self.optimizer.state_dict(), "value_head": critic.state_dict()}
+        return {"optimizer": self.optimizer.state_dict(), "critic": critic.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
         critic = self.critic if self.critic is not None else self.value_head
-        critic.load_state_dict(state["value_head"])
+        critic.load_state_dict(state["critic"])
         self.optimizer.load_state_dict(state["optimizer"])
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import torch
 from torch import nn
 
 from textrl.data.corpus import Split, length_mask
+from textrl.errors import check_finite
 from textrl.models.base import Policy
 from textrl.models.sampling import sample_categorical
 
@@ -65,8 +67,10 @@ class BehaviourCloning:
         self.optimizer.zero_grad()
         loss.backward()
         grad_norm = nn.utils.clip_grad_norm_(self.policy.parameters(), self.grad_clip)
+        stats = {"loss": loss.item(), "grad_norm": grad_norm.item()}
+        check_finite("MLE update", **stats)  # before the step, so the weights stay finite
         self.optimizer.step()
-        return {"loss": loss.item(), "grad_norm": grad_norm.item()}
+        return stats
 
     @torch.no_grad()
     def _scheduled_inputs(self, tokens: torch.Tensor, teacher_forcing: float,
@@ -90,9 +94,10 @@ class BehaviourCloning:
             inputs[:, t + 1] = torch.where(truth, tokens[:, t], sampled)
         return inputs
 
-    def train_epoch(self, data: Split, generator: torch.Generator,
-                    teacher_forcing: float = 1.0) -> dict[str, float]:
-        """One pass over ``data`` in an order drawn from ``generator``; mean batch stats."""
+    def train_epoch(self, data: Split, generator: torch.Generator, teacher_forcing: float = 1.0,
+                    on_batch: Callable[[], object] | None = None) -> dict[str, float]:
+        """One pass over ``data`` in an order drawn from ``generator``; mean batch stats.
+        ``on_batch()`` is called after each batch (a progress bar's update)."""
         self.policy.train()
         order = torch.randperm(len(data), generator=generator)
         totals = {"loss": 0.0, "grad_norm": 0.0}
@@ -103,6 +108,8 @@ class BehaviourCloning:
             for key in totals:
                 totals[key] += stats[key]
             batches += 1
+            if on_batch is not None:
+                on_batch()
         return {key: value / max(batches, 1) for key, value in totals.items()}
 
     def state_dict(self) -> dict:

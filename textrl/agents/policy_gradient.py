@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from textrl.agents.base import Agent, Rollout
+from textrl.errors import check_finite
 from textrl.models.base import Policy
 
 BASELINES = ("none", "moving_average")
@@ -67,6 +68,7 @@ class PolicyGradient(Agent):
         self.optimizer.zero_grad()
         loss.backward()
         grad_norm = nn.utils.clip_grad_norm_(self.policy.parameters(), self.grad_clip)
+        check_finite("policy-gradient update", loss=loss.item(), grad_norm=grad_norm.item())
         self.optimizer.step()
         mean_return = (returns.sum() / rollout.acted().sum()).item()
         if self.baseline == "moving_average":

@@ -39,7 +39,8 @@ def read_lines(path: str | os.PathLike) -> list[str]:
     """The lines of a UTF-8 text file, or a DataError that names the file, line and fix."""
     path = Path(path)
     if not path.exists():
-        raise DataError(f"{path}: no such file; check the path (relative paths start at {Path.cwd()})")
+        hint = "" if path.is_absolute() else f" (relative paths start at {Path.cwd()})"
+        raise DataError(f"{path}: no such file; check the path{hint}")
     if path.is_dir():
         raise DataError(f"{path}: is a directory; give a text file with one sentence per line")
     raw = path.read_bytes()

@@ -37,5 +37,5 @@ def nll_test(policy: Policy, split: Split, batch_size: int = 512,
 
 
 def perplexity(nll: float) -> float:
-    """``exp(nll)`` of a per-token NLL in nats."""
-    return math.exp(nll)
+    """``exp(nll)`` of a per-token NLL in nats (``inf`` past float range)."""
+    return math.exp(nll) if nll < 709.0 else math.inf

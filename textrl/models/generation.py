@@ -51,6 +51,8 @@ def continue_sequences(
         return lengths, log_probs
     first = int(start[0])
     rows = torch.arange(n, device=tokens.device)
+    # One start for all rows (sampling, episodes): column writes, cheaper than scattered ones.
+    aligned = bool((start == first).all())
     for k in range(max_len - first):
         m = int((start < max_len - k).sum())
         if m < len(logits):  # rows whose sentence is complete leave the batch
@@ -58,8 +60,9 @@ def continue_sequences(
         ids, logp = sample_categorical(logits, temperature, generator, reuse_logits=True)
         live = ~done[:m]
         position = start[:m] + k
-        tokens[rows[:m], position] = torch.where(live, ids, pad)
-        log_probs[rows[:m], position] = logp * live
+        at = (slice(0, m), first + k) if aligned else (rows[:m], position)
+        tokens[at] = torch.where(live, ids, pad)
+        log_probs[at] = logp * live
         if on_step is not None:
             ended = live & on_step(ids)
         elif eos is not None:

@@ -16,11 +16,11 @@ from typing import Any
 import torch
 import yaml
 
-from textrl.datasets import DataConfig, build_corpus, report_changes
+from textrl.datasets import DataConfig, absolute, build_corpus, report_changes
 from textrl.errors import UserError
 from textrl.oracle import OracleLSTM
 from textrl.recipes.components import AGENTS, REWARDS, Component, UserRewardConfig
-from textrl.recipes.config import RunConfig, build_parts, flag
+from textrl.recipes.config import RunConfig, build_parts, check_types, flag
 from textrl.rewards.function import load_reward, user_reward_is_learned
 from textrl.settings import check_choices
 from textrl.training import (
@@ -33,6 +33,7 @@ from textrl.training import (
     RealSentences,
     RolloutConfig,
     RunDir,
+    RunOptions,
     load_run,
     run_training,
 )
@@ -87,6 +88,10 @@ class InitConfig:
 
     def __post_init__(self) -> None:
         check_choices(self, {"init_checkpoint": ("last", "best")})
+        if self.init is not None:  # absolute: the run works from any folder
+            self.init = absolute(self.init)
+        if self.oracle is not None and not self.oracle.startswith("random"):
+            self.oracle = absolute(self.oracle)
 
 
 @dataclass
@@ -187,22 +192,24 @@ def recipe_config(name: str, preset: str | None = "cpu", overrides: dict | None 
         if unknown:
             raise UserError(f"{where}: {', '.join(flag(k) for k in unknown)} is not a setting "
                             f"of `textrl train {name}`; see `textrl train {name} --help`")
+        check_types(classes.values(), keys, where)
     return build_parts(name, classes, settings | overrides, source)
 
 
-def train(config: RunConfig, out: str | Path, resume: bool = False, progress: bool = True) -> dict:
+def train(config: RunConfig, out: str | Path, resume: bool = False, progress: bool = True,
+          options: RunOptions | None = None) -> dict:
     """Build the run ``config`` describes and train it (or resume it) in ``out``; returns
-    the last evaluation record."""
+    the last evaluation record. Nothing is written before the run can start."""
+    RunDir(out).check(resume)
     if get_recipe(config.recipe).kind == "mle":
         corpus, oracle = build_corpus(config.parts["data"])
         report_changes(corpus)
         torch.manual_seed(config.seed)
         policy = config.parts["policy"].build(corpus)
         trainer = MLETrainer(policy, corpus, oracle, config.parts["data"], config.parts["schedule"])
-        return run_training(trainer, config, out, resume, progress)
-    RunDir(out).create(resume)
-    trainer = build_adversarial(config, _init_run(config, out, progress))
-    return run_training(trainer, config, out, resume, progress)
+    else:
+        trainer = build_adversarial(config, _init_run(config, out, progress))
+    return run_training(trainer, config, out, resume, progress, options)
 
 
 def _init_run(config: RunConfig, out: str | Path, progress: bool) -> str:

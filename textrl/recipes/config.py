@@ -14,6 +14,7 @@ import ast
 import dataclasses
 import functools
 import inspect
+import math
 import textwrap
 import types
 import typing
@@ -58,6 +59,42 @@ def _scalar_type(annotation: Any) -> tuple[type, bool]:
     if origin is list:
         return typing.get_args(annotation)[0], True
     return annotation, False
+
+
+_KIND_NAMES = {int: "a whole number", float: "a finite number", str: "text", bool: "true or false"}
+
+
+def _fits(value: Any, kind: type) -> bool:
+    if kind is bool:
+        return isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind is float:
+        return (isinstance(value, (int, float)) and not isinstance(value, bool)
+                and math.isfinite(value))
+    return isinstance(value, kind)
+
+
+def check_types(classes: typing.Iterable[type], settings: dict, source: str) -> None:
+    """Every value in ``settings`` has its field's type (a finite number where a number is
+    expected); otherwise a UserError naming ``source`` and the flag."""
+    for cls in classes:
+        for name, annotation in typing.get_type_hints(cls).items():
+            if name not in settings or name not in cls.__dataclass_fields__:
+                continue
+            value = settings[name]
+            kind, is_list = _scalar_type(annotation)
+            optional = type(None) in typing.get_args(annotation)
+            if value is None and optional:
+                continue
+            if is_list:
+                ok = isinstance(value, list) and bool(value) and all(_fits(v, kind) for v in value)
+                expected = f"a list of {_KIND_NAMES[kind]}s"
+            else:
+                ok, expected = _fits(value, kind), _KIND_NAMES[kind]
+            if not ok:
+                raise UserError(f"{source}: {flag(name)} must be {expected}"
+                                f"{' or unset' if optional else ''}, got {value!r}")
 
 
 def add_arguments(parser: argparse.ArgumentParser, classes: typing.Iterable[type],

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from textrl.data.corpus import length_mask
+from textrl.errors import check_finite
 from textrl.models.modes import eval_mode
 from textrl.rewards.base import Batch
 
@@ -105,6 +106,7 @@ class CNNDiscriminator(nn.Module):
         loss = bce + self.l2 * penalty
         self.optimizer.zero_grad()
         loss.backward()
+        check_finite("discriminator update", loss=loss.item())
         self.optimizer.step()
         accuracy = ((z > 0).float() == labels).float().mean()
         return {"loss": loss.item(), "bce": bce.item(), "accuracy": accuracy.item()}

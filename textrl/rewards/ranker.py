@@ -8,6 +8,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from textrl.errors import check_finite
 from textrl.models.modes import eval_mode
 from textrl.rewards.base import Batch
 from textrl.rewards.discriminator import SEQGAN_FILTER_SIZES, SEQGAN_NUM_FILTERS, CNNEncoder
@@ -95,6 +96,7 @@ class Ranker(nn.Module):
         loss = -real_rank.log().mean() + fake_rank.log().mean()
         self.optimizer.zero_grad()
         loss.backward()
+        check_finite("ranker update", loss=loss.item())
         self.optimizer.step()
         return {"loss": loss.item(), "real_rank": real_rank.mean().item(),
                 "fake_rank": fake_rank.mean().item()}

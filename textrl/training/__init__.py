@@ -7,10 +7,10 @@ from textrl.training.adversarial import (
     RealSentences,
     RolloutConfig,
 )
-from textrl.training.loop import LoadedRun, Trainer, load_run, run_training
+from textrl.training.loop import LoadedRun, RunOptions, Trainer, load_run, run_training
 from textrl.training.mle import MLEConfig, MLETrainer, PolicyConfig
 from textrl.training.runs import RunDir
 
 __all__ = ["AdversarialConfig", "AdversarialTrainer", "DStepConfig", "LoadedRun", "MLEConfig",
-           "MLETrainer", "PolicyConfig", "RealSentences", "RolloutConfig", "RunDir", "Trainer",
+           "MLETrainer", "PolicyConfig", "RealSentences", "RolloutConfig", "RunDir", "RunOptions", "Trainer",
            "load_run", "run_training"]

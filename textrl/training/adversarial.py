@@ -5,7 +5,6 @@ generated sentences. It takes built components and knows no recipe by name."""
 from __future__ import annotations
 
 import copy
-import time
 from dataclasses import dataclass
 
 import torch
@@ -130,6 +129,7 @@ class AdversarialTrainer:
     kind = "adversarial"
     unit = "iteration"
     plotted = PLOTTED
+    progress = False
 
     def __init__(self, policy: Policy, reward: RewardModel, agent: Agent, corpus: Corpus,
                  oracle: OracleLSTM | None, data: DataConfig, schedule: AdversarialConfig,
@@ -145,6 +145,7 @@ class AdversarialTrainer:
         self.learned = isinstance(reward, LearnedReward)
         if self.learned and d_steps is None:
             raise ValueError("a learned reward needs a d-step schedule (DStepConfig)")
+        self.pretrain_rounds = d_steps.d_pretrain_steps if self.learned else 0
         self.rollout_policy = copy.deepcopy(policy).requires_grad_(False)
         self.scored = (MonteCarloReward(reward, self.rollout_policy, rollout.n_rollouts,
                                         schedule.temperature, generator=generator)
@@ -187,13 +188,12 @@ class AdversarialTrainer:
         return last
 
     def begin(self) -> dict:
-        """Step 0: the starting policy's evaluation, then reward pretraining."""
-        record = self.evaluate(0)
-        if self.learned and self.d.d_pretrain_steps:
-            t0 = time.perf_counter()
-            record |= self.d_phase(self.d.d_pretrain_steps)
-            record["d_pretrain_s"] = time.perf_counter() - t0
-        return record
+        """Step 0 starts with the starting policy's evaluation."""
+        return self.evaluate(0)
+
+    def pretrain_round(self, index: int) -> dict:
+        """One round of reward pretraining (fresh negatives, ``d_epochs`` epochs)."""
+        return self.d_phase(1)
 
     def train_step(self, step: int) -> dict:
         for _ in range(self.schedule.g_steps):
@@ -212,7 +212,7 @@ class AdversarialTrainer:
         return out
 
     def weights(self) -> dict:
-        return model_weights(self.data, self.vocab, self.policy)
+        return model_weights(self.data, self.vocab, self.policy, self.max_len)
 
     def state_dict(self) -> dict:
         reward_state = {}

@@ -8,6 +8,8 @@ own: one training step, its evaluation, and its state. ``load_run`` reads any ru
 
 from __future__ import annotations
 
+import math
+import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -17,11 +19,13 @@ import torch
 from tqdm import tqdm
 
 from textrl.data.corpus import Corpus
+from textrl.data.tokenizers import get_tokenizer
 from textrl.data.vocab import Vocab
 from textrl.datasets import DataConfig, build_corpus, data_fingerprint
-from textrl.errors import CheckpointError
+from textrl.errors import CheckpointError, DivergenceError, UserError
 from textrl.models import policy_from_dict
 from textrl.models.base import Policy
+from textrl.models.modes import eval_mode
 from textrl.oracle import OracleLSTM
 from textrl.training.runs import RunDir
 
@@ -33,12 +37,15 @@ class Trainer(Protocol):
 
     ``kind`` tags its checkpoints; ``unit`` names a step in the log ("epoch", "iteration");
     ``total``, ``eval_every`` and ``checkpoint_every`` count steps; ``generator`` is its
-    random stream (saved with torch's global one). ``begin()`` runs once on a fresh run
-    (e.g. reward pretraining) and returns step 0's record, or ``None``; ``train_step(step)``
-    runs step ``step`` (1-based) and ``evaluate(step)`` scores the policy after it.
-    ``weights()`` is what loading the run needs (data, vocabulary, ``policy``'s weights);
-    ``state_dict`` and ``load_state_dict`` the rest of its state (optimisers, reward,
-    rollout policy).
+    random stream (saved with torch's global one); ``progress`` is set by the loop (show
+    bars for long phases). ``begin()`` returns the start of step 0's record (the starting
+    policy's evaluation) or ``None`` for a trainer without one; then ``pretrain_rounds``
+    calls of ``pretrain_round(i)`` (reward pretraining; each is checkpointed, so a run
+    stopped there resumes there). ``train_step(step)`` runs step ``step`` (1-based) and
+    ``evaluate(step)`` scores the policy after it. ``weights()`` is what loading the run
+    needs (data, vocabulary, ``policy``'s weights); ``state_dict`` and ``load_state_dict``
+    the rest of its state (optimisers, reward, rollout policy). ``data`` and ``vocab``
+    decode samples.
     """
 
     kind: str
@@ -46,12 +53,17 @@ class Trainer(Protocol):
     total: int
     eval_every: int
     checkpoint_every: int
+    pretrain_rounds: int
     generator: torch.Generator
     plotted: list[str] | None
+    progress: bool
     vocab: Vocab
+    data: DataConfig
     policy: Policy
 
     def begin(self) -> dict | None: ...
+
+    def pretrain_round(self, index: int) -> dict: ...
 
     def train_step(self, step: int) -> dict: ...
 
@@ -64,105 +76,229 @@ class Trainer(Protocol):
     def load_state_dict(self, state: dict) -> None: ...
 
 
-def model_weights(data: DataConfig, vocab: Vocab, policy: Policy) -> dict:
+def model_weights(data: DataConfig, vocab: Vocab, policy: Policy, max_len: int) -> dict:
     """The part of a checkpoint that ``load_run`` reads: data settings and fingerprint,
-    vocabulary, model class, config and weights."""
+    vocabulary, sequence length, model class, config and weights."""
     return {"data": asdict(data), "fingerprint": data_fingerprint(data), "vocab": vocab.to_dict(),
-            "model": policy.to_dict()}
+            "max_len": max_len, "model": policy.to_dict()}
+
+
+class RunOptions(NamedTuple):
+    """How a run is watched; none of it changes what is trained, so a resume may change it.
+
+    ``sample_every``: every N steps, decode ``samples`` sentences to ``samples.jsonl`` and the
+    console (0: never). ``tensorboard``: a folder for TensorBoard event files (scalars and
+    samples), or ``None``."""
+
+    progress: bool = True
+    sample_every: int = 0
+    samples: int = 3
+    tensorboard: str | None = None
+
+
+def decode_samples(trainer: Trainer, n: int, seed: int) -> list[str]:
+    """``n`` sentences from the trainer's policy, drawn with their own seeded stream (the
+    training stream is untouched) and detokenised like the training data."""
+    with eval_mode(trainer.policy):
+        sample = trainer.policy.sample(n, trainer.weights()["max_len"],
+                                       generator=torch.Generator().manual_seed(seed))
+    tokenizer = get_tokenizer(trainer.data.tokenizer, trainer.data.keep_spaces)
+    return [tokenizer.detokenize(trainer.vocab.decode(row[:length])) for row, length in
+            zip(sample.tokens.tolist(), sample.lengths.tolist(), strict=True)]
+
+
+def _check_finite_record(record: dict) -> None:
+    bad = {k: v for k, v in record.items() if isinstance(v, float) and not math.isfinite(v)}
+    if bad:
+        raise DivergenceError(", ".join(f"{k} is {v}" for k, v in bad.items()))
+
+
+class _Watchers:
+    """The run's log, samples and TensorBoard writer."""
+
+    def __init__(self, run: RunDir, trainer: Trainer, options: RunOptions):
+        self.run, self.trainer, self.options = run, trainer, options
+        self.writer = None
+        if options.tensorboard:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+            except ImportError:
+                raise UserError("--tensorboard needs the tensorboard package: pip install "
+                                "'textrl[tensorboard]'") from None
+            self.writer = SummaryWriter(options.tensorboard)
+
+    def log(self, record: dict) -> None:
+        step = record[self.trainer.unit]
+        self.run.log(record)
+        if self.writer is not None:
+            for key, value in record.items():
+                if key != self.trainer.unit and isinstance(value, (int, float)):
+                    self.writer.add_scalar(key, value, step)
+            self.writer.flush()
+
+    def sample(self, step: int, seed: int) -> None:
+        every = self.options.sample_every
+        if not every or step % every:
+            return
+        texts = decode_samples(self.trainer, self.options.samples, seed + step)
+        self.run.log({self.trainer.unit: step, "samples": texts}, self.run.samples)
+        for text in texts:
+            tqdm.write(f"[{self.trainer.unit} {step}] {text}", file=sys.stderr)
+        if self.writer is not None:
+            self.writer.add_text("samples", "\n\n".join(texts), step)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
 
 
 def run_training(trainer: Trainer, config: Any, out: str | Path, resume: bool = False,
-                 progress: bool = True) -> dict:
+                 progress: bool = True, options: RunOptions | None = None) -> dict:
     """Train (or resume) ``trainer`` in ``out`` until ``trainer.total`` steps; returns the
-    last evaluation record. ``config`` is the run's ``RunConfig`` (saved as config.yaml and
-    in every checkpoint; a resume may change only its resumable settings)."""
+    last evaluation record, with ``time_s`` the whole run's training time. ``config`` is the
+    run's ``RunConfig`` (saved as config.yaml and in every checkpoint; a resume may change
+    only its resumable settings).
+
+    A non-finite loss, gradient or metric stops the run at once with a ``DivergenceError``
+    naming the step; the last checkpoint is left as it was, so ``--resume`` (with, say, a
+    lower learning rate) continues from it."""
+    options = (options or RunOptions())._replace(progress=progress)
+    trainer.progress = progress
     run = RunDir(out)
-    run.create(resume)
-    step, best = 0, float("inf")
+    run.check(resume)
+    step, best, pending, pretrained = 0, float("inf"), None, 0
     if resume:
         state = run.load_checkpoint()
         if state.get("kind") != trainer.kind:
             raise CheckpointError(f"{run.path}: holds a {state.get('kind', 'unknown')} run, not "
                                   f"a {trainer.kind} run; resume it with its own recipe")
         config.check_resumable(state["config"], str(run.path))
+        if trainer.total < state["step"]:
+            raise UserError(f"{run.path}: --resume asks for {trainer.total} {trainer.unit}s, but "
+                            f"{state['step']} are done; ask for at least as many")
         trainer.policy.load_state_dict(state["model"]["state_dict"])
         trainer.load_state_dict(state["trainer"])
         trainer.generator.set_state(state["rng"]["generator"])
         torch.set_rng_state(state["rng"]["torch"])
-        step, best = state["step"], state.get("best", best)
-        run.truncate_log(step, key=trainer.unit)
+        step, best = state["step"], state["best"]
+        pending, pretrained = state["pending"], state["pretrained"]
+        run.truncate_log(step if pending is None else -1, key=trainer.unit)
     else:
+        run.create(resume)
         trainer.vocab.save(run.vocab)
-        record = trainer.begin()
-        if record is not None:
-            run.log({trainer.unit: 0} | record)
-            if BEST_BY in record:
+        pending = trainer.begin()
+    run.save_config(config.to_dict())
+    watch = _Watchers(run, trainer, options)
+    try:
+        if pending is not None:  # step 0: the start's evaluation, then reward pretraining
+            rounds = tqdm(range(pretrained, trainer.pretrain_rounds), initial=pretrained,
+                          total=trainer.pretrain_rounds, desc="reward pretraining", unit="round",
+                          disable=not progress or not trainer.pretrain_rounds, leave=False)
+            for index in rounds:
+                t0 = time.perf_counter()
+                pending |= _diverged(trainer, 0, lambda i=index: trainer.pretrain_round(i))
+                pending["d_pretrain_s"] = pending.get("d_pretrain_s", 0.0) + time.perf_counter() - t0
+                _checkpoint(run, trainer, config, 0, best, pending, index + 1)
+            record = {trainer.unit: 0} | pending
+            watch.log(record)
+            if record.get(BEST_BY, math.inf) < best:
                 best = record[BEST_BY]
                 run.save_checkpoint(_tagged(trainer, config, 0) | {BEST_BY: best}, best=True)
-            _checkpoint(run, trainer, config, 0, best)
-    run.save_config(config.to_dict())
-    last: dict = {}
-    bar = tqdm(range(step, trainer.total), initial=step, total=trainer.total,
-               desc=config.recipe, unit=trainer.unit, disable=not progress)
-    for _ in bar:
-        t0 = time.perf_counter()
-        step += 1
-        record = {trainer.unit: step} | trainer.train_step(step)
-        if step % trainer.eval_every == 0 or step == trainer.total:
-            record |= trainer.evaluate(step)
-            last = record
-        record["time_s"] = time.perf_counter() - t0
-        bar.set_postfix({k: f"{v:.3f}" for k, v in record.items()
-                         if k.startswith("nll") or k == "train_nll"})
-        run.log(record)
-        if record.get(BEST_BY, float("inf")) < best:
-            best = record[BEST_BY]
-            run.save_checkpoint(_tagged(trainer, config, step) | {BEST_BY: best}, best=True)
-        if step % trainer.checkpoint_every == 0 or step == trainer.total:
-            _checkpoint(run, trainer, config, step, best)
+            _checkpoint(run, trainer, config, 0, best, None, trainer.pretrain_rounds)
+        last: dict = {}
+        bar = tqdm(range(step, trainer.total), initial=step, total=trainer.total,
+                   desc=config.recipe, unit=trainer.unit, disable=not progress)
+        for _ in bar:
+            t0 = time.perf_counter()
+            step += 1
+            record = {trainer.unit: step} | _diverged(trainer, step,
+                                                      lambda s=step: trainer.train_step(s))
+            evaluated = step % trainer.eval_every == 0 or step == trainer.total
+            if evaluated:
+                record |= _diverged(trainer, step, lambda s=step: trainer.evaluate(s))
+                last = record
+            record["time_s"] = time.perf_counter() - t0
+            bar.set_postfix({k: f"{v:.3f}" for k, v in record.items()
+                             if k.startswith("nll") or k == "train_nll"})
+            watch.log(record)
+            watch.sample(step, config.seed)
+            if record.get(BEST_BY, math.inf) < best:
+                best = record[BEST_BY]
+                run.save_checkpoint(_tagged(trainer, config, step) | {BEST_BY: best}, best=True)
+            if step % trainer.checkpoint_every == 0 or step == trainer.total:
+                _checkpoint(run, trainer, config, step, best, None, trainer.pretrain_rounds)
+            if evaluated:
+                run.plot_log(key=trainer.unit, names=trainer.plotted)
+    finally:
+        watch.close()
     run.plot_log(key=trainer.unit, names=trainer.plotted)
-    return last
+    return last | {"time_s": sum(r.get("time_s", 0.0) + r.get("d_pretrain_s", 0.0)
+                                 for r in run.read_log())}
+
+
+def _diverged(trainer: Trainer, step: int, work) -> dict:
+    """``work()``'s record; a non-finite value in it, or a ``DivergenceError`` inside it,
+    becomes one message naming the step and what to try."""
+    try:
+        record = work()
+        _check_finite_record(record)
+        return record
+    except DivergenceError as exc:
+        raise DivergenceError(
+            f"training diverged at {trainer.unit} {step} ({exc}); the last checkpoint is kept. "
+            "Lower the learning rate (--lr, or --d-lr for the reward) or the gradient clip, "
+            "then continue with --resume or start a new run") from None
 
 
 def _tagged(trainer: Trainer, config: Any, step: int) -> dict:
     return {"kind": trainer.kind, "step": step, "config": config.to_dict()} | trainer.weights()
 
 
-def _checkpoint(run: RunDir, trainer: Trainer, config: Any, step: int, best: float) -> None:
+def _checkpoint(run: RunDir, trainer: Trainer, config: Any, step: int, best: float,
+                pending: dict | None, pretrained: int) -> None:
     run.save_checkpoint(_tagged(trainer, config, step) | {
-        "trainer": trainer.state_dict(), "best": best,
+        "trainer": trainer.state_dict(), "best": best, "pending": pending,
+        "pretrained": pretrained,
         "rng": {"generator": trainer.generator.get_state(), "torch": torch.get_rng_state()}})
 
 
 class LoadedRun(NamedTuple):
-    """A run read back: its kind, settings, data, oracle (oracle runs) and trained model."""
+    """A run read back: its kind, settings, data settings, vocabulary, sequence length and
+    trained model; with its data, also the corpus and (oracle runs) the oracle."""
 
     kind: str
     config: dict
     data: DataConfig
-    corpus: Corpus
-    oracle: OracleLSTM | None
+    vocab: Vocab
+    max_len: int
     model: Policy
+    corpus: Corpus | None = None
+    oracle: OracleLSTM | None = None
 
 
-def load_run(out: str | Path, best: bool = False) -> LoadedRun:
-    """Rebuild a finished (or interrupted) run of any kind: its data and its latest model,
-    or with ``best`` the one with the best validation NLL."""
+def load_run(out: str | Path, best: bool = False, with_data: bool = True) -> LoadedRun:
+    """Rebuild a finished (or interrupted) run of any kind: its latest model, or with
+    ``best`` the one with the best validation NLL. ``with_data=False`` reads the checkpoint
+    alone (enough to sample): the training files need not exist any more."""
     run = RunDir(out)
     if not run.path.is_dir():
         raise CheckpointError(f"{run.path}: no such run directory; train one with "
                               "`textrl train mle --out DIR`")
     state = run.load_checkpoint(best)
-    if "kind" not in state or "data" not in state:
+    if "kind" not in state or "max_len" not in state:
         raise CheckpointError(f"{run.path}: a checkpoint from an older textrl (no run kind); "
                               "retrain it with this version")
     data = DataConfig(**state["data"])
+    vocab = Vocab.from_dict(state["vocab"])
+    model = policy_from_dict(state["model"])
+    model.eval()
+    loaded = LoadedRun(state["kind"], state["config"], data, vocab, state["max_len"], model)
+    if not with_data:
+        return loaded
     if data_fingerprint(data) != state["fingerprint"]:
         raise CheckpointError(f"{run.path}: the data files changed since training "
                               f"({', '.join(state['fingerprint'])}); restore them or retrain")
     corpus, oracle = build_corpus(data)
     if corpus.vocab.to_dict() != state["vocab"]:
         raise CheckpointError(f"{run.path}: the rebuilt vocabulary differs from the checkpoint's")
-    model = policy_from_dict(state["model"])
-    model.eval()
-    return LoadedRun(state["kind"], state["config"], data, corpus, oracle, model)
+    return loaded._replace(corpus=corpus, oracle=oracle)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+from tqdm import tqdm
 
 from textrl.agents.mle import SCHEDULES, BehaviourCloning, teacher_forcing_prob
 from textrl.data.corpus import Corpus
@@ -103,7 +104,9 @@ class MLETrainer:
     kind = "mle"
     unit = "epoch"
     checkpoint_every = 1
-    plotted = None
+    pretrain_rounds = 0
+    plotted = ["nll_oracle", "nll_valid", "ppl_valid", "train_nll", "grad_norm", "teacher_forcing"]
+    progress = False
 
     def __init__(self, policy: Policy, corpus: Corpus, oracle: OracleLSTM | None,
                  data: DataConfig, schedule: MLEConfig):
@@ -114,12 +117,18 @@ class MLETrainer:
         self.generator = torch.Generator().manual_seed(schedule.seed)
 
     def begin(self) -> None:
-        return None
+        return None  # nothing to evaluate or pretrain before the first epoch
+
+    def pretrain_round(self, index: int) -> dict:
+        raise NotImplementedError("MLE has no pretraining rounds")
 
     def train_step(self, step: int) -> dict:
         s = self.schedule
         tf = teacher_forcing_prob(s.scheduled_sampling, step - 1, s.ss_k, s.ss_floor)
-        stats = self.agent.train_epoch(self.corpus.train, self.generator, tf)
+        batches = -(-len(self.corpus.train) // s.batch_size)
+        with tqdm(total=batches, desc=f"epoch {step}", unit="batch", leave=False, delay=1.0,
+                  disable=not self.progress) as bar:
+            stats = self.agent.train_epoch(self.corpus.train, self.generator, tf, bar.update)
         record = {"train_nll": stats["loss"], "grad_norm": stats["grad_norm"]}
         return record | ({"teacher_forcing": tf} if s.scheduled_sampling != "none" else {})
 
@@ -128,7 +137,7 @@ class MLETrainer:
                                self.schedule.eval_samples, seed=self.schedule.seed + step)
 
     def weights(self) -> dict:
-        return model_weights(self.data, self.vocab, self.policy)
+        return model_weights(self.data, self.vocab, self.policy, self.corpus.max_len)
 
     def state_dict(self) -> dict:
         return {"agent": self.agent.state_dict()}

@@ -7,7 +7,8 @@ Layout::
     DIR/checkpoint.pt        the latest state (weights_only-loadable), replaced atomically
     DIR/best.pt              the weights with the best validation NLL so far
     DIR/metrics.jsonl        one JSON object per logged step
-    DIR/learning_curve.png   the metrics against the step
+    DIR/samples.jsonl        decoded samples during training (``--sample-every``)
+    DIR/learning_curve.png   the metrics against the step, redrawn at every evaluation
 """
 
 from __future__ import annotations
@@ -32,16 +33,25 @@ class RunDir:
         self.best = self.path / "best.pt"
         self.metrics = self.path / "metrics.jsonl"
         self.plot = self.path / "learning_curve.png"
+        self.samples = self.path / "samples.jsonl"
 
-    def create(self, resume: bool) -> None:
+    def check(self, resume: bool) -> None:
+        """Refuse what cannot be started (or resumed) here, creating nothing."""
         if self.path.exists() and not self.path.is_dir():
             raise CheckpointError(f"{self.path}: exists and is not a directory; choose another --out")
         if not resume and self.checkpoint.exists():
             raise CheckpointError(f"{self.path}: already holds a run; pass --resume to continue "
                                   "it, or choose another --out")
+        if not resume and self.metrics.exists():
+            raise CheckpointError(f"{self.path}: holds the metrics.jsonl of an earlier run but no "
+                                  "checkpoint; delete that directory or choose another --out, so "
+                                  "two runs' logs are never mixed")
         if resume and not self.checkpoint.exists():
             raise CheckpointError(f"{self.path}: no checkpoint.pt to resume from; drop --resume "
                                   "to start a new run")
+
+    def create(self, resume: bool) -> None:
+        self.check(resume)
         self.path.mkdir(parents=True, exist_ok=True)
 
     def save_config(self, config: dict) -> None:
@@ -74,9 +84,10 @@ class RunDir:
             raise CheckpointError(f"{path}: unreadable checkpoint "
                                   f"({type(exc).__name__}); delete it and retrain") from None
 
-    def log(self, record: dict) -> None:
-        with self.metrics.open("a", encoding="utf-8") as f:
-            f.write(json.dumps(record) + "\n")
+    def log(self, record: dict, path: Path | None = None) -> None:
+        """Append ``record`` to ``metrics.jsonl`` (or ``path``) as strict JSON (no NaN)."""
+        with (path or self.metrics).open("a", encoding="utf-8") as f:
+            f.write(json.dumps(record, allow_nan=False, ensure_ascii=False) + "\n")
 
     def read_log(self) -> list[dict]:
         if not self.metrics.exists():
@@ -91,15 +102,18 @@ class RunDir:
 
     def plot_log(self, key: str = "epoch", names: list[str] | None = None) -> None:
         """One panel per logged metric (or per name in ``names`` that was logged) against
-        ``key``, three panels a row."""
+        ``key``, three panels a row, whole-number steps on the x-axis."""
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import MaxNLocator
 
         records = self.read_log()
-        logged = sorted({k for r in records for k, v in r.items()
-                         if k not in (key, "time_s") and isinstance(v, (int, float))})
+        logged = {k for r in records for k, v in r.items()
+                  if k not in (key, "time_s") and isinstance(v, (int, float))}
+        # Evaluated metrics (absent from some steps) first, then the per-step statistics.
+        logged = sorted(logged, key=lambda k: (all(k in r for r in records), k))
         names = logged if names is None else [n for n in names if n in logged]
         if not names:
             return
@@ -111,6 +125,7 @@ class RunDir:
             points = [(r[key], r[name]) for r in records if name in r]
             ax.plot(*zip(*points, strict=True), marker="." if len(points) < 30 else None)
             ax.set_xlabel(key)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_title(name)
             ax.grid(alpha=0.3)
         fig.tight_layout()
