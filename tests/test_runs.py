@@ -59,7 +59,7 @@ def test_divergence_stops_the_run_with_one_line_and_keeps_the_checkpoint(tmp_pat
 
     monkeypatch.setattr(BehaviourCloning, "update", nan_in_epoch_two)
     user_error(["train", "mle", *SMALL_MLE, "--epochs", "3", "--out", out], capsys,
-               "training diverged at epoch 2 (train_nll is nan)")
+               "training diverged at epoch 2 (train_nll is nan); the checkpoint of epoch 1 is kept")
     kept = RunDir(out).load_checkpoint()
     assert kept["step"] == 1
     assert strict_json_lines(out / "metrics.jsonl")[-1]["epoch"] == 1
@@ -79,6 +79,14 @@ def test_rl_divergence_is_caught_too(mle_run, tmp_path, capsys, monkeypatch):
     user_error(["train", "constant", "--init", mle_run, "--iterations", "2", "--n-rollouts", "0",
                 "--eval-samples", "16", "--quiet", "--out", tmp_path / "rl"], capsys,
                "training diverged at iteration 1 (policy-gradient update: loss is nan)")
+
+
+def test_a_collapsed_rl_policy_stops_the_run(mle_run, tmp_path, capsys):
+    # At lr 1e6 the constant-reward policy turns deterministic: every number stays finite,
+    # but the validation NLL goes far past a uniform policy's.
+    user_error(["train", "constant", "--init", mle_run, "--lr", "1e6", "--iterations", "2",
+                "--n-rollouts", "0", "--eval-every", "1", "--eval-samples", "16", "--quiet",
+                "--out", tmp_path / "rl"], capsys, "the policy has collapsed")
 
 
 def test_a_fresh_run_never_appends_to_an_old_log(tmp_path, capsys):
@@ -221,6 +229,8 @@ def test_a_run_killed_in_any_phase_resumes_to_the_same_run(phase, cls, method, o
         killed(patch, cls, method, on_call)
         with pytest.raises(KeyboardInterrupt):
             train(rl_config(mle_run), tmp_path / "killed", progress=False)
+    if phase != "reward pretraining":  # drawn at each evaluation, not only at the end
+        assert (tmp_path / "killed" / "learning_curve.png").exists()
     train(rl_config(mle_run), tmp_path / "killed", resume=True, progress=False)
     (a, log_a), (b, log_b) = final_state(tmp_path / "straight"), final_state(tmp_path / "killed")
     assert log_a == log_b, phase

@@ -106,6 +106,7 @@ def add_arguments(parser: argparse.ArgumentParser, classes: typing.Iterable[type
     for cls in classes:
         hints = typing.get_type_hints(cls)
         docs = field_docs(cls)
+        group = parser.add_argument_group((cls.__doc__ or cls.__name__).strip().splitlines()[0].rstrip("."))
         for f in fields(cls):
             if f.name in defaults:
                 default = defaults[f.name]
@@ -113,14 +114,15 @@ def add_arguments(parser: argparse.ArgumentParser, classes: typing.Iterable[type
                 default = f.default
             else:
                 default = f.default_factory()  # type: ignore[misc]
-            text = f"{docs.get(f.name, '')} (default: {default})".replace("%", "%%")
+            doc = docs.get(f.name, "")
+            text = (doc if "default:" in doc else f"{doc} (default: {default})").replace("%", "%%")
             kind, is_list = _scalar_type(hints[f.name])
             if kind is bool:
-                parser.add_argument(flag(f.name), action=argparse.BooleanOptionalAction,
-                                    default=None, help=text)
+                group.add_argument(flag(f.name), action=argparse.BooleanOptionalAction,
+                                   default=None, help=text)
             else:
-                parser.add_argument(flag(f.name), type=kind, nargs="+" if is_list else None,
-                                    default=None, help=text)
+                group.add_argument(flag(f.name), type=kind, nargs="+" if is_list else None,
+                                   default=None, help=text)
 
 
 class RunConfig:

@@ -27,7 +27,7 @@ PLOTTED = ["nll_oracle", "nll_valid", "reward", "d_accuracy", "d_real_rank", "en
 
 @dataclass
 class AdversarialConfig:
-    """The adversarial loop's schedule (defaults: SeqGAN as its authors ran it)."""
+    """The adversarial loop's schedule."""
 
     iterations: int = 200
     """adversarial iterations (g-steps, then d-steps)"""

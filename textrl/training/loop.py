@@ -107,12 +107,6 @@ def decode_samples(trainer: Trainer, n: int, seed: int) -> list[str]:
             zip(sample.tokens.tolist(), sample.lengths.tolist(), strict=True)]
 
 
-def _check_finite_record(record: dict) -> None:
-    bad = {k: v for k, v in record.items() if isinstance(v, float) and not math.isfinite(v)}
-    if bad:
-        raise DivergenceError(", ".join(f"{k} is {v}" for k, v in bad.items()))
-
-
 class _Watchers:
     """The run's log, samples and TensorBoard writer."""
 
@@ -189,33 +183,39 @@ def run_training(trainer: Trainer, config: Any, out: str | Path, resume: bool = 
         pending = trainer.begin()
     run.save_config(config.to_dict())
     watch = _Watchers(run, trainer, options)
+    saved = step if resume or pending is not None else None  # the checkpoint a failure keeps
+    where = f"{trainer.unit} {step + 1}"
     try:
         if pending is not None:  # step 0: the start's evaluation, then reward pretraining
             rounds = tqdm(range(pretrained, trainer.pretrain_rounds), initial=pretrained,
                           total=trainer.pretrain_rounds, desc="reward pretraining", unit="round",
                           disable=not progress or not trainer.pretrain_rounds, leave=False)
             for index in rounds:
+                where = f"reward pretraining round {index + 1}"
                 t0 = time.perf_counter()
-                pending |= _diverged(trainer, 0, lambda i=index: trainer.pretrain_round(i))
+                pending |= _finite(trainer.pretrain_round(index))
                 pending["d_pretrain_s"] = pending.get("d_pretrain_s", 0.0) + time.perf_counter() - t0
                 _checkpoint(run, trainer, config, 0, best, pending, index + 1)
+                saved = 0
             record = {trainer.unit: 0} | pending
             watch.log(record)
             if record.get(BEST_BY, math.inf) < best:
                 best = record[BEST_BY]
                 run.save_checkpoint(_tagged(trainer, config, 0) | {BEST_BY: best}, best=True)
             _checkpoint(run, trainer, config, 0, best, None, trainer.pretrain_rounds)
+            saved = 0
         last: dict = {}
         bar = tqdm(range(step, trainer.total), initial=step, total=trainer.total,
                    desc=config.recipe, unit=trainer.unit, disable=not progress)
         for _ in bar:
             t0 = time.perf_counter()
             step += 1
-            record = {trainer.unit: step} | _diverged(trainer, step,
-                                                      lambda s=step: trainer.train_step(s))
+            where = f"{trainer.unit} {step}"
+            record = {trainer.unit: step} | _finite(trainer.train_step(step))
             evaluated = step % trainer.eval_every == 0 or step == trainer.total
             if evaluated:
-                record |= _diverged(trainer, step, lambda s=step: trainer.evaluate(s))
+                record |= _finite(trainer.evaluate(step))
+                _not_collapsed(record, len(trainer.vocab))
                 last = record
             record["time_s"] = time.perf_counter() - t0
             bar.set_postfix({k: f"{v:.3f}" for k, v in record.items()
@@ -227,8 +227,15 @@ def run_training(trainer: Trainer, config: Any, out: str | Path, resume: bool = 
                 run.save_checkpoint(_tagged(trainer, config, step) | {BEST_BY: best}, best=True)
             if step % trainer.checkpoint_every == 0 or step == trainer.total:
                 _checkpoint(run, trainer, config, step, best, None, trainer.pretrain_rounds)
+                saved = step
             if evaluated:
                 run.plot_log(key=trainer.unit, names=trainer.plotted)
+    except DivergenceError as exc:
+        kept = ("nothing was saved yet" if saved is None else
+                f"the checkpoint of {trainer.unit} {saved} is kept, and --resume continues from it")
+        raise DivergenceError(f"training diverged at {where} ({exc}); {kept}. Try a lower "
+                              "learning rate (--lr, or --d-lr for the reward) or gradient clip"
+                              ) from None
     finally:
         watch.close()
     run.plot_log(key=trainer.unit, names=trainer.plotted)
@@ -236,18 +243,21 @@ def run_training(trainer: Trainer, config: Any, out: str | Path, resume: bool = 
                                  for r in run.read_log())}
 
 
-def _diverged(trainer: Trainer, step: int, work) -> dict:
-    """``work()``'s record; a non-finite value in it, or a ``DivergenceError`` inside it,
-    becomes one message naming the step and what to try."""
-    try:
-        record = work()
-        _check_finite_record(record)
-        return record
-    except DivergenceError as exc:
-        raise DivergenceError(
-            f"training diverged at {trainer.unit} {step} ({exc}); the last checkpoint is kept. "
-            "Lower the learning rate (--lr, or --d-lr for the reward) or the gradient clip, "
-            "then continue with --resume or start a new run") from None
+def _finite(record: dict) -> dict:
+    """``record``, or a ``DivergenceError`` naming its non-finite values."""
+    bad = {k: v for k, v in record.items() if isinstance(v, float) and not math.isfinite(v)}
+    if bad:
+        raise DivergenceError(", ".join(f"{k} is {v}" for k, v in bad.items()))
+    return record
+
+
+def _not_collapsed(record: dict, vocab_size: int) -> None:
+    """A ``DivergenceError`` when the validation NLL is ten times a uniform policy's
+    (log V nats a token): finite, but the policy gives the real text next to no mass."""
+    ceiling = 10 * math.log(vocab_size)
+    if record.get(BEST_BY, 0.0) > ceiling:
+        raise DivergenceError(f"{BEST_BY} is {record[BEST_BY]:.4g}, over ten times a uniform "
+                              f"policy's {ceiling / 10:.3g}: the policy has collapsed")
 
 
 def _tagged(trainer: Trainer, config: Any, step: int) -> dict:
