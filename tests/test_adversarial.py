@@ -218,3 +218,28 @@ def test_pg_bleu_paper_preset_is_the_authors_reward(mle_run):
     assert every.scorer.n_references == len(corpus.train.tokens)
     with pytest.raises(UserError, match="fraction"):
         recipe_config("pg-bleu", "paper", {"bleu_reference_fraction": 0.0})
+
+
+@pytest.mark.parametrize("rollout_policy", ["live", "delayed"])
+def test_live_rollouts_follow_the_policy_and_a_delayed_copy_waits_for_its_update(
+        rollout_policy, mle_run):
+    from textrl.recipes import build_adversarial
+
+    config = tiny_config("seqgan", init=str(mle_run), rollout_policy=rollout_policy)
+    trainer = build_adversarial(config, config.init)
+    assert (trainer.rollout_policy is trainer.policy) == (rollout_policy == "live")
+    tokens, lengths = trainer.real(4)
+
+    def q_values():
+        trainer.generator.manual_seed(0)
+        return trainer.scored(tokens, lengths)
+
+    before = q_values()
+    with torch.no_grad():
+        for parameter in trainer.policy.parameters():
+            parameter.add_(0.3 * torch.randn_like(parameter))
+    moved = q_values()
+    assert not torch.equal(before, moved) if rollout_policy == "live" else torch.equal(before, moved)
+    trainer.train_step(1)  # the delayed copy moves towards the policy at the iteration's end
+    if rollout_policy == "delayed":
+        assert not torch.equal(before, q_values())

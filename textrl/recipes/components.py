@@ -23,6 +23,7 @@ from textrl.rewards import (
     Ranker,
 )
 from textrl.rewards.discriminator import SEQGAN_FILTER_SIZES, SEQGAN_NUM_FILTERS
+from textrl.rewards.ranker import FORMS
 from textrl.settings import check_at_least, check_choices
 
 
@@ -79,6 +80,9 @@ def build_discriminator(config: DiscriminatorConfig, *, vocab_size: int, **_: An
 class RankerConfig:
     """RankGAN's ranker as the reward."""
 
+    ranker_form: str = "authors"
+    """authors (their released code: summed cosines, rank among the batch, linear loss) or
+    paper (the paper's equation: per-reference softmax against real sentences)"""
     ranker_references: int = 16
     """size of the real reference set U"""
     ranker_gamma: float = 1.0
@@ -95,6 +99,7 @@ class RankerConfig:
     """ranker's Adam learning rate"""
 
     def __post_init__(self) -> None:
+        check_choices(self, {"ranker_form": FORMS})
         check_at_least(self, 1, ("ranker_references",))
         _check_cnn(self)
 
@@ -105,7 +110,8 @@ def build_ranker(config: RankerConfig, *, vocab_size: int, real: Callable, batch
     return Ranker(vocab_size=vocab_size, emb_dim=config.d_emb_dim,
                   filter_sizes=tuple(config.d_filter_sizes), num_filters=tuple(config.d_num_filters),
                   dropout=config.d_dropout, gamma=config.ranker_gamma, lr=config.d_lr, real=real,
-                  comparison=batch_size, references=config.ranker_references)
+                  comparison=batch_size, references=config.ranker_references,
+                  form=config.ranker_form)
 
 
 @dataclass

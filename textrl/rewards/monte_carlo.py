@@ -61,7 +61,8 @@ class MonteCarloReward:
                 chunk=self.chunk)
         every = torch.cat([completions, tokens])
         every_lengths = torch.cat([completion_lengths, lengths])
-        step = self.reward_chunk
+        # Whole batches per call: a reward may rank each sentence within its batch (RankGAN).
+        step = max(batch, self.reward_chunk // batch * batch)
         rewards = torch.cat([self.reward(every[lo:lo + step], every_lengths[lo:lo + step],
                                          context).float()
                              for lo in range(0, len(every), step)])

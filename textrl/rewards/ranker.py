@@ -14,6 +14,29 @@ from textrl.rewards.base import Batch
 from textrl.rewards.discriminator import SEQGAN_FILTER_SIZES, SEQGAN_NUM_FILTERS, CNNEncoder
 
 RealSampler = Callable[[int], Batch]  # n -> n real sentences
+FORMS = ("authors", "paper")
+
+
+def cosine(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``[A, F] x [B, F] -> [A, B]`` cosine similarities."""
+    return nn.functional.normalize(a, dim=1) @ nn.functional.normalize(b, dim=1).T
+
+
+def summed_scores(features: torch.Tensor, references: torch.Tensor,
+                  gamma: float = 1.0) -> torch.Tensor:
+    """The RankGAN authors' score: ``gamma * sum_u cos(s, u)`` over the references, ``[B]``
+    (their ``ranker.py``; the paper's equation averages per-reference softmaxes instead)."""
+    return gamma * cosine(features, references).sum(dim=1)
+
+
+def grouped_softmax(scores: torch.Tensor, group: int) -> torch.Tensor:
+    """Softmax within each run of ``group`` consecutive rows of ``scores [N]``: the authors
+    rank each generated sentence against the others with the same rollout index and prefix
+    length, which the Monte-Carlo layout keeps together."""
+    if len(scores) % group:
+        raise ValueError(f"{len(scores)} rows do not split into groups of {group}; score "
+                         "whole batches (a Monte-Carlo chunk is a multiple of the batch)")
+    return scores.view(-1, group).softmax(dim=1).flatten()
 
 
 def rank_scores(features: torch.Tensor, comparison: torch.Tensor, references: torch.Tensor,
@@ -22,9 +45,6 @@ def rank_scores(features: torch.Tensor, comparison: torch.Tensor, references: to
     ``a`` the cosine similarity: each sentence ``features [B, F]`` is ranked against the same
     comparison set ``comparison [C, F]`` (never against the rest of its own batch), averaged
     over ``references [U, F]``. Returns ``[B]``."""
-    def cosine(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        return nn.functional.normalize(a, dim=1) @ nn.functional.normalize(b, dim=1).T
-
     own = gamma * cosine(features, references)  # [B, U]
     others = torch.logsumexp(gamma * cosine(comparison, references), dim=0)  # [U]
     log_p = own - torch.logaddexp(own, others[None, :])  # log softmax over C + {s}
@@ -33,20 +53,28 @@ def rank_scores(features: torch.Tensor, comparison: torch.Tensor, references: to
 
 class Ranker(nn.Module):
     """``CNNEncoder`` features ranked by cosine similarity to a reference set ``U`` of real
-    sentences, against a comparison set ``C``.
+    sentences, in one of two forms.
+
+    - ``form="authors"`` (the RankGAN authors' released code, which produced the paper's
+      numbers): score ``gamma * sum_u cos(s, u)``; as a reward, each sentence is ranked by a
+      softmax over the ``comparison`` consecutive rows it is scored with (the other
+      generated sentences of its batch, or of its rollout index and prefix length), so the
+      rewards of a batch sum to 1; trained with ``-(mean log R(real) - mean log R(fake))``
+      over one softmax across the mixed batch, which is linear in the scores and never
+      saturates; embedding and convolutions initialised from U(-0.1, 0.1).
+    - ``form="paper"`` (the paper's equation): ``R(s | U, C) = mean_u softmax over C + {s}``
+      of ``gamma * cos``, with ``C`` = ``comparison`` real sentences; trained with
+      ``-mean log R(real | C=fake) + mean log R(fake | C=real)``.
 
     ``real(n) -> (tokens, lengths)`` draws real sentences (a seeded sampler of the training
-    data). As a reward, ``__call__(tokens, lengths, context)`` ranks generated sentences
-    against ``context = (C, U)``: ``comparison`` real sentences and ``references`` real
-    references, drawn by ``draw_context()`` once per scored batch. ``update(real, fake)`` is
-    one ranker step: real sentences should rank high among generated ones, and generated
-    ones low among real ones, relative to ``references`` freshly drawn real sentences.
+    data): ``draw_context()`` returns ``(C, U)`` for one scored batch (``C`` is ``None`` in the
+    authors' form), and ``update(real, fake)`` draws its own ``U``.
 
     >>> pool = (torch.randint(20, (50, 5)), torch.full((50,), 5))
     >>> draw = lambda n: (pool[0][:n], pool[1][:n])
-    >>> r = Ranker(vocab_size=20, filter_sizes=(1, 2), num_filters=(4, 4), real=draw)
-    >>> r(torch.randint(20, (3, 5)), torch.full((3,), 5)).shape
-    torch.Size([3])
+    >>> r = Ranker(vocab_size=20, filter_sizes=(1, 2), num_filters=(4, 4), real=draw, comparison=3)
+    >>> round(r(torch.randint(20, (3, 5)), torch.full((3,), 5)).sum().item(), 5)
+    1.0
     """
 
     token_level = False
@@ -56,11 +84,19 @@ class Ranker(nn.Module):
                  filter_sizes: tuple[int, ...] = SEQGAN_FILTER_SIZES,
                  num_filters: tuple[int, ...] = SEQGAN_NUM_FILTERS, dropout: float = 0.25,
                  gamma: float = 1.0, lr: float = 1e-4, real: RealSampler | None = None,
-                 comparison: int = 64, references: int = 16):
+                 comparison: int = 64, references: int = 16, form: str = "authors"):
         super().__init__()
+        if form not in FORMS:
+            raise ValueError(f"form must be one of {FORMS}, got {form!r}")
         self.encoder = CNNEncoder(vocab_size, emb_dim, filter_sizes, num_filters)
+        if form == "authors":
+            with torch.no_grad():
+                self.encoder.embedding.weight.uniform_(-0.1, 0.1)
+                for conv in self.encoder.convs:
+                    conv.weight.uniform_(-0.1, 0.1)
+                    conv.bias.uniform_(-0.1, 0.1)
         self.dropout = nn.Dropout(dropout)
-        self.gamma = gamma
+        self.gamma, self.form = gamma, form
         self.optimizer = torch.optim.Adam(self.parameters(), lr=lr)
         self.real, self.comparison, self.references = real, comparison, references
 
@@ -73,27 +109,40 @@ class Ranker(nn.Module):
                              "real=a function n -> (tokens, lengths), or pass a context")
         return self.real(n)
 
-    def draw_context(self) -> tuple[Batch, Batch]:
-        """``(C, U)``: ``comparison`` real sentences and ``references`` real references."""
-        return self._draw(self.comparison), self._draw(self.references)
+    def draw_context(self) -> tuple[Batch | None, Batch]:
+        """``(C, U)``: ``comparison`` real sentences (paper form; ``None`` in the authors'
+        form, which compares generated sentences with each other) and ``references`` real
+        references."""
+        comparison = self._draw(self.comparison) if self.form == "paper" else None
+        return comparison, self._draw(self.references)
 
     @torch.no_grad()
     def forward(self, tokens: torch.Tensor, lengths: torch.Tensor,
-                context: tuple[Batch, Batch] | None = None) -> torch.Tensor:
+                context: tuple[Batch | None, Batch] | None = None) -> torch.Tensor:
         comparison, references = context if context is not None else self.draw_context()
         with eval_mode(self):
-            return rank_scores(self.embed((tokens, lengths)), self.embed(comparison),
-                               self.embed(references), self.gamma)
+            features, ref_features = self.embed((tokens, lengths)), self.embed(references)
+            if self.form == "authors":
+                return grouped_softmax(summed_scores(features, ref_features, self.gamma),
+                                       self.comparison)
+            return rank_scores(features, self.embed(comparison), ref_features, self.gamma)
 
     def update(self, real: Batch, fake: Batch, context: Batch | None = None) -> dict[str, float]:
-        """One ranker step: ``-mean log R(real | U, C=fake) + mean log R(fake | U, C=real)``,
-        with ``U = context`` or ``references`` freshly drawn real sentences."""
+        """One ranker step against ``U = context`` or ``references`` freshly drawn real
+        sentences (see the class docstring for each form's loss)."""
         references = context if context is not None else self._draw(self.references)
         self.train()
-        real_f, fake_f, ref_f = self.embed(real), self.embed(fake), self.embed(references)
-        real_rank = rank_scores(real_f, fake_f, ref_f, self.gamma)
-        fake_rank = rank_scores(fake_f, real_f, ref_f, self.gamma)
-        loss = -real_rank.log().mean() + fake_rank.log().mean()
+        if self.form == "authors":
+            n_real = len(real[0])
+            mixed = self.embed((torch.cat([real[0], fake[0]]), torch.cat([real[1], fake[1]])))
+            log_rank = torch.log_softmax(summed_scores(mixed, self.embed(references), self.gamma), 0)
+            real_rank, fake_rank = log_rank[:n_real].exp(), log_rank[n_real:].exp()
+            loss = -(log_rank[:n_real].mean() - log_rank[n_real:].mean())
+        else:
+            real_f, fake_f, ref_f = self.embed(real), self.embed(fake), self.embed(references)
+            real_rank = rank_scores(real_f, fake_f, ref_f, self.gamma)
+            fake_rank = rank_scores(fake_f, real_f, ref_f, self.gamma)
+            loss = -real_rank.log().mean() + fake_rank.log().mean()
         self.optimizer.zero_grad()
         loss.backward()
         check_finite("ranker update", loss=loss.item())

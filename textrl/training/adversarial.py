@@ -61,10 +61,14 @@ class RolloutConfig:
 
     n_rollouts: int = 16
     """Monte-Carlo rollouts per prefix (SeqGAN's Q); 0: the reward at the last token"""
+    rollout_policy: str = "delayed"
+    """delayed (a copy updated by --rollout-update-rate: the SeqGAN and RankGAN papers) or
+    live (the policy being trained: what the authors' code does)"""
     rollout_update_rate: float = 0.8
-    """rollout policy <- rate * itself + (1 - rate) * policy after each iteration"""
+    """delayed rollout policy <- rate * itself + (1 - rate) * policy after each iteration"""
 
     def __post_init__(self) -> None:
+        check_choices(self, {"rollout_policy": ("delayed", "live")})
         check_at_least(self, 0, ("n_rollouts",))
         if not 0.0 <= self.rollout_update_rate <= 1.0:
             raise UserError("--rollout-update-rate must be in [0, 1]")
@@ -80,6 +84,8 @@ class DStepConfig:
     """rounds of fresh negatives per d-phase"""
     d_epochs: int = 3
     """epochs over each round"""
+    d_pretrain_epochs: int | None = None
+    """epochs over each pretraining round (unset: --d-epochs)"""
     d_every: int = 1
     """a d-phase every this many iterations"""
     d_samples: int = 10_000
@@ -94,6 +100,8 @@ class DStepConfig:
         check_choices(self, {"real_data": ("train", "oracle")})
         check_at_least(self, 1, ("d_every", "d_samples", "d_batch_size"))
         check_at_least(self, 0, ("d_pretrain_steps", "d_steps", "d_epochs"))
+        if self.d_pretrain_epochs is not None:
+            check_at_least(self, 0, ("d_pretrain_epochs",))
 
 
 class RealSentences:
@@ -146,7 +154,8 @@ class AdversarialTrainer:
         if self.learned and d_steps is None:
             raise ValueError("a learned reward needs a d-step schedule (DStepConfig)")
         self.pretrain_rounds = d_steps.d_pretrain_steps if self.learned else 0
-        self.rollout_policy = copy.deepcopy(policy).requires_grad_(False)
+        self.live = rollout.rollout_policy == "live"
+        self.rollout_policy = policy if self.live else copy.deepcopy(policy).requires_grad_(False)
         self.scored = (MonteCarloReward(reward, self.rollout_policy, rollout.n_rollouts,
                                         schedule.temperature, generator=generator)
                        if rollout.n_rollouts else reward)
@@ -164,16 +173,17 @@ class AdversarialTrainer:
         last = rollout.rewards[torch.arange(len(rollout.lengths)), rollout.lengths - 1]
         return {"reward": last.mean().item()} | self.agent.update(rollout)
 
-    def d_phase(self, rounds: int) -> dict[str, float]:
-        """``rounds`` x (fresh generated sentences and as many real ones, ``d_epochs`` epochs
-        of shuffled half-real half-generated batches). Mean stats of the last epoch."""
+    def d_phase(self, rounds: int, epochs: int | None = None) -> dict[str, float]:
+        """``rounds`` x (fresh generated sentences and as many real ones, ``epochs`` (default
+        ``d_epochs``) epochs of shuffled half-real half-generated batches). Mean stats of
+        the last epoch."""
         d = self.d
         half = max(d.d_batch_size // 2, 1)
         last: dict[str, float] = {}
         for _ in range(rounds):
             fake = self._generate(d.d_samples)
             real = self.real(d.d_samples)
-            for _ in range(d.d_epochs):
+            for _ in range(d.d_epochs if epochs is None else epochs):
                 real_order = torch.randperm(d.d_samples, generator=self.generator)
                 fake_order = torch.randperm(d.d_samples, generator=self.generator)
                 totals: dict[str, float] = {}
@@ -193,12 +203,13 @@ class AdversarialTrainer:
 
     def pretrain_round(self, index: int) -> dict:
         """One round of reward pretraining (fresh negatives, ``d_epochs`` epochs)."""
-        return self.d_phase(1)
+        return self.d_phase(1, self.d.d_pretrain_epochs)
 
     def train_step(self, step: int) -> dict:
         for _ in range(self.schedule.g_steps):
             record = self.g_step()
-        self.rollout_policy.blend_from(self.policy, self.rollout.rollout_update_rate)
+        if not self.live:
+            self.rollout_policy.blend_from(self.policy, self.rollout.rollout_update_rate)
         if self.learned and self.d.d_steps and step % self.d.d_every == 0:
             record |= self.d_phase(self.d.d_steps)
         return record
@@ -219,11 +230,13 @@ class AdversarialTrainer:
         if self.learned:
             reward_state = {"model": self.reward.state_dict(),
                             "optimizer": self.reward.optimizer.state_dict()}
-        return {"rollout_policy": self.rollout_policy.state_dict(), "reward": reward_state,
+        rollout_state = {} if self.live else self.rollout_policy.state_dict()
+        return {"rollout_policy": rollout_state, "reward": reward_state,
                 "agent": self.agent.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
-        self.rollout_policy.load_state_dict(state["rollout_policy"])
+        if not self.live:
+            self.rollout_policy.load_state_dict(state["rollout_policy"])
         if self.learned:
             self.reward.load_state_dict(state["reward"]["model"])
             self.reward.optimizer.load_state_dict(state["reward"]["optimizer"])
