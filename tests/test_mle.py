@@ -144,3 +144,19 @@ def test_best_checkpoint_follows_validation_nll(tmp_path):
     assert "trainer" not in state  # weights only, no optimizer
     loaded = load_run(run.path, best=True)
     assert nll_test(loaded.model, loaded.corpus.valid) == pytest.approx(best["nll_valid"], rel=1e-6)
+
+
+def test_an_mle_checkpoint_from_before_run_kinds_still_loads(tmp_path):
+    # textrl before 2026-11-25 wrote a flat MLE config, the data fingerprint under "data",
+    # and no kind: such runs remain usable as --init and by sample/evaluate.
+    train_mle(tiny_oracle_config(epochs=1), tmp_path / "r", progress=False)
+    run = RunDir(tmp_path / "r")
+    state = run.load_checkpoint()
+    legacy = {"epoch": state["step"], "vocab": state["vocab"], "model": state["model"],
+              "config": state["config"] | state["data"], "data": state["fingerprint"]}
+    del legacy["model"]["class"]
+    torch.save(legacy, run.checkpoint)
+    loaded = load_run(run.path)
+    assert loaded.kind == "mle" and loaded.max_len == 20 and loaded.data.oracle == "random:1"
+    assert loaded.model.state_dict()["head.bias"].equal(state["model"]["state_dict"]["head.bias"])
+    assert load_run(run.path, with_data=False).max_len == 20

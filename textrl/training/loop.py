@@ -280,7 +280,7 @@ class LoadedRun(NamedTuple):
     config: dict
     data: DataConfig
     vocab: Vocab
-    max_len: int
+    max_len: int | None
     model: Policy
     corpus: Corpus | None = None
     oracle: OracleLSTM | None = None
@@ -295,20 +295,34 @@ def load_run(out: str | Path, best: bool = False, with_data: bool = True) -> Loa
         raise CheckpointError(f"{run.path}: no such run directory; train one with "
                               "`textrl train mle --out DIR`")
     state = run.load_checkpoint(best)
-    if "kind" not in state or "max_len" not in state:
-        raise CheckpointError(f"{run.path}: a checkpoint from an older textrl (no run kind); "
-                              "retrain it with this version")
+    if "kind" not in state:
+        state = _from_legacy_mle(state, run.path)
     data = DataConfig(**state["data"])
     vocab = Vocab.from_dict(state["vocab"])
     model = policy_from_dict(state["model"])
     model.eval()
     loaded = LoadedRun(state["kind"], state["config"], data, vocab, state["max_len"], model)
-    if not with_data:
+    if not with_data and loaded.max_len is not None:
         return loaded
     if data_fingerprint(data) != state["fingerprint"]:
         raise CheckpointError(f"{run.path}: the data files changed since training "
                               f"({', '.join(state['fingerprint'])}); restore them or retrain")
     corpus, oracle = build_corpus(data)
+    if loaded.max_len is None:
+        loaded = loaded._replace(max_len=corpus.max_len)
     if corpus.vocab.to_dict() != state["vocab"]:
         raise CheckpointError(f"{run.path}: the rebuilt vocabulary differs from the checkpoint's")
     return loaded._replace(corpus=corpus, oracle=oracle)
+
+
+def _from_legacy_mle(state: dict, path: Path) -> dict:
+    """An MLE checkpoint written before runs were tagged with their kind (textrl before
+    2026-11-25: a flat MLE config, the data fingerprint under "data"), in today's layout;
+    its sequence length comes from rebuilding the data."""
+    if "epoch" not in state or "config" not in state:
+        raise CheckpointError(f"{path}: a checkpoint from an older textrl that is not an MLE "
+                              "run; retrain it with this version")
+    data_fields = DataConfig.__dataclass_fields__
+    return state | {"kind": "mle", "step": state["epoch"], "fingerprint": state["data"],
+                    "data": {k: v for k, v in state["config"].items() if k in data_fields},
+                    "max_len": None}
