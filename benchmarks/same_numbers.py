@@ -1,0 +1,132 @@
+"""Do two versions of textrl give the same numbers? Runs a fixed set of seeded CPU jobs and
+writes everything they logged (minus wall times) and a digest of the final weights to one
+JSON file; ``--compare A B`` lists every difference between two such files.
+
+The jobs (the redesign issue's acceptance set):
+  mle      `textrl train mle` on the SeqGAN authors' oracle, 3 epochs, evaluated every epoch
+  seqgan   `textrl train seqgan` from it, cpu preset, 5 iterations, evaluated every iteration
+  rankgan  the same for `textrl train rankgan`
+  ppo      textrl's PPO on TextVecEnv (the default task), 2,000 steps
+  sb3_ppo  stable-baselines3's PPO on the registered env, 2,048 steps
+
+    python benchmarks/same_numbers.py --out benchmarks/out/tmp/same --label main
+    python benchmarks/same_numbers.py --compare A.json B.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+ORACLE = Path(__file__).resolve().parents[2] / "shared/data/seqgan_oracle/target_params_py3.pkl"
+WALL_TIMES = {"time_s", "d_pretrain_s"}
+
+
+def digest(tensors) -> str:
+    h = hashlib.sha256()
+    for t in tensors:
+        h.update(t.detach().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def cli(*args: str) -> None:
+    env = os.environ | {"OMP_NUM_THREADS": "2"}
+    proc = subprocess.run([sys.executable, "-m", "textrl.cli", *args, "--quiet"], env=env,
+                          capture_output=True, text=True)
+    if proc.returncode:
+        raise RuntimeError(f"textrl {' '.join(args)} failed:\n{proc.stderr[-3000:]}")
+
+
+def run_log(out: Path) -> dict:
+    records = [{k: v for k, v in json.loads(line).items() if k not in WALL_TIMES}
+               for line in (out / "metrics.jsonl").read_text().splitlines()]
+    state = torch.load(out / "checkpoint.pt", map_location="cpu", weights_only=True)
+    weights = state["model"]["state_dict"]
+    return {"metrics": records, "weights": digest(weights[k] for k in sorted(weights))}
+
+
+def native_ppo() -> dict:
+    from textrl import LMConfig, RecurrentLM, TextVecEnv
+    from textrl.agents import PPO
+
+    torch.manual_seed(0)
+    policy = RecurrentLM(LMConfig(vocab_size=5000))
+    agent = PPO(policy, lr=1e-3, generator=torch.Generator().manual_seed(1))
+    records = agent.learn(TextVecEnv(64), total_steps=2_000,
+                          generator=torch.Generator().manual_seed(0))
+    return {"records": [{k: v for k, v in r.items() if k not in WALL_TIMES} for r in records],
+            "weights": digest(policy.state_dict()[k] for k in sorted(policy.state_dict()))}
+
+
+def sb3_ppo() -> dict:
+    import gymnasium
+    from stable_baselines3 import PPO
+
+    import textrl  # noqa: F401  (registers the env)
+    from textrl.agents.sb3 import policy_kwargs, use_fast_sampler
+
+    env = gymnasium.make("textrl/TextGeneration-v0")
+    model = PPO("MlpPolicy", env, n_steps=256, batch_size=64, seed=0,
+                policy_kwargs=policy_kwargs(), device="cpu")
+    use_fast_sampler(model, torch.Generator().manual_seed(0))
+    model.learn(2_048)
+    params = model.policy.state_dict()
+    return {"episode_returns": [round(e["r"], 6) for e in model.ep_info_buffer],
+            "weights": digest(params[k] for k in sorted(params))}
+
+
+def run_all(out: Path) -> dict:
+    out.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(2)
+    cli("train", "mle", "--oracle", str(ORACLE), "--epochs", "3", "--eval-every", "1",
+        "--seed", "0", "--out", str(out / "mle"))
+    results = {"mle": run_log(out / "mle")}
+    for recipe in ("seqgan", "rankgan"):
+        cli("train", recipe, "--init", str(out / "mle"), "--config", "cpu", "--iterations", "5",
+            "--eval-every", "1", "--checkpoint-every", "5", "--seed", "0",
+            "--out", str(out / recipe))
+        results[recipe] = run_log(out / recipe)
+    results["ppo"] = native_ppo()
+    results["sb3_ppo"] = sb3_ppo()
+    return results
+
+
+def differences(a, b, path: str = "") -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [d for k in sorted(a.keys() | b.keys())
+                for d in (differences(a.get(k), b.get(k), f"{path}.{k}") if k in a and k in b
+                          else [f"{path}.{k}: only in {'A' if k in a else 'B'}"])]
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return [f"{path}: {len(a)} entries vs {len(b)}"]
+        return [d for i, (x, y) in enumerate(zip(a, b, strict=True))
+                for d in differences(x, y, f"{path}[{i}]")]
+    return [] if a == b else [f"{path}: {a!r} vs {b!r}"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, help="folder for the runs")
+    parser.add_argument("--label", help="results go to OUT/LABEL.json")
+    parser.add_argument("--compare", nargs=2, type=Path, metavar=("A", "B"))
+    args = parser.parse_args()
+    if args.compare:
+        a, b = (json.loads(p.read_text()) for p in args.compare)
+        diffs = differences(a, b)
+        print("\n".join(diffs) if diffs else "identical: every logged number and every weight digest")
+        sys.exit(1 if diffs else 0)
+    results = run_all(args.out / args.label)
+    path = args.out / f"{args.label}.json"
+    path.write_text(json.dumps(results, indent=1))
+    print(path)
+
+
+if __name__ == "__main__":
+    main()
