@@ -11,6 +11,10 @@ The jobs (the redesign issue's acceptance set):
 
     python benchmarks/same_numbers.py --out benchmarks/out/tmp/same --label main
     python benchmarks/same_numbers.py --compare A.json B.json
+
+Run it from the checkout being measured (for an older commit: a worktree of it, with
+PYTHONPATH set to that worktree too): `python -m textrl.cli` imports the package of the
+working folder before PYTHONPATH's.
 """
 
 from __future__ import annotations
