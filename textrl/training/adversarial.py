@@ -11,7 +11,7 @@ import torch
 
 from textrl.agents import Agent, sample_rollout
 from textrl.data.corpus import Corpus, Split
-from textrl.datasets import DataConfig
+from textrl.datasets import DataConfig, data_fingerprint
 from textrl.errors import UserError
 from textrl.metrics.nll import nll_oracle, nll_test
 from textrl.models.base import Policy
@@ -20,7 +20,6 @@ from textrl.oracle import OracleLSTM
 from textrl.rewards import LearnedReward, MonteCarloReward, RewardModel
 from textrl.rewards.base import Batch
 from textrl.settings import check_at_least, check_choices
-from textrl.training.loop import model_weights
 
 PLOTTED = ["nll_oracle", "nll_valid", "reward", "d_accuracy", "d_real_rank", "entropy"]
 
@@ -145,6 +144,7 @@ class AdversarialTrainer:
                  real: RealSentences, generator: torch.Generator):
         self.policy, self.reward, self.agent = policy, reward, agent
         self.corpus, self.oracle, self.data, self.vocab = corpus, oracle, data, corpus.vocab
+        self.fingerprint = data_fingerprint(data)  # hashed once, not at every checkpoint
         self.schedule, self.rollout, self.d = schedule, rollout, d_steps
         self.real, self.generator = real, generator
         self.total, self.eval_every = schedule.iterations, schedule.eval_every
@@ -221,9 +221,6 @@ class AdversarialTrainer:
             out["nll_oracle"] = nll_oracle(self.policy, self.oracle, self.schedule.eval_samples,
                                            generator=g)
         return out
-
-    def weights(self) -> dict:
-        return model_weights(self.data, self.vocab, self.policy, self.max_len)
 
     def state_dict(self) -> dict:
         reward_state = {}

@@ -42,10 +42,10 @@ class Trainer(Protocol):
     policy's evaluation) or ``None`` for a trainer without one; then ``pretrain_rounds``
     calls of ``pretrain_round(i)`` (reward pretraining; each is checkpointed, so a run
     stopped there resumes there). ``train_step(step)`` runs step ``step`` (1-based) and
-    ``evaluate(step)`` scores the policy after it. ``weights()`` is what loading the run
-    needs (data, vocabulary, ``policy``'s weights); ``state_dict`` and ``load_state_dict``
-    the rest of its state (optimisers, reward, rollout policy). ``data`` and ``vocab``
-    decode samples.
+    ``evaluate(step)`` scores the policy after it. ``data`` (with its ``fingerprint``,
+    hashed once), ``vocab``, ``max_len`` and ``policy`` are what loading the run needs;
+    ``state_dict`` and ``load_state_dict`` the rest of its state (optimisers, reward,
+    rollout policy).
     """
 
     kind: str
@@ -59,6 +59,8 @@ class Trainer(Protocol):
     progress: bool
     vocab: Vocab
     data: DataConfig
+    fingerprint: dict[str, str]
+    max_len: int
     policy: Policy
 
     def begin(self) -> dict | None: ...
@@ -69,18 +71,17 @@ class Trainer(Protocol):
 
     def evaluate(self, step: int) -> dict: ...
 
-    def weights(self) -> dict: ...
-
     def state_dict(self) -> dict: ...
 
     def load_state_dict(self, state: dict) -> None: ...
 
 
-def model_weights(data: DataConfig, vocab: Vocab, policy: Policy, max_len: int) -> dict:
+def model_weights(trainer: Trainer) -> dict:
     """The part of a checkpoint that ``load_run`` reads: data settings and fingerprint,
     vocabulary, sequence length, model class, config and weights."""
-    return {"data": asdict(data), "fingerprint": data_fingerprint(data), "vocab": vocab.to_dict(),
-            "max_len": max_len, "model": policy.to_dict()}
+    return {"data": asdict(trainer.data), "fingerprint": trainer.fingerprint,
+            "vocab": trainer.vocab.to_dict(), "max_len": trainer.max_len,
+            "model": trainer.policy.to_dict()}
 
 
 class RunOptions(NamedTuple):
@@ -100,7 +101,7 @@ def decode_samples(trainer: Trainer, n: int, seed: int) -> list[str]:
     """``n`` sentences from the trainer's policy, drawn with their own seeded stream (the
     training stream is untouched) and detokenised like the training data."""
     with eval_mode(trainer.policy):
-        sample = trainer.policy.sample(n, trainer.weights()["max_len"],
+        sample = trainer.policy.sample(n, trainer.max_len,
                                        generator=torch.Generator().manual_seed(seed))
     tokenizer = get_tokenizer(trainer.data.tokenizer, trainer.data.keep_spaces)
     return [tokenizer.detokenize(trainer.vocab.decode(row[:length])) for row, length in
@@ -261,7 +262,7 @@ def _not_collapsed(record: dict, vocab_size: int) -> None:
 
 
 def _tagged(trainer: Trainer, config: Any, step: int) -> dict:
-    return {"kind": trainer.kind, "step": step, "config": config.to_dict()} | trainer.weights()
+    return {"kind": trainer.kind, "step": step, "config": config.to_dict()} | model_weights(trainer)
 
 
 def _checkpoint(run: RunDir, trainer: Trainer, config: Any, step: int, best: float,

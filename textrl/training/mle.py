@@ -10,14 +10,13 @@ from tqdm import tqdm
 
 from textrl.agents.mle import SCHEDULES, BehaviourCloning, teacher_forcing_prob
 from textrl.data.corpus import Corpus
-from textrl.datasets import DataConfig
+from textrl.datasets import DataConfig, data_fingerprint
 from textrl.errors import UserError
 from textrl.metrics.nll import nll_oracle, nll_test, perplexity
 from textrl.models.base import Policy
 from textrl.models.recurrent import LMConfig, RecurrentLM
 from textrl.oracle import OracleLSTM
 from textrl.settings import check_at_least, check_choices
-from textrl.training.loop import model_weights
 
 
 @dataclass
@@ -111,6 +110,7 @@ class MLETrainer:
     def __init__(self, policy: Policy, corpus: Corpus, oracle: OracleLSTM | None,
                  data: DataConfig, schedule: MLEConfig):
         self.policy, self.corpus, self.oracle, self.data = policy, corpus, oracle, data
+        self.fingerprint, self.max_len = data_fingerprint(data), corpus.max_len
         self.schedule, self.vocab = schedule, corpus.vocab
         self.total, self.eval_every = schedule.epochs, schedule.eval_every
         self.agent = BehaviourCloning(policy, schedule.lr, schedule.grad_clip, schedule.batch_size)
@@ -135,9 +135,6 @@ class MLETrainer:
     def evaluate(self, step: int) -> dict:
         return evaluate_policy(self.policy, self.corpus, self.oracle, "valid",
                                self.schedule.eval_samples, seed=self.schedule.seed + step)
-
-    def weights(self) -> dict:
-        return model_weights(self.data, self.vocab, self.policy, self.corpus.max_len)
 
     def state_dict(self) -> dict:
         return {"agent": self.agent.state_dict()}
