@@ -8,17 +8,18 @@ from typing import Any
 from textrl.errors import UserError
 
 
-def _flag(name: str) -> str:
+def flag(name: str) -> str:
+    """The command-line flag of a setting: ``d_lr`` -> ``--d-lr``."""
     return "--" + name.replace("_", "-")
 
 
 def check_choices(config: Any, choices: dict[str, tuple]) -> None:
     for name, allowed in choices.items():
         if getattr(config, name) not in allowed:
-            raise UserError(f"{_flag(name)} {getattr(config, name)!r}: use one of {', '.join(allowed)}")
+            raise UserError(f"{flag(name)} {getattr(config, name)!r}: use one of {', '.join(allowed)}")
 
 
 def check_at_least(config: Any, minimum: int, names: tuple[str, ...]) -> None:
     for name in names:
         if getattr(config, name) < minimum:
-            raise UserError(f"{_flag(name)} must be >= {minimum}, got {getattr(config, name)}")
+            raise UserError(f"{flag(name)} must be >= {minimum}, got {getattr(config, name)}")

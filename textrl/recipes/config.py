@@ -22,10 +22,7 @@ from dataclasses import MISSING, asdict, fields
 from typing import Any
 
 from textrl.errors import CheckpointError, UserError
-
-
-def flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
+from textrl.settings import flag
 
 
 @functools.cache
