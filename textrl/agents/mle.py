@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from textrl.data.corpus import Split, length_mask
+from textrl.data.corpus import Split
 from textrl.errors import check_finite
 from textrl.models.base import Policy
 from textrl.models.sampling import sample_categorical
@@ -58,12 +58,8 @@ class BehaviourCloning:
         inputs = None
         if teacher_forcing < 1.0:
             inputs = self._scheduled_inputs(tokens, teacher_forcing, generator, context)
-        logits, _ = self.policy.teacher_forced(tokens, context, inputs)
-        mask = length_mask(lengths, tokens.shape[1])
-        # Flattened [B*T, V] logits: cross_entropy over a transposed [B, V, T] view is 2x slower.
-        nll = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
-                                          tokens.reshape(-1), reduction="none")
-        loss = (nll * mask.reshape(-1)).sum() / mask.sum()
+        log_probs = self.policy.log_prob(tokens, lengths, context, inputs=inputs)
+        loss = -log_probs.sum() / lengths.sum()
         self.optimizer.zero_grad()
         loss.backward()
         grad_norm = nn.utils.clip_grad_norm_(self.policy.parameters(), self.grad_clip)

@@ -56,7 +56,9 @@ class Policy(SequenceModel, Protocol):
       [B, T, F])``: ``logits[:, t]`` predicts ``tokens[:, t]`` from the start token and
       ``tokens[:, :t]`` (or from ``inputs [B, T]`` fed instead, as scheduled sampling does);
       ``features`` are what the prediction is read from, for value heads (``feature_dim``).
-    - ``log_prob(tokens, lengths, context=None, temperature=1.0) -> [B, T]``, 0 on padding.
+    - ``log_prob(tokens, lengths, context=None, temperature=1.0, inputs=None) -> [B, T]``, 0 on
+      padding (teacher-forced on ``inputs`` when given): the training loss path of MLE and
+      the RL agents, so implement it with :func:`textrl.models.token_log_probs`.
     - ``sample(n, max_len, temperature, context, prefix, generator) -> Sample``.
     - ``prefix_states(tokens, context) -> (logits [B, T, V], state_at)``: a teacher-forced pass
       that keeps every state; ``state_at(t [R], b [R])`` is the state after reading the start
@@ -84,7 +86,8 @@ class Policy(SequenceModel, Protocol):
                        inputs: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]: ...
 
     def log_prob(self, tokens: torch.Tensor, lengths: torch.Tensor, context: Any = None,
-                 temperature: float = 1.0) -> torch.Tensor: ...
+                 temperature: float = 1.0, inputs: torch.Tensor | None = None
+                 ) -> torch.Tensor: ...
 
     def prefix_states(self, tokens: torch.Tensor, context: Any = None) -> tuple[torch.Tensor, Any]: ...
 

@@ -12,6 +12,7 @@ from torch import nn
 from textrl.data.corpus import length_mask
 from textrl.models.base import Sample, State
 from textrl.models.generation import generate
+from textrl.models.token_log_probs import token_log_probs
 
 
 @dataclass
@@ -126,14 +127,19 @@ class RecurrentLM(nn.Module):
         return self.head(features), features
 
     def log_prob(self, tokens: torch.Tensor, lengths: torch.Tensor, context: Any = None,
-                 temperature: float = 1.0) -> torch.Tensor:
+                 temperature: float = 1.0, inputs: torch.Tensor | None = None) -> torch.Tensor:
         """``[B, T]`` log-probability of each target token, 0 on padding, under the
-        distribution ``sample`` draws from at ``temperature`` (> 0)."""
+        distribution ``sample`` draws from at ``temperature`` (> 0); teacher-forced on
+        ``inputs [B, T]`` instead of the shifted tokens when given (scheduled sampling).
+        Only real positions reach the output layer (:func:`token_log_probs`)."""
         if temperature <= 0:
             raise ValueError(f"temperature must be > 0 to score tokens, got {temperature}")
-        logits, _ = self(self.teacher_inputs(tokens), self.initial_state(len(tokens), context))
-        logp = torch.log_softmax(logits / temperature, dim=-1).gather(2, tokens[..., None]).squeeze(2)
-        return logp * length_mask(lengths, tokens.shape[1])
+        state = self.initial_state(len(tokens), context)
+        features, _ = self._trunk(self.teacher_inputs(tokens) if inputs is None else inputs, state)
+        real = length_mask(lengths, tokens.shape[1]).bool()
+        chosen = token_log_probs(features[real], self.head.weight, self.head.bias, tokens[real],
+                                 temperature)
+        return features.new_zeros(tokens.shape).masked_scatter(real, chosen)
 
     def nll(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Mean negative log-likelihood per real token (a scalar)."""
