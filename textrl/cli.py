@@ -11,11 +11,10 @@ import math
 import sys
 from pathlib import Path
 
-import torch
-
 from textrl import __version__
 from textrl.data.tokenizers import get_tokenizer
 from textrl.datasets import data_identity, read_references
+from textrl.device import DEVICE_HELP, resolve_device, seeded_generator
 from textrl.errors import UserError
 from textrl.evaluation import (
     QD_AXES,
@@ -48,6 +47,7 @@ def _add_loading_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the samples")
     parser.add_argument("--checkpoint", choices=["latest", "best"], default="latest",
                         help="the last step, or the best validation NLL")
+    parser.add_argument("--device", default="auto", help=DEVICE_HELP)
 
 
 def _chosen_reward(argv: list[str]) -> str:
@@ -78,6 +78,7 @@ def _add_recipe_parser(algos, recipe: Recipe, reward: str) -> None:
                         help=f"{presets}a YAML file of settings; flags override it")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--device", default="auto", help=DEVICE_HELP + " (default: auto)")
     parser.add_argument("--sample-every", type=int, default=0, metavar="N",
                         help="every N steps, write a few decoded samples to OUT/samples.jsonl "
                              "and the console (default: never)")
@@ -148,7 +149,8 @@ def _train(args: argparse.Namespace) -> int:
                                given)
     if args.sample_every < 0:
         raise UserError(f"--sample-every must be >= 0, got {args.sample_every}")
-    options = RunOptions(sample_every=args.sample_every, tensorboard=args.tensorboard)
+    options = RunOptions(sample_every=args.sample_every, tensorboard=args.tensorboard,
+                         device=str(resolve_device(args.device)))
     result = train(config, args.out, resume=args.resume, progress=not args.quiet, options=options)
     print(json.dumps({"out": args.out, **result}))
     return 0
@@ -168,7 +170,9 @@ def _compare(args: argparse.Namespace) -> int:
                         "NLL-test and no diversity to plot")
     if args.plot and not Path(args.plot).resolve().parent.is_dir():
         raise UserError(f"--plot {args.plot}: its folder does not exist; create it first")
-    loaded = {run: load_run(run, best=args.checkpoint == "best") for run in args.runs}
+    device = resolve_device(args.device)
+    loaded = {run: load_run(run, best=args.checkpoint == "best", device=device)
+              for run in args.runs}
     check_same_data([(run, data_identity(r.data, r.oracle)) for run, r in loaded.items()])
     rows = []
     for run, r in loaded.items():
@@ -202,14 +206,15 @@ def run(argv: list[str] | None = None) -> int:
     if args.command == "compare":
         return _compare(args)
     if args.command == "sample":  # the checkpoint alone: no data files needed
-        loaded = load_run(args.run, best=args.checkpoint == "best", with_data=False)
-        generator = torch.Generator().manual_seed(args.seed)
+        device = resolve_device(args.device)
+        loaded = load_run(args.run, best=args.checkpoint == "best", with_data=False, device=device)
+        generator = seeded_generator(args.seed, device)
         sample = loaded.model.sample(args.n, loaded.max_len, args.temperature, generator=generator)
         tokenizer = get_tokenizer(loaded.data.tokenizer, loaded.data.keep_spaces)
         for row, length in zip(sample.tokens.tolist(), sample.lengths.tolist(), strict=True):
             print(tokenizer.detokenize(loaded.vocab.decode(row[:length])))
         return 0
-    loaded = load_run(args.run, best=args.checkpoint == "best")
+    loaded = load_run(args.run, best=args.checkpoint == "best", device=resolve_device(args.device))
     corpus, data = loaded.corpus, loaded.data
     references = (read_references(args.references, data) if args.references
                   else decode_split(corpus.test, corpus))

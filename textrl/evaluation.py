@@ -10,6 +10,7 @@ import torch
 from tqdm import tqdm
 
 from textrl.data.corpus import Corpus, Split
+from textrl.device import device_of, seeded_generator
 from textrl.errors import UserError
 from textrl.metrics.bleu import BLEUScorer, self_bleu
 from textrl.metrics.diversity import distinct_n, length_stats
@@ -38,7 +39,7 @@ def score_samples(policy: SequenceModel, corpus: Corpus, oracle: OracleLSTM | No
             bar.set_postfix_str(name, refresh=False)
             bar.update()
 
-        g = torch.Generator().manual_seed(seed)
+        g = seeded_generator(seed, device_of(policy))
         tokens = policy.sample(n_samples, corpus.max_len, temperature, generator=g).tokens
         samples = decode_split(tokens, corpus)
         step("sampled")

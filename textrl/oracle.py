@@ -93,6 +93,16 @@ class OracleLSTM:
         return self.embedding.shape[0]
 
     @property
+    def device(self) -> torch.device:
+        return self.embedding.device
+
+    def to(self, device: torch.device | str) -> OracleLSTM:
+        """The oracle with every parameter on ``device`` (itself, moved)."""
+        for name in ("embedding", "W", "U", "b", "W_out", "b_out"):
+            setattr(self, name, getattr(self, name).to(device))
+        return self
+
+    @property
     def hidden_dim(self) -> int:
         return self.U.shape[0]
 
@@ -167,14 +177,15 @@ class OracleLSTM:
         out = []
         for lo in range(0, n, chunk):
             b = min(chunk, n - lo)
-            zeros = torch.zeros(b, self.hidden_dim)
-            logits, state = self.step(torch.full((b,), self.start_id, dtype=torch.long),
-                                      (zeros, zeros.clone()))
-            tokens = torch.zeros(b, self.seq_len, dtype=torch.long)
-            continue_sequences(self, logits, state, tokens, torch.zeros(b, dtype=torch.long),
+            zeros = self.b.new_zeros(b, self.hidden_dim)
+            first = torch.full((b,), self.start_id, dtype=torch.long, device=self.device)
+            logits, state = self.step(first, (zeros, zeros.clone()))
+            tokens = torch.zeros(b, self.seq_len, dtype=torch.long, device=self.device)
+            continue_sequences(self, logits, state, tokens, torch.zeros_like(first),
                                generator=generator)
             out.append(tokens)
-        return torch.cat(out) if out else torch.empty(0, self.seq_len, dtype=torch.long)
+        return torch.cat(out) if out else torch.empty(0, self.seq_len, dtype=torch.long,
+                                                     device=self.device)
 
     @torch.no_grad()
     def log_prob(self, tokens: torch.Tensor, chunk: int = 512) -> torch.Tensor:
@@ -185,17 +196,17 @@ class OracleLSTM:
             raise ValueError(f"token ids must lie in [0, {self.vocab_size})")
         out = []
         for lo in range(0, tokens.shape[0], chunk):
-            x = tokens[lo:lo + chunk]
-            h = torch.zeros(x.shape[0], self.hidden_dim)
-            c = torch.zeros(x.shape[0], self.hidden_dim)
-            prev = torch.full((x.shape[0],), self.start_id, dtype=torch.long)
+            x = tokens[lo:lo + chunk].to(self.device)
+            h = self.b.new_zeros(x.shape[0], self.hidden_dim)
+            c = torch.zeros_like(h)
+            prev = torch.full((x.shape[0],), self.start_id, dtype=torch.long, device=self.device)
             cols = []
             for t in range(x.shape[1]):
                 logits, h, c = self._step(prev, h, c)
                 cols.append(torch.log_softmax(logits, 1).gather(1, x[:, t:t + 1]).squeeze(1))
                 prev = x[:, t]
             out.append(torch.stack(cols, dim=1))
-        return torch.cat(out) if out else torch.empty(0, tokens.shape[1])
+        return torch.cat(out) if out else torch.empty(0, tokens.shape[1], device=self.device)
 
     def nll(self, tokens: torch.Tensor) -> float:
         """SeqGAN's NLL-oracle: mean per-token negative log-likelihood of ``tokens [N, T]``."""

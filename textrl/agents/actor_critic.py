@@ -170,7 +170,8 @@ class PPO(ActorCritic):
         totals: dict[str, float] = {}
         updates = 0
         for _ in range(self.epochs):
-            order = torch.randperm(len(rollout.tokens), generator=self.generator)
+            order = torch.randperm(len(rollout.tokens), generator=self.generator,
+                                   device=rollout.tokens.device)
             for lo in range(0, len(rollout.tokens), self.minibatch):
                 idx = order[lo:lo + self.minibatch]
                 m = acted[idx]

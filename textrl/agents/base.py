@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 import torch
 
 from textrl.data.corpus import length_mask
+from textrl.device import device_of
 from textrl.envs.text_env import TextVecEnv
 from textrl.files import atomic_write
 from textrl.models.base import Policy
@@ -98,26 +99,27 @@ def collect_episodes(env: TextVecEnv, policy: Policy,
     episode per row, with the env's per-step rewards.
     """
     batch, max_len = env.num_envs, env.sentences.max_len
+    device = device_of(policy)  # the env's own tensors stay on the CPU
     env.reset()
-    tokens = torch.full((batch, max_len), env.sentences.pad_id, dtype=torch.long)
+    tokens = torch.full((batch, max_len), env.sentences.pad_id, dtype=torch.long, device=device)
     rewards = torch.zeros(batch, max_len)
     live = torch.ones(batch, dtype=torch.bool)  # still in its first episode
     position = itertools.count()
 
     def step_env(actions: torch.Tensor) -> torch.Tensor:
-        _, step_rewards, done, _, _ = env.step_tensors(actions)
+        _, step_rewards, done, _, _ = env.step_tensors(actions.cpu())
         rewards[live, next(position)] = step_rewards[live]
         live.mul_(~done)
-        return done
+        return done.to(device)
 
     with eval_mode(policy):
         state = policy.initial_state(batch)
-        start = torch.full((batch,), policy.start_id, dtype=torch.long)
+        start = torch.full((batch,), policy.start_id, dtype=torch.long, device=device)
         logits, state = policy.step(start, state)
         lengths, log_probs = continue_sequences(policy, logits, state, tokens,
-                                                torch.zeros(batch, dtype=torch.long),
+                                                torch.zeros_like(start),
                                                 generator=generator, on_step=step_env)
-    return Rollout(tokens, lengths, log_probs, rewards)
+    return Rollout(tokens, lengths, log_probs, rewards.to(device))
 
 
 class Agent:

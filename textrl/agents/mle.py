@@ -86,7 +86,7 @@ class BehaviourCloning:
         for t in range(length - 1):
             logits, state = policy.step(inputs[:, t], state)
             sampled, _ = sample_categorical(logits, generator=generator, reuse_logits=True)
-            truth = torch.rand(batch, generator=generator) < teacher_forcing
+            truth = torch.rand(batch, generator=generator, device=tokens.device) < teacher_forcing
             inputs[:, t + 1] = torch.where(truth, tokens[:, t], sampled)
         return inputs
 
@@ -95,7 +95,7 @@ class BehaviourCloning:
         """One pass over ``data`` in an order drawn from ``generator``; mean batch stats.
         ``on_batch()`` is called after each batch (a progress bar's update)."""
         self.policy.train()
-        order = torch.randperm(len(data), generator=generator)
+        order = torch.randperm(len(data), generator=generator, device=data.tokens.device)
         totals = {"loss": 0.0, "grad_norm": 0.0}
         batches = 0
         for lo in range(0, len(data), self.batch_size):

@@ -16,7 +16,7 @@ import hashlib
 import os
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -129,6 +129,9 @@ class Split:
     def mask(self) -> torch.Tensor:
         return length_mask(self.lengths, self.tokens.shape[1])
 
+    def to(self, device: torch.device | str) -> Split:
+        return Split(self.tokens.to(device), self.lengths.to(device))
+
 
 def encode_sentences(sentences: Sequence[Sequence[str]], vocab: Vocab, max_len: int) -> Split:
     """Token lists -> ``Split``; each sentence gets EOS, so ``max_len`` must leave room for it."""
@@ -166,6 +169,11 @@ class Corpus:
     @property
     def eos_id(self) -> int | None:
         return self.vocab.eos_id
+
+    def to(self, device: torch.device | str) -> Corpus:
+        """The corpus with every split on ``device``."""
+        return replace(self, train=self.train.to(device), valid=self.valid.to(device),
+                       test=self.test.to(device))
 
     @classmethod
     def from_files(

@@ -17,6 +17,7 @@ import torch
 import yaml
 
 from textrl.datasets import DataConfig, absolute, build_corpus, report_changes
+from textrl.device import resolve_device, seeded_generator
 from textrl.errors import UserError
 from textrl.oracle import OracleLSTM
 from textrl.recipes.components import AGENTS, REWARDS, Component, UserRewardConfig
@@ -201,18 +202,21 @@ def train(config: RunConfig, out: str | Path, resume: bool = False, progress: bo
     """Build the run ``config`` describes and train it (or resume it) in ``out``; returns
     the last evaluation record. Nothing is written before the run can start."""
     RunDir(out).check(resume)
+    options = options or RunOptions()
+    device = resolve_device(options.device)
     if get_recipe(config.recipe).kind == "mle":
         corpus, oracle = build_corpus(config.parts["data"])
         report_changes(corpus)
         torch.manual_seed(config.seed)
         policy = config.parts["policy"].build(corpus)
-        trainer = MLETrainer(policy, corpus, oracle, config.parts["data"], config.parts["schedule"])
+        trainer = MLETrainer(policy, corpus, oracle, config.parts["data"], config.parts["schedule"],
+                             device)
     else:
-        trainer = build_adversarial(config, _init_run(config, out, progress))
+        trainer = build_adversarial(config, _init_run(config, out, progress, options), device)
     return run_training(trainer, config, out, resume, progress, options)
 
 
-def _init_run(config: RunConfig, out: str | Path, progress: bool) -> str:
+def _init_run(config: RunConfig, out: str | Path, progress: bool, options: RunOptions) -> str:
     """The MLE run an RL run starts from: ``--init``, or one pretrained into ``OUT/mle``
     (continued if a previous start was interrupted)."""
     if config.init is not None:
@@ -222,15 +226,17 @@ def _init_run(config: RunConfig, out: str | Path, progress: bool) -> str:
                                       "seed": config.seed})
     started = RunDir(init).checkpoint.exists()
     if not started or RunDir(init).load_checkpoint()["step"] < mle.epochs:
-        train(mle, init, resume=started, progress=progress)
+        train(mle, init, resume=started, progress=progress,
+              options=RunOptions(device=options.device))
     return init
 
 
-def build_adversarial(config: RunConfig, init: str) -> AdversarialTrainer:
+def build_adversarial(config: RunConfig, init: str,
+                      device: torch.device | str = "cpu") -> AdversarialTrainer:
     """The policy from the ``init`` run, the reward and agent of ``config``'s recipe, and the
-    adversarial trainer over them."""
+    adversarial trainer over them, on ``device``."""
     recipe = get_recipe(config.recipe)
-    start = load_run(init, best=config.init_checkpoint == "best")
+    start = load_run(init, best=config.init_checkpoint == "best", device=device)
     corpus, oracle = start.corpus, start.oracle
     if config.oracle is not None:
         if oracle is None:
@@ -239,7 +245,7 @@ def build_adversarial(config: RunConfig, init: str) -> AdversarialTrainer:
             raise UserError(f"--oracle {config.oracle} is not the oracle of --init {init} "
                             f"({start.data.oracle}); pass the same oracle or drop --oracle")
     reward_name = recipe.reward or config.reward
-    generator = torch.Generator().manual_seed(config.seed)
+    generator = seeded_generator(config.seed, device)
     torch.manual_seed(config.seed)
     d_steps = config.parts.get("d_steps")
     real = RealSentences.of(corpus, oracle, d_steps.real_data if d_steps else "train", generator)
@@ -247,6 +253,8 @@ def build_adversarial(config: RunConfig, init: str) -> AdversarialTrainer:
                              "real": real, "batch_size": config.batch_size, "seed": config.seed,
                              "generator": generator, "policy": start.model}
     reward = reward_component(reward_name).build(config.parts["reward"], **parts)
+    if isinstance(reward, torch.nn.Module):
+        reward.to(device)  # in place: its optimiser keeps the same parameters
     # Monte-Carlo rewards are paid as r_t = Q_t, whose undiscounted return is Q_t with gamma 0.
     gamma = 0.0 if config.n_rollouts else config.gamma
     agent = AGENTS[recipe.agent].build(config.parts["agent"], gamma=gamma,

@@ -34,4 +34,4 @@ class BLEUReward:
                  context: Any = None) -> torch.Tensor:
         rows = [self.vocab.decode(row[:length]) for row, length in
                 zip(tokens.tolist(), lengths.tolist(), strict=True)]
-        return torch.tensor([self.scorer.sentence(row) for row in rows])
+        return torch.tensor([self.scorer.sentence(row) for row in rows], device=tokens.device)

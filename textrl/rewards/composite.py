@@ -15,8 +15,8 @@ from textrl.rewards.base import RewardModel
 
 def at_last_token(rewards: torch.Tensor, lengths: torch.Tensor, max_len: int) -> torch.Tensor:
     """Sequence-level ``[B]`` -> token-level ``[B, T]``, paid at each sequence's last token."""
-    out = torch.zeros(len(rewards), max_len)
-    out[torch.arange(len(rewards)), lengths - 1] = rewards.float()
+    out = torch.zeros(len(rewards), max_len, device=rewards.device)
+    out[torch.arange(len(rewards), device=rewards.device), lengths - 1] = rewards.float()
     return out
 
 

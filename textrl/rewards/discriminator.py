@@ -99,7 +99,8 @@ class CNNDiscriminator(nn.Module):
         self.train()
         tokens = torch.cat([real[0], fake[0]])
         lengths = torch.cat([real[1], fake[1]])
-        labels = torch.cat([torch.ones(len(real[0])), torch.zeros(len(fake[0]))])
+        labels = torch.cat([real[0].new_ones(len(real[0]), dtype=torch.float),
+                            real[0].new_zeros(len(fake[0]), dtype=torch.float)])
         z = self.logits(tokens, lengths)
         bce = nn.functional.binary_cross_entropy_with_logits(z, labels)
         penalty = 0.5 * (self.out.weight.square().sum() + self.out.bias.square().sum())

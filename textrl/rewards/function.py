@@ -42,7 +42,8 @@ class FunctionReward:
 
     def __call__(self, tokens: torch.Tensor, lengths: torch.Tensor,
                  context: Any = None) -> torch.Tensor:
-        value = torch.as_tensor(self.function(tokens, lengths, context))
+        # A user's function may compute on the CPU; the reward lives with the tokens.
+        value = torch.as_tensor(self.function(tokens, lengths, context)).to(tokens.device)
         batch, length = tokens.shape
         expected = (batch, length) if self.token_level else (batch,)
         if tuple(value.shape) != expected:

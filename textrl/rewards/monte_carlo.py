@@ -81,7 +81,7 @@ def reference_q_values(reward: RewardModel, rollout_policy: Policy, tokens: torc
     sequences only. Kept as the reference the batched version is tested and timed against."""
     batch, length = tokens.shape
     rollout_policy.eval()
-    q = torch.zeros(batch, length)
+    q = torch.zeros(batch, length, device=tokens.device)
     for _ in range(n_rollouts):
         for t in range(1, length):
             sample = rollout_policy.sample(batch, length, temperature, prefix=tokens[:, :t],

@@ -48,4 +48,4 @@ class ConstantReward:
 
     def __call__(self, tokens: torch.Tensor, lengths: torch.Tensor,
                  context: Any = None) -> torch.Tensor:
-        return torch.full((tokens.shape[0],), float(self.value))
+        return torch.full((tokens.shape[0],), float(self.value), device=tokens.device)

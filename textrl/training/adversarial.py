@@ -12,6 +12,7 @@ import torch
 from textrl.agents import Agent, sample_rollout
 from textrl.data.corpus import Corpus, Split
 from textrl.datasets import DataConfig, data_fingerprint
+from textrl.device import seeded_generator
 from textrl.errors import UserError
 from textrl.metrics.nll import nll_oracle, nll_test
 from textrl.models.base import Policy
@@ -113,8 +114,9 @@ class RealSentences:
     def __call__(self, n: int) -> Batch:
         if self.oracle is not None:
             return (self.oracle.sample(n, generator=self.generator),
-                    torch.full((n,), self.oracle.seq_len))
-        idx = torch.randint(len(self.split), (n,), generator=self.generator)
+                    torch.full((n,), self.oracle.seq_len, device=self.oracle.device))
+        idx = torch.randint(len(self.split), (n,), generator=self.generator,
+                            device=self.split.tokens.device)
         return self.split.tokens[idx], self.split.lengths[idx]
 
     @classmethod
@@ -180,12 +182,13 @@ class AdversarialTrainer:
         d = self.d
         half = max(d.d_batch_size // 2, 1)
         last: dict[str, float] = {}
+        device = self.generator.device
         for _ in range(rounds):
             fake = self._generate(d.d_samples)
             real = self.real(d.d_samples)
             for _ in range(d.d_epochs if epochs is None else epochs):
-                real_order = torch.randperm(d.d_samples, generator=self.generator)
-                fake_order = torch.randperm(d.d_samples, generator=self.generator)
+                real_order = torch.randperm(d.d_samples, generator=self.generator, device=device)
+                fake_order = torch.randperm(d.d_samples, generator=self.generator, device=device)
                 totals: dict[str, float] = {}
                 batches = 0
                 for lo in range(0, d.d_samples, half):
@@ -217,7 +220,7 @@ class AdversarialTrainer:
     def evaluate(self, step: int) -> dict[str, float]:
         out = {"nll_valid": nll_test(self.policy, self.corpus.valid)}
         if self.oracle is not None:
-            g = torch.Generator().manual_seed(self.schedule.seed + 1_000_003 * (step + 1))
+            g = seeded_generator(self.schedule.seed + 1_000_003 * (step + 1), self.generator.device)
             out["nll_oracle"] = nll_oracle(self.policy, self.oracle, self.schedule.eval_samples,
                                            generator=g)
         return out

@@ -22,6 +22,7 @@ from textrl.data.corpus import Corpus
 from textrl.data.tokenizers import get_tokenizer
 from textrl.data.vocab import Vocab
 from textrl.datasets import DataConfig, build_corpus, data_fingerprint
+from textrl.device import seeded_generator
 from textrl.errors import CheckpointError, DivergenceError, UserError
 from textrl.models import policy_from_dict
 from textrl.models.base import Policy
@@ -85,7 +86,9 @@ def model_weights(trainer: Trainer) -> dict:
 
 
 class RunOptions(NamedTuple):
-    """How a run is watched; none of it changes what is trained, so a resume may change it.
+    """How and where a run is run; none of it changes what is trained (up to float rounding
+    on another device), so a resume may change it. ``device``: where the run's models, data
+    and random streams live.
 
     ``sample_every``: every N steps, decode ``samples`` sentences to ``samples.jsonl`` and the
     console (0: never). ``tensorboard``: a folder for TensorBoard event files (scalars and
@@ -95,6 +98,7 @@ class RunOptions(NamedTuple):
     sample_every: int = 0
     samples: int = 3
     tensorboard: str | None = None
+    device: str = "cpu"
 
 
 def decode_samples(trainer: Trainer, n: int, seed: int) -> list[str]:
@@ -102,7 +106,7 @@ def decode_samples(trainer: Trainer, n: int, seed: int) -> list[str]:
     training stream is untouched) and detokenised like the training data."""
     with eval_mode(trainer.policy):
         sample = trainer.policy.sample(n, trainer.max_len,
-                                       generator=torch.Generator().manual_seed(seed))
+                                       generator=seeded_generator(seed, trainer.generator.device))
     tokenizer = get_tokenizer(trainer.data.tokenizer, trainer.data.keep_spaces)
     return [tokenizer.detokenize(trainer.vocab.decode(row[:length])) for row, length in
             zip(sample.tokens.tolist(), sample.lengths.tolist(), strict=True)]
@@ -173,9 +177,9 @@ def run_training(trainer: Trainer, config: Any, out: str | Path, resume: bool = 
                             f"{state['step']} are done; ask for at least as many")
         trainer.policy.load_state_dict(state["model"]["state_dict"])
         trainer.load_state_dict(state["trainer"])
-        trainer.generator.set_state(state["rng"]["generator"])
-        torch.set_rng_state(state["rng"]["torch"])
         step, best = state["step"], state["best"]
+        _restore_stream(trainer.generator, state["rng"], config.seed, step)
+        torch.set_rng_state(state["rng"]["torch"])
         pending, pretrained = state["pending"], state["pretrained"]
         run.truncate_log(step if pending is None else -1, key=trainer.unit)
     else:
@@ -270,7 +274,21 @@ def _checkpoint(run: RunDir, trainer: Trainer, config: Any, step: int, best: flo
     run.save_checkpoint(_tagged(trainer, config, step) | {
         "trainer": trainer.state_dict(), "best": best, "pending": pending,
         "pretrained": pretrained,
-        "rng": {"generator": trainer.generator.get_state(), "torch": torch.get_rng_state()}})
+        "rng": {"generator": trainer.generator.get_state(), "torch": torch.get_rng_state(),
+                "device": trainer.generator.device.type}})
+
+
+def _restore_stream(generator: torch.Generator, rng: dict, seed: int, step: int) -> None:
+    """The trainer's random stream as the checkpoint left it; a run resumed on another kind
+    of device (whose generators keep a different state) continues on a fresh stream drawn
+    from its seed and step, and says so."""
+    if rng.get("device", "cpu") == generator.device.type:
+        generator.set_state(rng["generator"])
+        return
+    generator.manual_seed(seed + 7_919 * (step + 1))
+    tqdm.write(f"note: this run was last trained on {rng.get('device', 'cpu')} and resumes on "
+               f"{generator.device.type}; its random stream restarts from the seed and step, so "
+               "the run will not repeat an uninterrupted one number for number", file=sys.stderr)
 
 
 class LoadedRun(NamedTuple):
@@ -287,10 +305,12 @@ class LoadedRun(NamedTuple):
     oracle: OracleLSTM | None = None
 
 
-def load_run(out: str | Path, best: bool = False, with_data: bool = True) -> LoadedRun:
-    """Rebuild a finished (or interrupted) run of any kind: its latest model, or with
-    ``best`` the one with the best validation NLL. ``with_data=False`` reads the checkpoint
-    alone (enough to sample): the training files need not exist any more."""
+def load_run(out: str | Path, best: bool = False, with_data: bool = True,
+             device: torch.device | str = "cpu") -> LoadedRun:
+    """Rebuild a finished (or interrupted) run of any kind, written on any device, onto
+    ``device``: its latest model, or with ``best`` the one with the best validation NLL.
+    ``with_data=False`` reads the checkpoint alone (enough to sample): the training files
+    need not exist any more."""
     run = RunDir(out)
     if not run.path.is_dir():
         raise CheckpointError(f"{run.path}: no such run directory; train one with "
@@ -300,7 +320,7 @@ def load_run(out: str | Path, best: bool = False, with_data: bool = True) -> Loa
         state = _from_legacy_mle(state, run.path)
     data = DataConfig(**state["data"])
     vocab = Vocab.from_dict(state["vocab"])
-    model = policy_from_dict(state["model"])
+    model = policy_from_dict(state["model"]).to(device)
     model.eval()
     loaded = LoadedRun(state["kind"], state["config"], data, vocab, state["max_len"], model)
     if not with_data and loaded.max_len is not None:
@@ -313,7 +333,8 @@ def load_run(out: str | Path, best: bool = False, with_data: bool = True) -> Loa
         loaded = loaded._replace(max_len=corpus.max_len)
     if corpus.vocab.to_dict() != state["vocab"]:
         raise CheckpointError(f"{run.path}: the rebuilt vocabulary differs from the checkpoint's")
-    return loaded._replace(corpus=corpus, oracle=oracle)
+    return loaded._replace(corpus=corpus.to(device),
+                           oracle=oracle.to(device) if oracle is not None else None)
 
 
 def _from_legacy_mle(state: dict, path: Path) -> dict:

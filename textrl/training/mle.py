@@ -11,6 +11,7 @@ from tqdm import tqdm
 from textrl.agents.mle import SCHEDULES, BehaviourCloning, teacher_forcing_prob
 from textrl.data.corpus import Corpus
 from textrl.datasets import DataConfig, data_fingerprint
+from textrl.device import device_of, seeded_generator
 from textrl.errors import UserError
 from textrl.metrics.nll import nll_oracle, nll_test, perplexity
 from textrl.models.base import Policy
@@ -92,7 +93,7 @@ def evaluate_policy(policy: Policy, corpus: Corpus, oracle: OracleLSTM | None,
     nll = nll_test(policy, getattr(corpus, split))
     out = {f"nll_{split}": nll, f"ppl_{split}": perplexity(nll)}
     if oracle is not None:
-        g = torch.Generator().manual_seed(seed)
+        g = seeded_generator(seed, device_of(policy))
         out["nll_oracle"] = nll_oracle(policy, oracle, n_samples, generator=g)
     return out
 
@@ -108,13 +109,14 @@ class MLETrainer:
     progress = False
 
     def __init__(self, policy: Policy, corpus: Corpus, oracle: OracleLSTM | None,
-                 data: DataConfig, schedule: MLEConfig):
-        self.policy, self.corpus, self.oracle, self.data = policy, corpus, oracle, data
-        self.fingerprint, self.max_len = data_fingerprint(data), corpus.max_len
+                 data: DataConfig, schedule: MLEConfig, device: torch.device | str = "cpu"):
+        self.policy, self.corpus = policy.to(device), corpus.to(device)
+        self.oracle = oracle.to(device) if oracle is not None else None
+        self.data, self.fingerprint, self.max_len = data, data_fingerprint(data), corpus.max_len
         self.schedule, self.vocab = schedule, corpus.vocab
         self.total, self.eval_every = schedule.epochs, schedule.eval_every
         self.agent = BehaviourCloning(policy, schedule.lr, schedule.grad_clip, schedule.batch_size)
-        self.generator = torch.Generator().manual_seed(schedule.seed)
+        self.generator = seeded_generator(schedule.seed, device)
 
     def begin(self) -> None:
         return None  # nothing to evaluate or pretrain before the first epoch
