@@ -72,4 +72,4 @@ def test_resuming_on_another_kind_of_device_restarts_the_stream_and_says_so(tmp_
     code, stdout, err = run_cli(["train", "mle", *SMALL_MLE, "--epochs", "2", "--resume",
                                  "--out", out], capsys)
     assert code == 0 and json.loads(stdout)["epoch"] == 2
-    assert "last trained on cuda and resumes on cpu" in err
+    assert "last trained on cuda in 1 process(es) and resumes on cpu in 1" in err

@@ -11,7 +11,7 @@ import math
 import sys
 from pathlib import Path
 
-from textrl import __version__
+from textrl import __version__, distributed
 from textrl.data.tokenizers import get_tokenizer
 from textrl.datasets import data_identity, read_references
 from textrl.device import DEVICE_HELP, resolve_device, seeded_generator
@@ -149,10 +149,18 @@ def _train(args: argparse.Namespace) -> int:
                                given)
     if args.sample_every < 0:
         raise UserError(f"--sample-every must be >= 0, got {args.sample_every}")
+    # Under torchrun: join the other processes (each on its own GPU when --device is one).
+    device = distributed.start(resolve_device(args.device))
     options = RunOptions(sample_every=args.sample_every, tensorboard=args.tensorboard,
-                         device=str(resolve_device(args.device)))
-    result = train(config, args.out, resume=args.resume, progress=not args.quiet, options=options)
-    print(json.dumps({"out": args.out, **result}))
+                         device=str(device))
+    writes = distributed.is_main()
+    try:
+        result = train(config, args.out, resume=args.resume, progress=not args.quiet,
+                       options=options)
+    finally:
+        distributed.stop()
+    if writes:
+        print(json.dumps({"out": args.out, **result}))
     return 0
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from textrl import distributed
 from textrl.data.corpus import Split
 from textrl.errors import check_finite
 from textrl.models.base import Policy
@@ -58,8 +59,9 @@ class BehaviourCloning:
         inputs = None
         if teacher_forcing < 1.0:
             inputs = self._scheduled_inputs(tokens, teacher_forcing, generator, context)
-        log_probs = self.policy.log_prob(tokens, lengths, context, inputs=inputs)
-        loss = -log_probs.sum() / lengths.sum()
+        log_probs = distributed.call(self.policy, "log_prob", tokens, lengths, context,
+                                     inputs=inputs)
+        loss = -log_probs.sum() / distributed.mean_denominator(lengths.sum())
         self.optimizer.zero_grad()
         loss.backward()
         grad_norm = nn.utils.clip_grad_norm_(self.policy.parameters(), self.grad_clip)
@@ -91,16 +93,21 @@ class BehaviourCloning:
         return inputs
 
     def train_epoch(self, data: Split, generator: torch.Generator, teacher_forcing: float = 1.0,
-                    on_batch: Callable[[], object] | None = None) -> dict[str, float]:
+                    on_batch: Callable[[], object] | None = None,
+                    sampler: torch.Generator | None = None) -> dict[str, float]:
         """One pass over ``data`` in an order drawn from ``generator``; mean batch stats.
-        ``on_batch()`` is called after each batch (a progress bar's update)."""
+        ``on_batch()`` is called after each batch (a progress bar's update). Scheduled
+        sampling draws from ``sampler`` (default: ``generator``). In a distributed run every
+        process draws the same order and trains on its share of each batch."""
         self.policy.train()
         order = torch.randperm(len(data), generator=generator, device=data.tokens.device)
         totals = {"loss": 0.0, "grad_norm": 0.0}
         batches = 0
         for lo in range(0, len(data), self.batch_size):
             idx = order[lo:lo + self.batch_size]
-            stats = self.update(data.tokens[idx], data.lengths[idx], teacher_forcing, generator)
+            idx = idx[distributed.share(len(idx))]
+            stats = self.update(data.tokens[idx], data.lengths[idx], teacher_forcing,
+                                sampler or generator)
             for key in totals:
                 totals[key] += stats[key]
             batches += 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from textrl import distributed
 from textrl.agents.base import Agent, Rollout
 from textrl.errors import check_finite
 from textrl.models.base import Policy
@@ -58,8 +59,11 @@ class PolicyGradient(Agent):
         self.policy.eval()  # dropout off: the gradient is of the policy that sampled the tokens
         returns = returns_to_go(rollout.rewards.float() * acted, rollout.valid(), self.gamma) * acted
         advantages = (returns - self.baseline_value) * acted
-        log_probs = self.policy.log_prob(rollout.tokens, rollout.lengths, rollout.context)
-        return -(log_probs * advantages).sum(), returns
+        log_probs = distributed.call(self.policy, "log_prob", rollout.tokens, rollout.lengths,
+                                     rollout.context)
+        # A sum over the batch: each process's share counts as much as in one process, and
+        # DDP's gradient average divides by the processes.
+        return -(log_probs * advantages).sum() * distributed.world(), returns
 
     def update(self, rollout: Rollout) -> dict[str, float]:
         """One gradient step; returns the loss, the mean return and the baseline used."""
@@ -70,7 +74,8 @@ class PolicyGradient(Agent):
         grad_norm = nn.utils.clip_grad_norm_(self.policy.parameters(), self.grad_clip)
         check_finite("policy-gradient update", loss=loss.item(), grad_norm=grad_norm.item())
         self.optimizer.step()
-        mean_return = (returns.sum() / rollout.acted().sum()).item()
+        mean_return = (distributed.global_sum(returns.sum())
+                       / distributed.global_sum(rollout.acted().sum())).item()
         if self.baseline == "moving_average":
             d = self.baseline_decay
             self.baseline_value = d * self.baseline_value + (1 - d) * mean_return

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 import yaml
 
+from textrl import distributed
 from textrl.datasets import DataConfig, absolute, build_corpus, report_changes
 from textrl.device import resolve_device, seeded_generator
 from textrl.errors import UserError
@@ -170,7 +171,9 @@ def recipe_config(name: str, preset: str | None = "cpu", overrides: dict | None 
     settings: dict = {}
     source = "--config"
     if saved is not None:
-        settings, source = {k: v for k, v in saved.items() if k != "recipe"}, "the run's config.yaml"
+        # "launch" records how the run was started (torchrun processes), not a setting.
+        settings = {k: v for k, v in saved.items() if k not in ("recipe", "launch")}
+        source = "the run's config.yaml"
     elif preset in PRESETS and recipe.presets is not None:
         settings = read_yaml(preset_path(recipe, preset))
     elif preset in PRESETS:
@@ -245,7 +248,12 @@ def build_adversarial(config: RunConfig, init: str,
             raise UserError(f"--oracle {config.oracle} is not the oracle of --init {init} "
                             f"({start.data.oracle}); pass the same oracle or drop --oracle")
     reward_name = recipe.reward or config.reward
-    generator = seeded_generator(config.seed, device)
+    if distributed.active() and (recipe.agent != "pg" or reward_name == "ranker"):
+        raise UserError(f"`textrl train {config.recipe}` runs in one process only: several "
+                        "processes serve MLE and policy-gradient recipes against rewards that "
+                        "score each sentence on its own (the ranker scores it against the "
+                        "batch; actor-critic agents are not split yet); run it without torchrun")
+    generator = seeded_generator(distributed.stream_seed(config.seed), device)
     torch.manual_seed(config.seed)
     d_steps = config.parts.get("d_steps")
     real = RealSentences.of(corpus, oracle, d_steps.real_data if d_steps else "train", generator)

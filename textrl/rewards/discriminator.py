@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from textrl import distributed
 from textrl.data.corpus import length_mask
 from textrl.errors import check_finite
 from textrl.models.modes import eval_mode
@@ -101,7 +102,7 @@ class CNNDiscriminator(nn.Module):
         lengths = torch.cat([real[1], fake[1]])
         labels = torch.cat([real[0].new_ones(len(real[0]), dtype=torch.float),
                             real[0].new_zeros(len(fake[0]), dtype=torch.float)])
-        z = self.logits(tokens, lengths)
+        z = distributed.call(self, "logits", tokens, lengths)  # DDP averages the gradient
         bce = nn.functional.binary_cross_entropy_with_logits(z, labels)
         penalty = 0.5 * (self.out.weight.square().sum() + self.out.bias.square().sum())
         loss = bce + self.l2 * penalty

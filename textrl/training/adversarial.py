@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import torch
 
+from textrl import distributed
 from textrl.agents import Agent, sample_rollout
 from textrl.data.corpus import Corpus, Split
 from textrl.datasets import DataConfig, data_fingerprint
@@ -158,9 +159,27 @@ class AdversarialTrainer:
         self.pretrain_rounds = d_steps.d_pretrain_steps if self.learned else 0
         self.live = rollout.rollout_policy == "live"
         self.rollout_policy = policy if self.live else copy.deepcopy(policy).requires_grad_(False)
+        self._check_distributable()
+        distributed.wrap(policy)
+        if self.learned:
+            distributed.wrap(reward)
         self.scored = (MonteCarloReward(reward, self.rollout_policy, rollout.n_rollouts,
                                         schedule.temperature, generator=generator)
                        if rollout.n_rollouts else reward)
+
+    def _check_distributable(self) -> None:
+        """In several processes each must hold an equal share of every batch (so DDP's
+        gradient average is the global batch's gradient)."""
+        if not distributed.active():
+            return
+        n, d = distributed.world(), self.d
+        shares = {"--batch-size": self.schedule.batch_size}
+        if self.learned:
+            shares |= {"--d-samples": d.d_samples, "--d-batch-size / 2": d.d_batch_size // 2}
+        uneven = [f"{name} {value}" for name, value in shares.items() if value % n]
+        if uneven:
+            raise UserError(f"{', '.join(uneven)} cannot be split evenly over {n} processes; "
+                            f"give multiples of {n}")
 
     def _generate(self, n: int) -> Batch:
         with eval_mode(self.policy):
@@ -170,7 +189,8 @@ class AdversarialTrainer:
 
     def g_step(self) -> dict[str, float]:
         """Sample a batch, score it (Q for every prefix with rollouts), one agent update."""
-        rollout = sample_rollout(self.policy, self.scored, self.schedule.batch_size, self.max_len,
+        rollout = sample_rollout(self.policy, self.scored,
+                                 distributed.share_count(self.schedule.batch_size), self.max_len,
                                  self.schedule.temperature, self.generator)
         last = rollout.rewards[torch.arange(len(rollout.lengths)), rollout.lengths - 1]
         return {"reward": last.mean().item()} | self.agent.update(rollout)
@@ -178,20 +198,21 @@ class AdversarialTrainer:
     def d_phase(self, rounds: int, epochs: int | None = None) -> dict[str, float]:
         """``rounds`` x (fresh generated sentences and as many real ones, ``epochs`` (default
         ``d_epochs``) epochs of shuffled half-real half-generated batches). Mean stats of
-        the last epoch."""
+        the last epoch. In a distributed run each process draws and trains on its share."""
         d = self.d
-        half = max(d.d_batch_size // 2, 1)
+        half = distributed.share_count(max(d.d_batch_size // 2, 1))
+        n = distributed.share_count(d.d_samples)
         last: dict[str, float] = {}
         device = self.generator.device
         for _ in range(rounds):
-            fake = self._generate(d.d_samples)
-            real = self.real(d.d_samples)
+            fake = self._generate(n)
+            real = self.real(n)
             for _ in range(d.d_epochs if epochs is None else epochs):
-                real_order = torch.randperm(d.d_samples, generator=self.generator, device=device)
-                fake_order = torch.randperm(d.d_samples, generator=self.generator, device=device)
+                real_order = torch.randperm(n, generator=self.generator, device=device)
+                fake_order = torch.randperm(n, generator=self.generator, device=device)
                 totals: dict[str, float] = {}
                 batches = 0
-                for lo in range(0, d.d_samples, half):
+                for lo in range(0, n, half):
                     r, f = real_order[lo:lo + half], fake_order[lo:lo + half]
                     stats = self.reward.update((real[0][r], real[1][r]), (fake[0][f], fake[1][f]))
                     for key, value in stats.items():

@@ -18,6 +18,7 @@ from typing import Any, NamedTuple, Protocol
 import torch
 from tqdm import tqdm
 
+from textrl import distributed
 from textrl.data.corpus import Corpus
 from textrl.data.tokenizers import get_tokenizer
 from textrl.data.vocab import Vocab
@@ -118,7 +119,7 @@ class _Watchers:
     def __init__(self, run: RunDir, trainer: Trainer, options: RunOptions):
         self.run, self.trainer, self.options = run, trainer, options
         self.writer = None
-        if options.tensorboard:
+        if options.tensorboard and run.writes:
             try:
                 from torch.utils.tensorboard import SummaryWriter
             except ImportError:
@@ -137,7 +138,7 @@ class _Watchers:
 
     def sample(self, step: int, seed: int) -> None:
         every = self.options.sample_every
-        if not every or step % every:
+        if not every or step % every or not self.run.writes:
             return
         texts = decode_samples(self.trainer, self.options.samples, seed + step)
         self.run.log({self.trainer.unit: step, "samples": texts}, self.run.samples)
@@ -161,10 +162,12 @@ def run_training(trainer: Trainer, config: Any, out: str | Path, resume: bool = 
     A non-finite loss, gradient or metric stops the run at once with a ``DivergenceError``
     naming the step; the last checkpoint is left as it was, so ``--resume`` (with, say, a
     lower learning rate) continues from it."""
+    progress = progress and distributed.is_main()
     options = (options or RunOptions())._replace(progress=progress)
     trainer.progress = progress
-    run = RunDir(out)
+    run = RunDir(out, writes=distributed.is_main())
     run.check(resume)
+    distributed.barrier()  # every process has checked before process 0 writes
     step, best, pending, pretrained = 0, float("inf"), None, 0
     if resume:
         state = run.load_checkpoint()
@@ -178,15 +181,15 @@ def run_training(trainer: Trainer, config: Any, out: str | Path, resume: bool = 
         trainer.policy.load_state_dict(state["model"]["state_dict"])
         trainer.load_state_dict(state["trainer"])
         step, best = state["step"], state["best"]
-        _restore_stream(trainer.generator, state["rng"], config.seed, step)
-        torch.set_rng_state(state["rng"]["torch"])
+        _restore_streams(trainer.generator, state["rng"], config.seed, step)
         pending, pretrained = state["pending"], state["pretrained"]
         run.truncate_log(step if pending is None else -1, key=trainer.unit)
     else:
         run.create(resume)
-        trainer.vocab.save(run.vocab)
-        pending = trainer.begin()
-    run.save_config(config.to_dict())
+        if distributed.is_main():
+            trainer.vocab.save(run.vocab)
+        pending = distributed.from_main(trainer.begin() if distributed.is_main() else None)
+    run.save_config(config.to_dict() | _launch(config.seed))
     watch = _Watchers(run, trainer, options)
     saved = step if resume or pending is not None else None  # the checkpoint a failure keeps
     where = f"{trainer.unit} {step + 1}"
@@ -198,7 +201,7 @@ def run_training(trainer: Trainer, config: Any, out: str | Path, resume: bool = 
             for index in rounds:
                 where = f"reward pretraining round {index + 1}"
                 t0 = time.perf_counter()
-                pending |= _finite(trainer.pretrain_round(index))
+                pending |= _finite(distributed.mean_stats(trainer.pretrain_round(index)))
                 pending["d_pretrain_s"] = pending.get("d_pretrain_s", 0.0) + time.perf_counter() - t0
                 _checkpoint(run, trainer, config, 0, best, pending, index + 1)
                 saved = 0
@@ -216,10 +219,11 @@ def run_training(trainer: Trainer, config: Any, out: str | Path, resume: bool = 
             t0 = time.perf_counter()
             step += 1
             where = f"{trainer.unit} {step}"
-            record = {trainer.unit: step} | _finite(trainer.train_step(step))
+            record = {trainer.unit: step} | _finite(distributed.mean_stats(trainer.train_step(step)))
             evaluated = step % trainer.eval_every == 0 or step == trainer.total
-            if evaluated:
-                record |= _finite(trainer.evaluate(step))
+            if evaluated:  # by process 0 alone; every process gets its numbers
+                record |= _finite(distributed.from_main(
+                    trainer.evaluate(step) if distributed.is_main() else None))
                 _not_collapsed(record, len(trainer.vocab))
                 last = record
             record["time_s"] = time.perf_counter() - t0
@@ -244,8 +248,18 @@ def run_training(trainer: Trainer, config: Any, out: str | Path, resume: bool = 
     finally:
         watch.close()
     run.plot_log(key=trainer.unit, names=trainer.plotted)
+    distributed.barrier()  # the log is complete before anyone reads it
     return last | {"time_s": sum(r.get("time_s", 0.0) + r.get("d_pretrain_s", 0.0)
                                  for r in run.read_log())}
+
+
+def _launch(seed: int) -> dict:
+    """How the run was launched, recorded in config.yaml (not a setting): the number of
+    processes and each one's sampling-stream seed."""
+    if not distributed.active():
+        return {}
+    return {"launch": {"processes": distributed.world(),
+                       "stream_seeds": distributed.gather(distributed.stream_seed(seed))}}
 
 
 def _finite(record: dict) -> dict:
@@ -274,21 +288,37 @@ def _checkpoint(run: RunDir, trainer: Trainer, config: Any, step: int, best: flo
     run.save_checkpoint(_tagged(trainer, config, step) | {
         "trainer": trainer.state_dict(), "best": best, "pending": pending,
         "pretrained": pretrained,
-        "rng": {"generator": trainer.generator.get_state(), "torch": torch.get_rng_state(),
-                "device": trainer.generator.device.type}})
+        "rng": _streams(trainer.generator)})
 
 
-def _restore_stream(generator: torch.Generator, rng: dict, seed: int, step: int) -> None:
-    """The trainer's random stream as the checkpoint left it; a run resumed on another kind
-    of device (whose generators keep a different state) continues on a fresh stream drawn
-    from its seed and step, and says so."""
-    if rng.get("device", "cpu") == generator.device.type:
-        generator.set_state(rng["generator"])
+def _streams(generator: torch.Generator) -> dict:
+    """The random streams to save: this process's (process 0's in a distributed run) at the
+    top, as a run in one process saves them, and every process's under ``processes``."""
+    own = {"generator": generator.get_state(), "torch": torch.get_rng_state()}
+    streams = own | {"device": generator.device.type}
+    if distributed.active():
+        streams["processes"] = distributed.gather(own)
+    return streams
+
+
+def _restore_streams(generator: torch.Generator, rng: dict, seed: int, step: int) -> None:
+    """The random streams as the checkpoint left them. A run resumed on another kind of
+    device (whose generators keep a different state) or with another number of processes
+    continues on fresh streams drawn from its seed and step, and says so."""
+    saved = rng.get("processes", [rng])
+    was = (rng.get("device", "cpu"), len(saved))
+    now = (generator.device.type, distributed.world())
+    if was == now:
+        own = saved[distributed.rank()]
+        generator.set_state(own["generator"])
+        torch.set_rng_state(own["torch"])
         return
-    generator.manual_seed(seed + 7_919 * (step + 1))
-    tqdm.write(f"note: this run was last trained on {rng.get('device', 'cpu')} and resumes on "
-               f"{generator.device.type}; its random stream restarts from the seed and step, so "
-               "the run will not repeat an uninterrupted one number for number", file=sys.stderr)
+    generator.manual_seed(distributed.stream_seed(seed) + 7_919 * (step + 1))
+    if distributed.is_main():
+        tqdm.write(f"note: this run was last trained on {was[0]} in {was[1]} process(es) and "
+                   f"resumes on {now[0]} in {now[1]}; its random streams restart from the seed "
+                   "and step, so it will not repeat an uninterrupted run number for number",
+                   file=sys.stderr)
 
 
 class LoadedRun(NamedTuple):

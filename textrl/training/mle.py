@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import torch
 from tqdm import tqdm
 
+from textrl import distributed
 from textrl.agents.mle import SCHEDULES, BehaviourCloning, teacher_forcing_prob
 from textrl.data.corpus import Corpus
 from textrl.datasets import DataConfig, data_fingerprint
@@ -116,7 +117,12 @@ class MLETrainer:
         self.schedule, self.vocab = schedule, corpus.vocab
         self.total, self.eval_every = schedule.epochs, schedule.eval_every
         self.agent = BehaviourCloning(policy, schedule.lr, schedule.grad_clip, schedule.batch_size)
-        self.generator = seeded_generator(schedule.seed, device)
+        # The sampling stream (scheduled sampling) is each process's own; the batch order is
+        # the same in every process: one stream in a run of one process.
+        self.generator = seeded_generator(distributed.stream_seed(schedule.seed), device)
+        self.order = (self.generator if distributed.world() == 1
+                      else seeded_generator(schedule.seed, device))
+        distributed.wrap(self.policy)
 
     def begin(self) -> None:
         return None  # nothing to evaluate or pretrain before the first epoch
@@ -130,7 +136,8 @@ class MLETrainer:
         batches = -(-len(self.corpus.train) // s.batch_size)
         with tqdm(total=batches, desc=f"epoch {step}", unit="batch", leave=False, delay=1.0,
                   disable=not self.progress) as bar:
-            stats = self.agent.train_epoch(self.corpus.train, self.generator, tf, bar.update)
+            stats = self.agent.train_epoch(self.corpus.train, self.order, tf, bar.update,
+                                           sampler=self.generator)
         record = {"train_nll": stats["loss"], "grad_norm": stats["grad_norm"]}
         return record | ({"teacher_forcing": tf} if s.scheduled_sampling != "none" else {})
 
@@ -139,7 +146,11 @@ class MLETrainer:
                                self.schedule.eval_samples, seed=self.schedule.seed + step)
 
     def state_dict(self) -> dict:
-        return {"agent": self.agent.state_dict()}
+        return {"agent": self.agent.state_dict(), "order": self.order.get_state()}
 
     def load_state_dict(self, state: dict) -> None:
         self.agent.load_state_dict(state["agent"])
+        saved = state.get("order")
+        if self.order is not self.generator and saved is not None and (
+                saved.numel() == self.order.get_state().numel()):  # same kind of device
+            self.order.set_state(state["order"])

@@ -25,8 +25,12 @@ from textrl.files import atomic_write
 
 
 class RunDir:
-    def __init__(self, path: str | os.PathLike):
+    """``writes=False``: a reader (a process other than 0 of a distributed run), whose
+    writing methods do nothing."""
+
+    def __init__(self, path: str | os.PathLike, writes: bool = True):
         self.path = Path(path)
+        self.writes = writes
         self.config = self.path / "config.yaml"
         self.vocab = self.path / "vocab.json"
         self.checkpoint = self.path / "checkpoint.pt"
@@ -52,9 +56,12 @@ class RunDir:
 
     def create(self, resume: bool) -> None:
         self.check(resume)
-        self.path.mkdir(parents=True, exist_ok=True)
+        if self.writes:
+            self.path.mkdir(parents=True, exist_ok=True)
 
     def save_config(self, config: dict) -> None:
+        if not self.writes:
+            return
         text = yaml.safe_dump(config, sort_keys=False, allow_unicode=True).encode("utf-8")
         atomic_write(self.config, lambda f: f.write(text))
 
@@ -70,6 +77,8 @@ class RunDir:
         return config
 
     def save_checkpoint(self, state: dict, best: bool = False) -> None:
+        if not self.writes:
+            return
         atomic_write(self.best if best else self.checkpoint, lambda f: torch.save(state, f))
 
     def load_checkpoint(self, best: bool = False) -> dict:
@@ -86,6 +95,8 @@ class RunDir:
 
     def log(self, record: dict, path: Path | None = None) -> None:
         """Append ``record`` to ``metrics.jsonl`` (or ``path``) as strict JSON (no NaN)."""
+        if not self.writes:
+            return
         with (path or self.metrics).open("a", encoding="utf-8") as f:
             f.write(json.dumps(record, allow_nan=False, ensure_ascii=False) + "\n")
 
@@ -96,6 +107,8 @@ class RunDir:
 
     def truncate_log(self, last_step: int, key: str = "epoch") -> None:
         """Drop records after ``last_step``: written after the checkpoint a resume starts from."""
+        if not self.writes:
+            return
         kept = [r for r in self.read_log() if r.get(key, 0) <= last_step]
         text = "".join(json.dumps(r) + "\n" for r in kept).encode("utf-8")
         atomic_write(self.metrics, lambda f: f.write(text))
@@ -103,6 +116,8 @@ class RunDir:
     def plot_log(self, key: str = "epoch", names: list[str] | None = None) -> None:
         """One panel per logged metric (or per name in ``names`` that was logged) against
         ``key``, three panels a row, whole-number steps on the x-axis."""
+        if not self.writes:
+            return
         import matplotlib
 
         matplotlib.use("Agg")

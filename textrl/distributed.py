@@ -1,0 +1,172 @@
+"""Several processes through torchrun: ``torchrun --standalone --nproc_per_node=N -m textrl
+train RECIPE ...``.
+
+Each process holds the whole model and computes its share of every global batch (its rows
+of the MLE batch, its share of the sampled sentences and rollouts, its share of the reward's
+real and generated batches). ``DistributedDataParallel`` averages the gradients, and each
+loss is scaled so that the average is the gradient of the global batch's loss: a mean over
+tokens divides by the global token count, a sum is multiplied by the number of processes.
+Process 0 alone writes the run directory, evaluates and shows progress; the others receive
+its evaluation, so every process takes the same decisions.
+
+Outside torchrun (one process) every function here is the identity, at no cost.
+"""
+
+from __future__ import annotations
+
+import os
+import weakref
+from typing import Any
+
+import torch
+from torch import distributed as dist
+from torch import nn
+
+from textrl.errors import UserError
+
+_WRAPPED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def launched() -> bool:
+    """Whether this process was started by torchrun (or another launcher) with several peers."""
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
+def active() -> bool:
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
+def rank() -> int:
+    return dist.get_rank() if active() else 0
+
+
+def world() -> int:
+    return dist.get_world_size() if active() else 1
+
+
+def is_main() -> bool:
+    return rank() == 0
+
+
+def start(device: torch.device) -> torch.device:
+    """Join the process group torchrun set up (``nccl`` on CUDA, ``gloo`` otherwise); returns
+    the device this process uses (``cuda:LOCAL_RANK`` when ``device`` is a GPU)."""
+    if not launched() or active():
+        return device
+    if not dist.is_available():
+        raise UserError("this torch build has no torch.distributed; run in one process")
+    if device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
+    elif device.type != "cpu":
+        raise UserError(f"several processes run on cuda or cpu, not {device.type}; "
+                        "pass --device cpu or cuda")
+    dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return device
+
+
+def barrier() -> None:
+    if active():
+        dist.barrier()
+
+
+def stop() -> None:
+    if active():
+        dist.destroy_process_group()
+
+
+def stream_seed(seed: int) -> int:
+    """The seed of this process's sampling stream: the run's seed on process 0 (so one
+    process draws what a run without torchrun draws), ``seed + 1_000_003 * rank`` after."""
+    return seed + 1_000_003 * rank()
+
+
+def share(n: int) -> slice:
+    """This process's rows of a global batch of ``n`` rows: contiguous, sizes differing by
+    at most one."""
+    per, extra = divmod(n, world())
+    lo = rank() * per + min(rank(), extra)
+    return slice(lo, lo + per + (rank() < extra))
+
+
+def share_count(n: int) -> int:
+    part = share(n)
+    return part.stop - part.start
+
+
+def global_sum(value: torch.Tensor) -> torch.Tensor:
+    """``value`` summed over the processes, in float64 (``value`` itself in one process)."""
+    if not active():
+        return value
+    device = "cpu" if dist.get_backend() == "gloo" else torch.cuda.current_device()
+    total = value.detach().to(device=device, dtype=torch.float64).clone()
+    dist.all_reduce(total)
+    return total.to(value.device)
+
+
+def mean_denominator(count: torch.Tensor) -> torch.Tensor:
+    """What a per-process mean over ``count`` local items divides by so that the average of
+    the processes' gradients is the gradient of the mean over the global batch: the global
+    count over the number of processes (``count`` itself in one process)."""
+    if not active():
+        return count
+    return (global_sum(count) / world()).float()
+
+
+def wrap(module: nn.Module) -> nn.Module:
+    """Put ``module`` under ``DistributedDataParallel`` (when running distributed), so that
+    :func:`call` on it averages its gradients over the processes. Returns ``module``."""
+    if active() and module not in _WRAPPED and any(p.requires_grad for p in module.parameters()):
+        device = next(module.parameters()).device
+        ids = [device] if device.type == "cuda" else None
+        _WRAPPED[module] = nn.parallel.DistributedDataParallel(_Calls(module), device_ids=ids)
+    return module
+
+
+def call(module: nn.Module, method: str, *args: Any, **kwargs: Any) -> Any:
+    """``module.method(*args, **kwargs)``; through DistributedDataParallel when ``module`` was
+    wrapped, so the backward pass of what it returns averages the gradients over processes.
+    Call it once per backward pass, for the whole loss."""
+    ddp = _WRAPPED.get(module)
+    if ddp is None:
+        return getattr(module, method)(*args, **kwargs)
+    return ddp(method, *args, **kwargs)
+
+
+class _Calls(nn.Module):
+    """Routes DDP's ``forward`` to any method of the wrapped module (DDP only syncs gradients
+    of what went through ``forward``)."""
+
+    def __init__(self, module: nn.Module):
+        super().__init__()
+        self.module = module
+
+    def forward(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        return getattr(self.module, method)(*args, **kwargs)
+
+
+def mean_stats(stats: dict[str, float]) -> dict[str, float]:
+    """Per-process statistics averaged over the processes (identity in one process)."""
+    if not active() or not stats:
+        return stats
+    keys = sorted(stats)
+    values = global_sum(torch.tensor([float(stats[k]) for k in keys], dtype=torch.float64))
+    return dict(zip(keys, (values / world()).tolist(), strict=True))
+
+
+def from_main(value: Any) -> Any:
+    """Process 0's ``value``, on every process."""
+    if not active():
+        return value
+    box = [value]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
+def gather(value: Any) -> list[Any]:
+    """Every process's ``value``, in rank order (``[value]`` in one process)."""
+    if not active():
+        return [value]
+    out: list[Any] = [None] * world()
+    dist.all_gather_object(out, value)
+    return out
