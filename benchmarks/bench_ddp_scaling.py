@@ -1,0 +1,92 @@
+"""Scaling with torchrun on this machine: training throughput of 2 processes x 1 thread
+against 1 process x 1 thread, for the same runs (same global batch), in one script.
+
+Workloads: an MLE epoch on a random oracle at SeqGAN's shape (10,000 sentences of 20
+tokens, V = 5,000, batch 64) and a SeqGAN iteration of the ``cpu`` preset (g-step with 16
+Monte-Carlo rollouts per prefix, one d-round of 5,000 + 5,000 sentences) from that MLE run.
+Each is the user's command (``python -m textrl train ...`` or ``torchrun --standalone
+--nproc_per_node=2 -m textrl train ...``); the step times are the ``time_s`` the run logs
+for steps that were not evaluated (evaluation runs on process 0 alone and is excluded), the
+fastest of them. The configurations alternate over ``--rounds`` so drifting load hits both.
+
+    python benchmarks/bench_ddp_scaling.py --out benchmarks/out/ddp_scaling.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+from cli_runs import read_log
+
+MLE = ["train", "mle", "--oracle", "random", "--n-valid", "100", "--n-test", "100",
+       "--eval-samples", "100", "--eval-every", "1000", "--device", "cpu", "--quiet"]
+SEQGAN = ["--config", "cpu", "--eval-samples", "100", "--eval-every", "1000",
+          "--d-pretrain-steps", "1", "--device", "cpu", "--quiet"]
+
+
+def launch(processes: int) -> list[str]:
+    if processes == 1:
+        return [sys.executable, "-m", "textrl"]
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone",
+            f"--nproc_per_node={processes}", "-m", "textrl"]
+
+
+def step_time(argv: list[str], processes: int, out: Path, unit: str) -> float:
+    """The fastest logged time of a step that was not evaluated."""
+    env = os.environ | {"OMP_NUM_THREADS": "1"}
+    subprocess.run([*launch(processes), *argv, "--out", str(out)], env=env, check=True,
+                   capture_output=True, text=True)
+    times = [r["time_s"] for r in read_log(out) if r.get(unit, 0) > 0 and "nll_valid" not in r]
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=3, help="MLE epochs per run")
+    parser.add_argument("--iterations", type=int, default=3, help="SeqGAN iterations per run")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp())
+    start = work / "start"
+    subprocess.run([*launch(1), *MLE, "--epochs", "1", "--out", str(start)], check=True,
+                   env=os.environ | {"OMP_NUM_THREADS": "1"}, capture_output=True)
+    times: dict[str, dict[int, list[float]]] = {"mle_epoch": {1: [], 2: []},
+                                                 "seqgan_iteration": {1: [], 2: []}}
+    for round_ in range(args.rounds):
+        for processes in (1, 2):
+            tag = f"{round_}-{processes}"
+            times["mle_epoch"][processes].append(step_time(
+                [*MLE, "--epochs", str(args.epochs)], processes, work / f"mle{tag}", "epoch"))
+            times["seqgan_iteration"][processes].append(step_time(
+                ["train", "seqgan", "--init", str(start), "--iterations", str(args.iterations),
+                 *SEQGAN], processes, work / f"seqgan{tag}", "iteration"))
+            print(json.dumps({k: v for k, v in times.items()}), flush=True)
+    tokens = {"mle_epoch": 10_000 * 20, "seqgan_iteration": None}
+    result = {"date": subprocess.run(["date", "-u", "+%F"], capture_output=True,
+                                     text=True).stdout.strip(),
+              "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+              "torch": torch.__version__, "threads_per_process": 1, "rounds": args.rounds}
+    for name, by_processes in times.items():
+        one, two = min(by_processes[1]), min(by_processes[2])
+        row = {"1_process_s": one, "2_processes_s": two, "speedup": one / two,
+               "all_s": by_processes}
+        if tokens[name]:
+            row |= {"1_process_tokens_per_s": tokens[name] / one,
+                    "2_processes_tokens_per_s": tokens[name] / two}
+        result[name] = row
+    print(json.dumps(result, indent=2))
+    if args.out:
+        args.out.write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
