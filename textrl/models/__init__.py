@@ -6,8 +6,9 @@ from textrl.models.generation import complete_prefixes, continue_sequences, gene
 from textrl.models.modes import eval_mode
 from textrl.models.recurrent import LMConfig, RecurrentLM
 from textrl.models.sampling import sample_categorical
+from textrl.models.seq2seq import Infill, Seq2SeqConfig, Seq2SeqGenerator
 
-POLICIES = {"RecurrentLM": RecurrentLM}  # what a checkpoint's model may be
+POLICIES = {"RecurrentLM": RecurrentLM, "Seq2SeqGenerator": Seq2SeqGenerator}  # checkpoint models
 
 
 def policy_from_dict(data: dict) -> Policy:
@@ -19,5 +20,6 @@ def policy_from_dict(data: dict) -> Policy:
     return POLICIES[name].from_dict(data)
 
 
-__all__ = ["LMConfig", "Policy", "RecurrentLM", "Sample", "SequenceModel", "complete_prefixes",
+__all__ = ["Infill", "LMConfig", "Policy", "RecurrentLM", "Sample", "Seq2SeqConfig",
+           "Seq2SeqGenerator", "SequenceModel", "complete_prefixes",
            "continue_sequences", "eval_mode", "generate", "policy_from_dict", "sample_categorical"]

@@ -118,8 +118,9 @@ def _rows(context: Any, lo: int, n: int) -> Any:
     """Rows ``lo:lo+n`` of a context (a tensor, or a tuple of them), ``None`` passes."""
     if context is None:
         return None
-    if isinstance(context, tuple):
-        return tuple(_rows(c, lo, n) for c in context)
+    if isinstance(context, tuple):  # a NamedTuple keeps its type
+        parts = [_rows(c, lo, n) for c in context]
+        return type(context)(*parts) if hasattr(context, "_fields") else tuple(parts)
     return context[lo:lo + n]
 
 

@@ -1,0 +1,119 @@
+"""In-filling (MaskGAN): masks, and the seq2seq generator that fills them."""
+
+import pytest
+import torch
+
+from textrl.data.masks import make_mask, template
+from textrl.models import Infill, Seq2SeqConfig, Seq2SeqGenerator, policy_from_dict
+from textrl.models.generation import complete_prefixes
+
+
+def g(seed=0):
+    return torch.Generator().manual_seed(seed)
+
+
+def test_contiguous_masks_follow_the_authors_block_and_never_blank_the_first_token():
+    lengths = torch.full((200,), 20)
+    present = make_mask(lengths, 20, "contiguous", 0.5, g())
+    missing = ~present
+    assert (missing.sum(1) == 9).all()  # int(0.5 * 20) - 1, as the authors' generate_mask
+    assert not missing[:, 0].any()
+    starts = missing.int().argmax(1)
+    assert starts.min() == 1 and starts.max() == 20 - 9  # every start in [1, L - block]
+    blocks = torch.arange(20)[None] - starts[:, None]
+    assert torch.equal(missing, (blocks >= 0) & (blocks < 9))  # one contiguous block
+
+
+def test_masks_are_seeded_and_leave_padding_alone():
+    lengths = torch.tensor([7, 3, 1, 12])
+    for strategy in ("contiguous", "random"):
+        a = make_mask(lengths, 12, strategy, 0.5, g(1))
+        assert torch.equal(a, make_mask(lengths, 12, strategy, 0.5, g(1)))
+        beyond = torch.arange(12)[None] >= lengths[:, None]
+        assert a[beyond].all() and a[:, 0].all()
+    rates = (~make_mask(torch.full((2000,), 21), 21, "random", 0.3, g(2)))[:, 1:].float().mean()
+    assert abs(rates.item() - 0.3) < 0.01
+    unconditional = make_mask(torch.tensor([4]), 5, "unconditional")
+    assert unconditional.int().tolist() == [[1, 0, 0, 0, 1]]
+    with pytest.raises(ValueError, match="strategy"):
+        make_mask(lengths, 12, "blocks")
+    with pytest.raises(ValueError, match="rate"):
+        make_mask(lengths, 12, "random", 1.5)
+
+
+def setup(batch=4, length=8, vocab=12, seed=0, **config):
+    torch.manual_seed(seed)
+    policy = Seq2SeqGenerator(Seq2SeqConfig(vocab_size=vocab, emb_dim=6, hidden_dim=5, **config))
+    tokens = torch.randint(1, vocab, (batch, length), generator=g(seed))
+    lengths = torch.tensor([length, length - 3, length, 2])[:batch]
+    present = make_mask(lengths, length, "contiguous", 0.5, g(seed + 1))
+    context = Infill(template(tokens, present, policy.mask_id), present, lengths)
+    return policy, tokens, lengths, context
+
+
+def test_given_tokens_are_copied_with_no_probability_or_gradient():
+    policy, tokens, lengths, context = setup()
+    sample = policy.sample(4, 8, context=context, generator=g(3))
+    present = context.present
+    assert torch.equal(sample.tokens[present], tokens[present])
+    assert (sample.log_probs[present] == 0).all()
+    log_probs = policy.log_prob(sample.tokens, torch.full((4,), 8), context)
+    torch.testing.assert_close(log_probs, sample.log_probs)  # what it sampled, it scores
+    assert (log_probs[~present] < 0).all()
+    grads = torch.autograd.grad(log_probs[present].sum(), list(policy.parameters()),
+                                allow_unused=True)
+    assert all(grad is None or not grad.any() for grad in grads)
+    logits, _ = policy.teacher_forced(sample.tokens, context)
+    entropy = -(logits.log_softmax(-1).exp() * logits.log_softmax(-1).nan_to_num()).sum(-1)
+    assert (entropy[present] == 0).all()
+
+
+def test_attention_reads_the_template_and_ignores_its_padding():
+    policy, tokens, lengths, context = setup()
+    reference, _ = policy.teacher_forced(tokens, context)
+    padded = context.template.clone()
+    padded[1, lengths[1]:] = 3  # beyond row 1's length: padding the encoder must not read
+    logits, _ = policy.teacher_forced(tokens, context._replace(template=padded))
+    n = int(lengths[1])
+    torch.testing.assert_close(logits[1, :n], reference[1, :n])
+    # ... and gives it no weight: the same sentence without the padding scores the same.
+    alone = Infill(context.template[1:2, :n], context.present[1:2, :n], lengths[1:2])
+    torch.testing.assert_close(policy.teacher_forced(tokens[1:2, :n], alone)[0][0],
+                               reference[1, :n])
+    given = context.template.clone()
+    first_given = int(context.present[0, 1:].int().argmax()) + 1
+    given[0, first_given] = (given[0, first_given] % 11) + 1  # change one given word
+    logits, _ = policy.teacher_forced(tokens, context._replace(template=given))
+    missing = ~context.present[0]
+    assert not torch.allclose(logits[0, missing], reference[0, missing])
+
+
+def test_steps_soft_inputs_and_teacher_forcing_agree():
+    policy, tokens, lengths, context = setup(attention=True)
+    logits, _ = policy.teacher_forced(tokens, context)
+    state = policy.initial_state(4, context)
+    inputs = policy.teacher_inputs(tokens)
+    for t in range(8):
+        one_hot = torch.nn.functional.one_hot(inputs[:, t], 12).float()
+        step_logits, state = policy.step(one_hot, state)
+        torch.testing.assert_close(step_logits, logits[:, t])
+
+
+def test_rollouts_keep_prefixes_and_given_tokens():
+    policy, tokens, lengths, context = setup()
+    full = torch.full((4,), 8)
+    completions, _ = complete_prefixes(policy, tokens, full, 2, generator=g(4), context=context)
+    rows = completions.view(7, 2, 4, 8)  # [prefix length - 1, rollout, sentence, T]
+    for t in range(1, 8):
+        assert torch.equal(rows[t - 1, :, :, :t], tokens[None, :, :t].expand(2, 4, t))
+        assert (rows[t - 1][:, context.present] == tokens[context.present]).all()
+
+
+def test_a_generator_needs_its_template_and_round_trips_through_a_checkpoint():
+    policy, tokens, lengths, context = setup(dropout=0.3)
+    with pytest.raises(ValueError, match="fills a template"):
+        policy.sample(2, 8)
+    copy = policy_from_dict(policy.to_dict())
+    policy.eval()
+    torch.testing.assert_close(copy.eval().teacher_forced(tokens, context)[0],
+                               policy.teacher_forced(tokens, context)[0])
