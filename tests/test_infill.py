@@ -117,3 +117,92 @@ def test_a_generator_needs_its_template_and_round_trips_through_a_checkpoint():
     policy.eval()
     torch.testing.assert_close(copy.eval().teacher_forced(tokens, context)[0],
                                policy.teacher_forced(tokens, context)[0])
+
+
+def discriminator(critic="context", seed=0):
+    from textrl.rewards.token_discriminator import TokenDiscriminator
+
+    torch.manual_seed(seed)
+    return TokenDiscriminator(12, emb_dim=6, hidden_dim=5, critic=critic, lr=1e-2)
+
+
+def test_the_discriminator_pays_each_missing_word_and_reads_the_template():
+    d = discriminator()
+    policy, tokens, lengths, context = setup()
+    rewards = d(tokens, lengths, context)
+    missing = ~context.present & (torch.arange(8)[None] < lengths[:, None])
+    assert (rewards[~missing] == 0).all() and (rewards[missing] < 0).all()  # log D < 0
+    given = context.template.clone()
+    first_given = int(context.present[0, 1:].int().argmax()) + 1
+    given[0, first_given] = (given[0, first_given] % 11) + 1
+    changed = d(tokens, lengths, context._replace(template=given))
+    assert not torch.allclose(changed[0][missing[0]], rewards[0][missing[0]])  # same words
+
+
+def test_discriminator_steps_score_missing_positions_only_and_learn():
+    d = discriminator()
+    policy, tokens, lengths, context = setup()
+    fake = policy.sample(4, 8, context=context, generator=g(5)).tokens
+    before = d.head.weight.clone()
+    critic_before = d.critic.head.weight.clone()
+    stats = [d.update((tokens, lengths), (fake, lengths), context) for _ in range(30)]
+    assert stats[-1]["loss"] < stats[0]["loss"] and stats[-1]["accuracy"] > 0.5
+    assert not torch.equal(d.head.weight, before)
+    assert torch.equal(d.critic.head.weight, critic_before)  # the agent trains the critic
+    # Words after a row's last blank are given: they carry no loss (and, read left to
+    # right, cannot change a blank's score), so changing them changes nothing.
+    missing = ~context.present & (torch.arange(8)[None] < lengths[:, None])
+    last = (missing * torch.arange(8)[None]).amax(1)
+    after = torch.arange(8)[None] > last[:, None]
+    changed = torch.where(after, (fake % 11) + 1, fake)
+    d2, d3 = discriminator(seed=1), discriminator(seed=1)
+    a = d2.update((tokens, lengths), (fake, lengths), context)
+    b = d3.update((tokens, lengths), (changed, lengths), context)
+    assert a["loss"] == pytest.approx(b["loss"]) and after.any()
+
+
+@pytest.mark.parametrize("form", ["context", "authors"])
+def test_critic_values_look_only_before_each_word(form):
+    d = discriminator(critic=form)
+    torch.nn.init.normal_(d.critic.head.weight)
+    policy, tokens, lengths, context = setup()
+    full = torch.full((4,), 8)
+    values = d.critic(tokens, full, context)
+    later = tokens.clone()
+    later[:, 5] = (later[:, 5] % 11) + 1
+    moved = d.critic(later, full, context)
+    torch.testing.assert_close(moved[:, :6], values[:, :6])  # V_t reads x_<t only
+    assert not torch.allclose(moved[:, 6], values[:, 6])
+    given = context.template.clone()
+    given[:, 1] = (given[:, 1] % 11) + 1
+    with_other_template = d.critic(tokens, full, context._replace(template=given))
+    assert torch.allclose(with_other_template, values) == (form == "authors")
+    assert [n for n, _ in d.critic.named_parameters()] == ["head.weight", "head.bias"]
+
+
+def test_maskgan_returns_and_clipped_advantages_by_hand():
+    from textrl.agents import ActorCritic, Rollout
+
+    class Zero(torch.nn.Module):  # a critic that knows nothing: advantage = return
+        def __init__(self):
+            super().__init__()
+            self.bias = torch.nn.Parameter(torch.zeros(()))
+
+        def forward(self, tokens, lengths, context=None):
+            return self.bias.expand(tokens.shape).clone() * 0
+
+    policy, tokens, lengths, context = setup(batch=1, length=5)
+    present = torch.tensor([[True, False, True, False, False]])
+    context = Infill(template(tokens, present, policy.mask_id), present, torch.tensor([5]))
+    rewards = torch.tensor([[9.0, -1.0, 7.0, -2.0, -5.0]])  # paid at given positions too: ignored
+    rollout = Rollout(tokens, torch.tensor([5]), torch.zeros(1, 5), rewards, context=context,
+                      action_mask=~present)
+    agent = ActorCritic(policy, gamma=0.89, gae_lambda=1.0, critic=Zero(), advantage_clip=5.0)
+    advantages, returns = agent.advantages(rollout, torch.zeros(1, 5))
+    gamma = 0.89
+    r = [0.0, -1.0, 0.0, -2.0, -5.0]  # the authors: R_t = sum_s missing_s gamma^(s-t) r_s
+    expected = [sum(gamma ** (s - t) * r[s] for s in range(t, 5)) for t in range(5)]
+    expected = torch.tensor(expected) * (~present[0])
+    torch.testing.assert_close(returns[0], expected)
+    torch.testing.assert_close(advantages[0], expected.clamp(-5, 5))
+    assert returns[0, 1] < -6 and advantages[0, 1] == -5.0  # -1 - .89^2 2 - .89^3 5, clipped

@@ -42,7 +42,10 @@ def gae(rewards: torch.Tensor, values: torch.Tensor, mask: torch.Tensor, gamma: 
 class ActorCritic(Agent):
     """A2C: ``-A_t log pi(y_t | y_<t)`` with GAE advantages from the critic, plus
     ``value_coef`` times the squared error of V against the GAE returns, minus
-    ``entropy_coef`` times the per-token entropy; means over the tokens the agent chose.
+    ``entropy_coef`` times the per-token entropy; means over the tokens the agent chose
+    (``policy_loss="sum"``: the policy term summed over them, as the MaskGAN authors do).
+    ``advantage_clip`` clips the advantages to ``[-clip, clip]`` (MaskGAN: 5). With
+    ``gae_lambda=1`` the advantage is the discounted return minus the value.
 
     The critic is ``critic`` when given (e.g. ``reward.critic``), else a linear value head
     on the policy's features (``Policy.teacher_forced``). With Monte-Carlo rewards
@@ -59,7 +62,11 @@ class ActorCritic(Agent):
 
     def __init__(self, policy: Policy, lr: float = 1e-3, grad_clip: float = 5.0,
                  gamma: float = 1.0, gae_lambda: float = 0.95, value_coef: float = 0.5,
-                 entropy_coef: float = 0.0, critic: Critic | None = None):
+                 entropy_coef: float = 0.0, critic: Critic | None = None,
+                 advantage_clip: float | None = None, policy_loss: str = "mean"):
+        if policy_loss not in ("mean", "sum"):
+            raise ValueError(f"policy_loss must be 'mean' or 'sum', got {policy_loss!r}")
+        self.advantage_clip, self.policy_loss = advantage_clip, policy_loss
         self.policy = policy
         self.critic = critic
         self.value_head = None
@@ -85,7 +92,10 @@ class ActorCritic(Agent):
         logits, features = self.policy.teacher_forced(tokens, context)
         log_probs = torch.log_softmax(logits, dim=-1)
         chosen = log_probs.gather(2, tokens[..., None]).squeeze(2)
-        entropy = -(log_probs.exp() * log_probs).sum(-1)
+        # 0 log 0 = 0 for tokens a policy rules out (log-probability -inf: an in-filler's
+        # given positions); finite log-probabilities pass the clamp unchanged.
+        finite = log_probs.clamp(min=torch.finfo(log_probs.dtype).min)
+        entropy = -(log_probs.exp() * finite).sum(-1)
         if self.critic is not None:
             values = self.critic(tokens, lengths, context)
         else:
@@ -99,14 +109,19 @@ class ActorCritic(Agent):
         acted = rollout.acted()
         adv = gae(rollout.rewards.float() * acted, values, rollout.valid(), self.gamma,
                   self.gae_lambda) * acted
-        return adv, adv + values * acted
+        returns = adv + values * acted
+        if self.advantage_clip is not None:
+            adv = adv.clamp(-self.advantage_clip, self.advantage_clip)
+        return adv, returns
 
     def _optimize(self, objective: torch.Tensor, values: torch.Tensor, returns: torch.Tensor,
                   entropy: torch.Tensor, mask: torch.Tensor) -> dict[str, float]:
         """One gradient step on ``-objective + value_coef * (V - return)^2 - entropy_coef *
         entropy``, each term ``[B, T]`` averaged over the chosen tokens of ``mask``."""
         n_tokens = mask.sum()
-        policy_loss = -(objective * mask).sum() / n_tokens
+        policy_loss = -(objective * mask).sum()
+        if self.policy_loss == "mean":
+            policy_loss = policy_loss / n_tokens
         value_loss = ((values - returns).square() * mask).sum() / n_tokens
         mean_entropy = (entropy * mask).sum() / n_tokens
         loss = policy_loss + self.value_coef * value_loss - self.entropy_coef * mean_entropy

@@ -136,7 +136,7 @@ class Seq2SeqGenerator(nn.Module):
         return _State(h, c, position, memory, self.attention_keys(memory), padding, template,
                       present, input_drop, output_drop)
 
-    def _decode(self, inputs: torch.Tensor, state: _State) -> tuple[torch.Tensor, _State]:
+    def decode(self, inputs: torch.Tensor, state: _State) -> tuple[torch.Tensor, _State]:
         """``inputs [B, t]`` ids (or ``[B, t, V]`` distributions) from ``state.position`` on
         -> ``(features [B, t, E], state)``: the vectors the tied output layer reads."""
         weight = self.embedding.weight[: self.config.vocab_size]
@@ -175,7 +175,7 @@ class Seq2SeqGenerator(nn.Module):
         if state is None:
             raise ValueError("Seq2SeqGenerator needs the state of initial_state(batch, context)")
         start = state.position
-        features, state = self._decode(inputs, state)
+        features, state = self.decode(inputs, state)
         return self._logits(features, start, state), state
 
     def step(self, inputs: torch.Tensor, state: _State) -> tuple[torch.Tensor, _State]:
@@ -190,7 +190,7 @@ class Seq2SeqGenerator(nn.Module):
                        inputs: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         state = self.initial_state(len(tokens), context)
         start = state.position
-        features, state = self._decode(self.teacher_inputs(tokens) if inputs is None else inputs,
+        features, state = self.decode(self.teacher_inputs(tokens) if inputs is None else inputs,
                                        state)
         return self._logits(features, start, state), features
 
@@ -200,7 +200,7 @@ class Seq2SeqGenerator(nn.Module):
         if temperature <= 0:
             raise ValueError(f"temperature must be > 0 to score tokens, got {temperature}")
         state = self.initial_state(len(tokens), context)
-        features, _ = self._decode(self.teacher_inputs(tokens) if inputs is None else inputs, state)
+        features, _ = self.decode(self.teacher_inputs(tokens) if inputs is None else inputs, state)
         acted = length_mask(lengths, tokens.shape[1]).bool() & ~context.present
         chosen = token_log_probs(features[acted], self.embedding.weight[: self.vocab_size],
                                  self.output_bias, tokens[acted], temperature)

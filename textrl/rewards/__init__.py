@@ -8,8 +8,9 @@ from textrl.rewards.function import FunctionReward, load_reward
 from textrl.rewards.monte_carlo import MonteCarloReward, reference_q_values
 from textrl.rewards.ranker import Ranker, rank_scores
 from textrl.rewards.simple import ConstantReward, OracleReward
+from textrl.rewards.token_discriminator import InfillCritic, TokenDiscriminator
 
 __all__ = ["REWARD_FORMS", "BLEUReward", "CNNDiscriminator", "CompositeReward", "ConstantReward",
-           "FunctionReward", "KLPenalty", "LearnedReward", "MonteCarloReward", "OracleReward",
-           "Ranker", "RewardModel", "at_last_token", "load_reward", "rank_scores",
-           "reference_q_values"]
+           "FunctionReward", "InfillCritic", "KLPenalty", "LearnedReward", "MonteCarloReward",
+           "OracleReward", "Ranker", "RewardModel", "TokenDiscriminator", "at_last_token",
+           "load_reward", "rank_scores", "reference_q_values"]
