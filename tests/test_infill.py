@@ -206,3 +206,64 @@ def test_maskgan_returns_and_clipped_advantages_by_hand():
     torch.testing.assert_close(returns[0], expected)
     torch.testing.assert_close(advantages[0], expected.clamp(-5, 5))
     assert returns[0, 1] < -6 and advantages[0, 1] == -5.0  # -1 - .89^2 2 - .89^3 5, clipped
+
+
+def test_infilling_env_is_registered_and_passes_check_env():
+    import gymnasium
+    from gymnasium.utils.env_checker import check_env
+
+    import textrl  # noqa: F401  (registers the envs)
+
+    env = gymnasium.make("textrl/Infilling-v0")
+    check_env(env.unwrapped)
+
+
+def test_an_episode_acts_once_per_blank_and_never_touches_given_words():
+    from textrl.envs import InfillingEnv
+    from textrl.rewards import OracleReward
+
+    env = InfillingEnv()
+    obs, _ = env.reset(seed=3)
+    length = 20
+    template_ids, position = obs[:length], int(obs[-1])
+    blanks = [i for i, t in enumerate(template_ids) if t == 5000]
+    assert position == blanks[0] and len(blanks) == 9
+    actions = torch.randint(5000, (len(blanks),), generator=g(6)).tolist()
+    rewards, done = [], False
+    for action in actions:
+        assert not done
+        obs, reward, done, truncated, _ = env.step(action)
+        rewards.append(reward)
+    assert done and not truncated
+    filled = torch.as_tensor(obs[length:2 * length])
+    given = torch.as_tensor(template_ids != 5000)
+    assert torch.equal(filled[given], torch.as_tensor(template_ids)[given])
+    assert filled[blanks].tolist() == actions
+    oracle = env.reward.oracle
+    expected = OracleReward(oracle, per_token=True)(filled[None], torch.tensor([length]))[0, blanks]
+    torch.testing.assert_close(torch.tensor(rewards), expected)
+
+
+def test_the_vec_env_resets_finished_rows_and_sb3_trains_on_it():
+    from stable_baselines3 import PPO
+
+    from textrl.agents.sb3 import policy_kwargs
+    from textrl.envs import InfillingVecEnv
+    from textrl.rewards import ConstantReward
+
+    env = InfillingVecEnv(3, seed=1)
+    obs = env.reset()
+    assert obs.shape == (3, 41)
+    episodes = 0
+    for _ in range(12):
+        obs, rewards, done, infos = env.step(torch.randint(5000, (3,)).numpy())
+        for i in done.nonzero()[0]:
+            episodes += 1
+            assert infos[i]["episode"]["l"] == 9 and obs[i, -1] < 20  # a fresh sentence
+    assert episodes == 3
+    with pytest.raises(ValueError, match="token-level and causal"):
+        InfillingVecEnv(2, sentences=InfillingVecEnv(1).blanks.pool, reward=ConstantReward(1.0),
+                        vocab_size=5000)
+    model = PPO("MlpPolicy", InfillingVecEnv(4, seed=0), n_steps=16, batch_size=32,
+                policy_kwargs=policy_kwargs(), device="cpu", seed=0)
+    model.learn(64)

@@ -2,10 +2,15 @@
 
 import gymnasium
 
-from textrl.envs.text_env import Sentences, TextGenerationEnv, TextVecEnv
+from textrl.envs.infilling import Blanks, InfillingEnv, InfillingVecEnv
+from textrl.envs.text_env import Sentences, TensorVecEnv, TextGenerationEnv, TextVecEnv
 
 ENV_ID = "textrl/TextGeneration-v0"
-if ENV_ID not in gymnasium.registry:
-    gymnasium.register(id=ENV_ID, entry_point="textrl.envs.text_env:TextGenerationEnv")
+INFILLING_ENV_ID = "textrl/Infilling-v0"
+for env_id, entry_point in ((ENV_ID, "textrl.envs.text_env:TextGenerationEnv"),
+                            (INFILLING_ENV_ID, "textrl.envs.infilling:InfillingEnv")):
+    if env_id not in gymnasium.registry:
+        gymnasium.register(id=env_id, entry_point=entry_point)
 
-__all__ = ["ENV_ID", "Sentences", "TextGenerationEnv", "TextVecEnv"]
+__all__ = ["ENV_ID", "INFILLING_ENV_ID", "Blanks", "InfillingEnv", "InfillingVecEnv",
+           "Sentences", "TensorVecEnv", "TextGenerationEnv", "TextVecEnv"]

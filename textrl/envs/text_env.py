@@ -133,7 +133,28 @@ class TextGenerationEnv(gym.Env):
         return " ".join(self.vocab.decode(ids) if self.vocab else map(str, ids))
 
 
-class TextVecEnv(VecEnv):
+class TensorVecEnv(VecEnv):
+    """A VecEnv whose ``num_envs`` episodes live in one object's tensors: the attribute and
+    method plumbing SB3 asks of every VecEnv, answered for all indices at once."""
+
+    def close(self) -> None:
+        pass
+
+    def get_attr(self, attr_name: str, indices=None) -> list[Any]:
+        return [getattr(self, attr_name) for _ in self._get_indices(indices)]
+
+    def set_attr(self, attr_name: str, value: Any, indices=None) -> None:
+        setattr(self, attr_name, value)
+
+    def env_method(self, method_name: str, *method_args, indices=None, **method_kwargs) -> list:
+        method = getattr(self, method_name)
+        return [method(*method_args, **method_kwargs) for _ in self._get_indices(indices)]
+
+    def env_is_wrapped(self, wrapper_class, indices=None) -> list[bool]:
+        return [False for _ in self._get_indices(indices)]
+
+
+class TextVecEnv(TensorVecEnv):
     """``num_envs`` sentences stepped at once as tensors, behind stable-baselines3's VecEnv.
 
     Every step returns fresh numpy arrays (a view of the internal buffer would be
@@ -185,19 +206,3 @@ class TextVecEnv(VecEnv):
                         "episode": {"r": float(rewards[i]), "l": int(final_lengths[i]),
                                     "t": elapsed}}
         return obs.numpy().copy(), rewards.numpy().copy(), done.numpy().copy(), infos
-
-    def close(self) -> None:
-        pass
-
-    def get_attr(self, attr_name: str, indices=None) -> list[Any]:
-        return [getattr(self, attr_name) for _ in self._get_indices(indices)]
-
-    def set_attr(self, attr_name: str, value: Any, indices=None) -> None:
-        setattr(self, attr_name, value)
-
-    def env_method(self, method_name: str, *method_args, indices=None, **method_kwargs) -> list:
-        method = getattr(self, method_name)
-        return [method(*method_args, **method_kwargs) for _ in self._get_indices(indices)]
-
-    def env_is_wrapped(self, wrapper_class, indices=None) -> list[bool]:
-        return [False for _ in self._get_indices(indices)]

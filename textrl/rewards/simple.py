@@ -12,7 +12,8 @@ from textrl.oracle import OracleLSTM
 
 class OracleReward:
     """The oracle's mean per-token log-likelihood of each sequence (a diagnostic reward:
-    maximising it drives NLL-oracle down).
+    maximising it drives NLL-oracle down); with ``per_token``, the log-probability of each
+    token (token-level and causal: position t reads tokens up to t), 0 on padding.
 
     >>> oracle = OracleLSTM.random(seed=0, vocab_size=30, seq_len=5)
     >>> x = oracle.sample(3, generator=torch.Generator().manual_seed(0))
@@ -20,16 +21,14 @@ class OracleReward:
     torch.Size([3])
     """
 
-    token_level = False
-    causal = False
-
-    def __init__(self, oracle: OracleLSTM):
+    def __init__(self, oracle: OracleLSTM, per_token: bool = False):
         self.oracle = oracle
+        self.token_level = self.causal = per_token
 
     def __call__(self, tokens: torch.Tensor, lengths: torch.Tensor,
                  context: Any = None) -> torch.Tensor:
-        mask = length_mask(lengths, tokens.shape[1])
-        return (self.oracle.log_prob(tokens) * mask).sum(1) / lengths.clamp(min=1)
+        log_probs = self.oracle.log_prob(tokens) * length_mask(lengths, tokens.shape[1])
+        return log_probs if self.token_level else log_probs.sum(1) / lengths.clamp(min=1)
 
 
 class ConstantReward:
