@@ -2,8 +2,11 @@
 against 1 process x 1 thread, for the same runs (same global batch), in one script.
 
 Workloads: an MLE epoch on a random oracle at SeqGAN's shape (10,000 sentences of 20
-tokens, V = 5,000, batch 64) and a SeqGAN iteration of the ``cpu`` preset (g-step with 16
-Monte-Carlo rollouts per prefix, one d-round of 5,000 + 5,000 sentences) from that MLE run.
+tokens, V = 5,000, emb/hidden 32, batch 64); an MLE epoch at a PTB shape (the first 4,000
+lines of PTB's training file as one stream cut into windows of 35, its vocabulary from those
+lines, emb/hidden 256, batch 32); and a SeqGAN iteration of the
+``cpu`` preset (g-step with 16 Monte-Carlo rollouts per prefix, one d-round of 5,000 +
+5,000 sentences) from the first MLE run.
 Each is the user's command (``python -m textrl train ...`` or ``torchrun --standalone
 --nproc_per_node=2 -m textrl train ...``); the step times are the ``time_s`` the run logs
 for steps that were not evaluated (evaluation runs on process 0 alone and is excluded), the
@@ -25,6 +28,8 @@ from pathlib import Path
 
 import torch
 from cli_runs import read_log
+
+PTB = Path(__file__).resolve().parents[2] / "shared/data/ptb/ptb.train.txt"
 
 MLE = ["train", "mle", "--oracle", "random", "--n-valid", "100", "--n-test", "100",
        "--eval-samples", "100", "--eval-every", "1000", "--device", "cpu", "--quiet"]
@@ -59,18 +64,28 @@ def main() -> None:
     start = work / "start"
     subprocess.run([*launch(1), *MLE, "--epochs", "1", "--out", str(start)], check=True,
                    env=os.environ | {"OMP_NUM_THREADS": "1"}, capture_output=True)
+    ptb = work / "ptb4000.txt"
+    ptb.write_text("".join(PTB.read_text().splitlines(keepends=True)[:4000]))
+    ptb_mle = ["train", "mle", "--data", str(ptb), "--valid", str(ptb), "--test", str(ptb),
+               "--windows", "35", "--emb-dim", "256", "--hidden-dim", "256", "--batch-size", "32",
+               "--eval-every", "1000", "--device", "cpu", "--quiet"]
     times: dict[str, dict[int, list[float]]] = {"mle_epoch": {1: [], 2: []},
+                                                 "ptb_mle_epoch": {1: [], 2: []},
                                                  "seqgan_iteration": {1: [], 2: []}}
     for round_ in range(args.rounds):
         for processes in (1, 2):
             tag = f"{round_}-{processes}"
             times["mle_epoch"][processes].append(step_time(
                 [*MLE, "--epochs", str(args.epochs)], processes, work / f"mle{tag}", "epoch"))
+            times["ptb_mle_epoch"][processes].append(step_time(
+                [*ptb_mle, "--epochs", "2"], processes, work / f"ptb{tag}", "epoch"))
             times["seqgan_iteration"][processes].append(step_time(
                 ["train", "seqgan", "--init", str(start), "--iterations", str(args.iterations),
                  *SEQGAN], processes, work / f"seqgan{tag}", "iteration"))
             print(json.dumps({k: v for k, v in times.items()}), flush=True)
-    tokens = {"mle_epoch": 10_000 * 20, "seqgan_iteration": None}
+    ptb_tokens = sum(len(line.split()) + 1 for line in ptb.read_text().splitlines())
+    tokens = {"mle_epoch": 10_000 * 20, "ptb_mle_epoch": ptb_tokens // 35 * 35,
+              "seqgan_iteration": None}
     result = {"date": subprocess.run(["date", "-u", "+%F"], capture_output=True,
                                      text=True).stdout.strip(),
               "machine": f"{platform.machine()}, {os.cpu_count()} cores",

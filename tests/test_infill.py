@@ -109,10 +109,15 @@ def test_rollouts_keep_prefixes_and_given_tokens():
         assert (rows[t - 1][:, context.present] == tokens[context.present]).all()
 
 
-def test_a_generator_needs_its_template_and_round_trips_through_a_checkpoint():
+def test_without_a_template_nothing_is_given_and_checkpoints_round_trip():
     policy, tokens, lengths, context = setup(dropout=0.3)
-    with pytest.raises(ValueError, match="fills a template"):
-        policy.sample(2, 8)
+    policy.eval()
+    sample = policy.sample(3, 8, generator=g(7))  # a language model: every word sampled
+    assert (sample.log_probs < 0).all()
+    full = torch.full((3,), 8)
+    torch.testing.assert_close(policy.log_prob(sample.tokens, full), sample.log_probs)
+    torch.testing.assert_close(policy.log_prob(sample.tokens, full, policy.blank(3)),
+                               sample.log_probs)
     copy = policy_from_dict(policy.to_dict())
     policy.eval()
     torch.testing.assert_close(copy.eval().teacher_forced(tokens, context)[0],
@@ -267,3 +272,63 @@ def test_the_vec_env_resets_finished_rows_and_sb3_trains_on_it():
     model = PPO("MlpPolicy", InfillingVecEnv(4, seed=0), n_steps=16, batch_size=32,
                 policy_kwargs=policy_kwargs(), device="cpu", seed=0)
     model.learn(64)
+
+
+def test_text_as_one_stream_cut_into_windows(text_file):
+    from textrl.datasets import DataConfig, build_corpus
+
+    path = text_file(["a b c", "d e", "f g h i"])
+    corpus, _ = build_corpus(DataConfig(data=str(path), valid=str(path), test=str(path),
+                                        windows=4))
+    eos = corpus.vocab.eos_id
+    stream = [*corpus.vocab.encode(["a", "b", "c"]), eos, *corpus.vocab.encode(["d", "e"]), eos,
+              *corpus.vocab.encode(["f", "g", "h", "i"]), eos]
+    assert corpus.train.tokens.tolist() == [stream[:4], stream[4:8], stream[8:12]]
+    assert corpus.eos_id is None and corpus.max_len == 4  # fixed-length windows
+
+
+def test_maskmle_trains_resumes_and_starts_from_a_language_model(text_file, tmp_path, capsys):
+    import json
+
+    from tests.test_runs import run_cli, user_error
+
+    words = ["the", "cat", "sat", "on", "a", "mat", "and", "the", "dog", "ran", "to", "big",
+             "red", "log"]
+    gen = g(8)
+    lines = [" ".join(words[i] for i in torch.randint(len(words), (6,), generator=gen))
+             for _ in range(80)]
+    data = text_file(lines)
+    common = ["--data", data, "--windows", "8", "--emb-dim", "8", "--hidden-dim", "8",
+              "--batch-size", "16", "--quiet"]
+    lm = tmp_path / "lm"
+    assert run_cli(["train", "mle", "--data", data, "--windows", "8", "--emb-dim", "8",
+                    "--hidden-dim", "8", "--epochs", "1", "--quiet", "--out", lm], capsys)[0] == 0
+    out = tmp_path / "maskmle"
+    code, stdout, err = run_cli(["train", "maskmle", *common, "--epochs", "1", "--init-lm", lm,
+                                 "--out", out], capsys)
+    assert code == 0, err
+    first = json.loads(stdout)
+    assert first["nll_valid"] > 0 and first["ppl_valid"] > 1
+    code, stdout, _ = run_cli(["train", "maskmle", "--resume", "--epochs", "2", "--out", out],
+                              capsys)
+    assert code == 0 and json.loads(stdout)["epoch"] == 2
+    code, stdout, _ = run_cli(["sample", out, "-n", "2"], capsys)
+    assert code == 0 and len(stdout.splitlines()) == 2
+    user_error(["train", "maskmle", *common, "--hidden-dim", "9", "--epochs", "1",
+                "--init-lm", lm, "--out", tmp_path / "bad"], capsys, "does not match")
+    # textrl infill: blanks filled, given words kept, unknown words shown as <unk>.
+    code, stdout, err = run_cli(["infill", out, "the <m> <m> on zebra mat"], capsys)
+    assert code == 0, err
+    shown, filled = stdout.rstrip("\n").split("\t")
+    assert shown == "the <m> <m> on <unk> mat"
+    filled = filled.split()
+    assert len(filled) == 6 and filled[0] == "the" and filled[3:] == ["on", "<unk>", "mat"]
+    sentences = text_file(["the cat sat on the mat", "a dog ran to the log"], "real.txt")
+    code, stdout, _ = run_cli(["infill", out, "--file", sentences, "--seed", "1"], capsys)
+    rows = [line.split("\t") for line in stdout.splitlines()]
+    assert code == 0 and [r[0] for r in rows] == ["the cat sat on the mat",
+                                                   "a dog ran to the log"]
+    assert all("<m>" in r[1] and len(r[2].split()) == 6 for r in rows)
+    user_error(["infill", out, "the cat sat"], capsys, "no <m>")
+    user_error(["infill", out, " ".join(["<m>"] * 9)], capsys, "this model fills 1 to 8")
+    user_error(["infill", lm, "the <m> sat"], capsys, "cannot fill blanks")

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from textrl import __version__, distributed
+from textrl.data.corpus import read_lines
 from textrl.data.tokenizers import get_tokenizer
 from textrl.datasets import data_identity, read_references
 from textrl.device import DEVICE_HELP, resolve_device, seeded_generator
@@ -26,6 +27,7 @@ from textrl.evaluation import (
     score_samples,
 )
 from textrl.metrics.bleu import sacrebleu_signature
+from textrl.models import Seq2SeqGenerator
 from textrl.recipes import (
     PRESETS,
     RECIPES,
@@ -41,6 +43,7 @@ from textrl.recipes import (
 )
 from textrl.recipes.config import add_arguments
 from textrl.training import RunDir, RunOptions, load_run
+from textrl.training.infill import MaskConfig, fill_texts
 
 
 def _add_loading_options(parser: argparse.ArgumentParser) -> None:
@@ -101,6 +104,19 @@ def build_parser(reward: str = RewardChoice.reward) -> argparse.ArgumentParser:
     algos = train.add_subparsers(dest="algorithm", required=True)
     for recipe in RECIPES.values():
         _add_recipe_parser(algos, recipe, reward)
+
+    infill = commands.add_parser("infill", formatter_class=defaults_shown,
+                                 help="fill the <m> blanks of sentences with an in-filling run")
+    infill.add_argument("run", help="run directory (maskmle or maskgan)")
+    infill.add_argument("texts", nargs="*", help='sentences with <m> where a word is missing, '
+                        'e.g. "the <m> <m> sat on the mat"')
+    infill.add_argument("--file", help="real sentences, one per line, to blank with --mask and "
+                        "fill; prints each truth beside its fill")
+    infill.add_argument("--mask", default="contiguous", help="with --file: contiguous, random "
+                        "or unconditional")
+    infill.add_argument("--rate", type=float, default=0.5, help="with --file: share blanked")
+    infill.add_argument("--temperature", type=float, default=1.0)
+    _add_loading_options(infill)
 
     sample = commands.add_parser("sample", formatter_class=defaults_shown,
                                  help="print sentences sampled from a run")
@@ -172,6 +188,25 @@ def _check_run_options(args: argparse.Namespace) -> None:
         raise UserError(f"--temperature must be a finite number >= 0, got {temperatures}")
 
 
+def _infill(args: argparse.Namespace) -> int:
+    if bool(args.texts) == bool(args.file):
+        raise UserError("give sentences with <m> blanks, or --file FILE of real sentences")
+    device = resolve_device(args.device)
+    loaded = load_run(args.run, best=args.checkpoint == "best", with_data=False, device=device)
+    if not isinstance(loaded.model, Seq2SeqGenerator):
+        raise UserError(f"{args.run} is a {loaded.kind} run of a {type(loaded.model).__name__}, "
+                        "which cannot fill blanks; use a `textrl train maskmle` run")
+    masks = MaskConfig(args.mask, args.rate) if args.file else None
+    texts = read_lines(args.file) if args.file else args.texts
+    tokenizer = get_tokenizer(loaded.data.tokenizer, loaded.data.keep_spaces)
+    rows = fill_texts(loaded.model, loaded.vocab, tokenizer, texts, loaded.max_len,
+                      loaded.data.windows is not None, args.temperature,
+                      seeded_generator(args.seed, device), masks)
+    for text, (shown, filled) in zip(texts, rows, strict=True):
+        print(f"{text}\t{shown}\t{filled}" if args.file else f"{shown}\t{filled}")
+    return 0
+
+
 def _compare(args: argparse.Namespace) -> int:
     if 0 in args.temperatures:
         raise UserError("compare samples at temperatures > 0: greedy decoding (0) has no "
@@ -213,6 +248,8 @@ def run(argv: list[str] | None = None) -> int:
     _check_run_options(args)
     if args.command == "compare":
         return _compare(args)
+    if args.command == "infill":
+        return _infill(args)
     if args.command == "sample":  # the checkpoint alone: no data files needed
         device = resolve_device(args.device)
         loaded = load_run(args.run, best=args.checkpoint == "best", with_data=False, device=device)

@@ -54,6 +54,9 @@ class DataConfig:
     """oracle samples to test on"""
     data_seed: int = 0
     """seed of the oracle samples and of the train/valid/test split"""
+    windows: int | None = None
+    """text as one token stream, EOS after each sentence, cut into fixed windows of this many
+    tokens (MaskGAN's PTB: 20); unset: one sentence per sequence"""
 
     @property
     def oracle_is_random(self) -> bool:
@@ -72,6 +75,11 @@ class DataConfig:
             self.oracle = absolute(self.oracle)
         check_choices(self, {"tokenizer": TOKENIZERS, "overlong": ("truncate", "drop")})
         check_at_least(self, 1, ("n_train", "n_valid", "n_test", "max_len", "min_freq"))
+        if self.windows is not None:
+            if self.oracle is not None:
+                raise UserError("--windows cuts text into fixed windows; an oracle's samples "
+                                "already have a fixed length (drop --windows)")
+            check_at_least(self, 2, ("windows",))
 
 
 def absolute(path: str) -> str:
@@ -86,7 +94,7 @@ def build_corpus(config: DataConfig) -> tuple[Corpus, OracleLSTM | None]:
     corpus = Corpus.from_files(
         config.data, get_tokenizer(config.tokenizer, config.keep_spaces), config.valid,
         config.test, config.lowercase, config.max_len, config.overlong, config.min_freq,
-        config.max_vocab, seed=config.data_seed)
+        config.max_vocab, seed=config.data_seed, windows=config.windows)
     return corpus, None
 
 
@@ -110,7 +118,7 @@ def data_identity(config: DataConfig, oracle: OracleLSTM | None) -> dict:
                 "data_seed": config.data_seed}
     return {"data": data_fingerprint(config), "tokenizer": config.tokenizer,
             "keep_spaces": config.keep_spaces, "lowercase": config.lowercase,
-            "max_len": config.max_len, "data_seed": config.data_seed}
+            "max_len": config.max_len, "data_seed": config.data_seed, "windows": config.windows}
 
 
 def read_references(path: str | Path, config: DataConfig) -> list[list[str]]:

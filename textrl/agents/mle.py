@@ -94,11 +94,14 @@ class BehaviourCloning:
 
     def train_epoch(self, data: Split, generator: torch.Generator, teacher_forcing: float = 1.0,
                     on_batch: Callable[[], object] | None = None,
-                    sampler: torch.Generator | None = None) -> dict[str, float]:
+                    sampler: torch.Generator | None = None,
+                    context_for: Callable[[torch.Tensor, torch.Tensor], Any] | None = None
+                    ) -> dict[str, float]:
         """One pass over ``data`` in an order drawn from ``generator``; mean batch stats.
         ``on_batch()`` is called after each batch (a progress bar's update). Scheduled
-        sampling draws from ``sampler`` (default: ``generator``). In a distributed run every
-        process draws the same order and trains on its share of each batch."""
+        sampling draws from ``sampler`` (default: ``generator``). ``context_for(tokens,
+        lengths)`` gives each batch's context (an in-filler's fresh masks). In a distributed
+        run every process draws the same order and trains on its share of each batch."""
         self.policy.train()
         order = torch.randperm(len(data), generator=generator, device=data.tokens.device)
         totals = {"loss": 0.0, "grad_norm": 0.0}
@@ -106,8 +109,9 @@ class BehaviourCloning:
         for lo in range(0, len(data), self.batch_size):
             idx = order[lo:lo + self.batch_size]
             idx = idx[distributed.share(len(idx))]
-            stats = self.update(data.tokens[idx], data.lengths[idx], teacher_forcing,
-                                sampler or generator)
+            tokens, lengths = data.tokens[idx], data.lengths[idx]
+            context = context_for(tokens, lengths) if context_for is not None else None
+            stats = self.update(tokens, lengths, teacher_forcing, sampler or generator, context)
             for key in totals:
                 totals[key] += stats[key]
             batches += 1

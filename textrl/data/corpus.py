@@ -133,6 +133,18 @@ class Split:
         return Split(self.tokens.to(device), self.lengths.to(device))
 
 
+def stream_windows(sentences: Sequence[Sequence[str]], vocab: Vocab, window: int,
+                   source: str | os.PathLike = "the data") -> Split:
+    """The sentences as one stream of ids, EOS after each, cut into ``[N, window]`` rows."""
+    ids = [i for sentence in sentences for i in [*vocab.encode(sentence), vocab.eos_id]]
+    rows = len(ids) // window
+    if rows == 0:
+        raise DataError(f"{source}: {len(ids)} tokens make no window of {window}; give more "
+                        "text or a shorter --windows")
+    tokens = torch.tensor(ids[:rows * window]).view(rows, window)
+    return Split(tokens, torch.full((rows,), window))
+
+
 def encode_sentences(sentences: Sequence[Sequence[str]], vocab: Vocab, max_len: int) -> Split:
     """Token lists -> ``Split``; each sentence gets EOS, so ``max_len`` must leave room for it."""
     tokens = torch.full((len(sentences), max_len), vocab.pad_id, dtype=torch.long)
@@ -155,6 +167,7 @@ class Corpus:
     valid: Split
     test: Split
     reports: list[LoadReport] = field(default_factory=list)
+    stream: bool = False  # fixed-length windows of one token stream: EOS is an ordinary token
 
     @property
     def max_len(self) -> int:
@@ -168,7 +181,9 @@ class Corpus:
 
     @property
     def eos_id(self) -> int | None:
-        return self.vocab.eos_id
+        """What ends a sequence; ``None`` for windows of a stream (they have a fixed length
+        and EOS inside them separates sentences)."""
+        return None if self.stream else self.vocab.eos_id
 
     def to(self, device: torch.device | str) -> Corpus:
         """The corpus with every split on ``device``."""
@@ -189,15 +204,20 @@ class Corpus:
         max_size: int | None = None,
         split_fractions: tuple[float, float] = (0.1, 0.1),
         seed: int = 0,
+        windows: int | None = None,
     ) -> Corpus:
         """Load one-sentence-per-line UTF-8 files.
 
         ``max_len`` counts EOS. A split whose file is not given is carved from the train
         file by ``split_fractions`` (valid, test) after a shuffle seeded with ``seed``.
-        The vocabulary is built from the training split only.
+        The vocabulary is built from the training split only. With ``windows=N`` each split
+        is one token stream, EOS after every sentence, cut into rows of N tokens (the last
+        partial row dropped; ``max_len`` then does not apply): MaskGAN's PTB.
         """
         if max_len < 2:
             raise DataError(f"max length {max_len} leaves no room for a token and EOS; use >= 2")
+        if windows is not None:
+            max_len, overlong = 1 << 30, "truncate"  # whole sentences go into the stream
         files = {"train": train, "valid": valid, "test": test}
         reports, parts = [], {}
         for name, path in files.items():
@@ -223,5 +243,9 @@ class Corpus:
                 start += n
             parts["train"] = [sentences[i] for i in sorted(order[start:])]
         vocab = Vocab.from_corpus(parts["train"], min_freq=min_freq, max_size=max_size)
+        if windows is not None:
+            splits = {name: stream_windows(parts[name], vocab, windows, files[name] or train)
+                      for name in files}
+            return cls(vocab, splits["train"], splits["valid"], splits["test"], reports, True)
         splits = {name: encode_sentences(parts[name], vocab, max_len) for name in files}
         return cls(vocab, splits["train"], splits["valid"], splits["test"], reports)

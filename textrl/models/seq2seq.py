@@ -24,8 +24,10 @@ import torch
 from torch import nn
 
 from textrl.data.corpus import length_mask
+from textrl.errors import UserError
 from textrl.models.base import Sample
 from textrl.models.generation import generate
+from textrl.models.recurrent import RecurrentLM
 from textrl.models.token_log_probs import token_log_probs
 
 
@@ -112,13 +114,18 @@ class Seq2SeqGenerator(nn.Module):
         return tuple(torch.bernoulli(torch.full(size, keep, device=device)) / keep
                      for _ in range(2))
 
+    def blank(self, batch: int, device: torch.device | str | None = None) -> Infill:
+        """The context with nothing given (a template of one mask token): the in-filler as
+        a language model, used when no context is passed."""
+        device = device or self.output_bias.device
+        return Infill(torch.full((batch, 1), self.mask_id, device=device),
+                      torch.zeros(batch, 1, dtype=torch.bool, device=device),
+                      torch.ones(batch, dtype=torch.long, device=device))
+
     def initial_state(self, batch: int, context: Infill | None = None) -> _State:
-        """Encode the template: the decoder's start state and its attention memory."""
-        if context is None:
-            raise ValueError("Seq2SeqGenerator fills a template: give context=Infill(template, "
-                             "present, lengths); the 'unconditional' mask blanks all but the "
-                             "first token")
-        template, present, lengths = context
+        """Encode the template: the decoder's start state and its attention memory. Without
+        a context nothing is given (:meth:`blank`)."""
+        template, present, lengths = context if context is not None else self.blank(batch)
         if template.shape[0] != batch or template.shape != present.shape:
             raise ValueError(f"context of {template.shape[0]} templates {tuple(template.shape)} "
                              f"and present {tuple(present.shape)} for a batch of {batch}")
@@ -161,8 +168,8 @@ class Seq2SeqGenerator(nn.Module):
         logits = features @ weight.T + self.output_bias
         length = state.present.shape[1]
         positions = (start[:, None] + torch.arange(features.shape[1], device=start.device))
+        present = state.present.gather(1, positions.clamp(max=length - 1)) & (positions < length)
         positions = positions.clamp(max=length - 1)
-        present = state.present.gather(1, positions)
         if not present.any():
             return logits
         given = state.given.gather(1, positions).clamp(max=self.vocab_size - 1)
@@ -201,7 +208,7 @@ class Seq2SeqGenerator(nn.Module):
             raise ValueError(f"temperature must be > 0 to score tokens, got {temperature}")
         state = self.initial_state(len(tokens), context)
         features, _ = self.decode(self.teacher_inputs(tokens) if inputs is None else inputs, state)
-        acted = length_mask(lengths, tokens.shape[1]).bool() & ~context.present
+        acted = length_mask(lengths, tokens.shape[1]).bool() & ~_given(state, tokens.shape[1])
         chosen = token_log_probs(features[acted], self.embedding.weight[: self.vocab_size],
                                  self.output_bias, tokens[acted], temperature)
         return features.new_zeros(tokens.shape).masked_scatter(acted, chosen)
@@ -253,6 +260,23 @@ class Seq2SeqGenerator(nn.Module):
         """Fill ``n`` templates (the context) at ``temperature``; given tokens are copied."""
         return generate(self, n, max_len, temperature, context, prefix, generator, chunk)
 
+    @torch.no_grad()
+    def init_from_lm(self, lm: RecurrentLM) -> None:
+        """Copy a language model into the in-filler, as the MaskGAN authors map one LM into
+        the encoder and the decoder: the word embeddings (the mask token keeps its own), both
+        LSTMs and the output bias; attention and the output projection start fresh."""
+        g, m = self.config, lm.config
+        if (m.vocab_size, m.emb_dim, m.hidden_dim, m.num_layers, m.cell) != (
+                g.vocab_size, g.emb_dim, g.hidden_dim, g.num_layers, "lstm"):
+            raise UserError(f"the language model (vocabulary {m.vocab_size}, embedding "
+                            f"{m.emb_dim}, hidden {m.hidden_dim} x {m.num_layers} {m.cell}) "
+                            f"does not match the in-filler ({g.vocab_size}, {g.emb_dim}, "
+                            f"{g.hidden_dim} x {g.num_layers} lstm); train it with those sizes")
+        self.embedding.weight[: g.vocab_size] = lm.embedding.weight
+        self.encoder.load_state_dict(lm.rnn.state_dict())
+        self.decoder.load_state_dict(lm.rnn.state_dict())
+        self.output_bias.copy_(lm.head.bias)
+
     def to_dict(self) -> dict:
         return {"class": "Seq2SeqGenerator", "config": asdict(self.config),
                 "state_dict": self.state_dict()}
@@ -263,3 +287,11 @@ class Seq2SeqGenerator(nn.Module):
         model.load_state_dict(data["state_dict"])
         return model
 
+
+def _given(state: _State, length: int) -> torch.Tensor:
+    """``[B, length]`` True where the template gives the word (positions past a shorter
+    template, such as :meth:`Seq2SeqGenerator.blank`'s, are not given)."""
+    present = state.present[:, :length]
+    if present.shape[1] < length:
+        present = torch.cat([present, present.new_zeros(len(present), length - present.shape[1])], 1)
+    return present

@@ -20,6 +20,7 @@ from textrl import distributed
 from textrl.datasets import DataConfig, absolute, build_corpus, report_changes
 from textrl.device import resolve_device, seeded_generator
 from textrl.errors import UserError
+from textrl.models import RecurrentLM
 from textrl.oracle import OracleLSTM
 from textrl.recipes.components import AGENTS, REWARDS, Component, UserRewardConfig
 from textrl.recipes.config import RunConfig, build_parts, check_types, flag
@@ -39,6 +40,7 @@ from textrl.training import (
     load_run,
     run_training,
 )
+from textrl.training.infill import MaskConfig, Seq2SeqPolicyConfig
 
 CONFIG_DIR = Path(__file__).parent / "configs"
 PRESETS = ("paper", "cpu")
@@ -60,6 +62,8 @@ class Recipe:
 
 RECIPES: dict[str, Recipe] = {r.name: r for r in [
     Recipe("mle", "maximum likelihood (behaviour cloning)", "mle"),
+    Recipe("maskmle", "MaskMLE: in-filling by maximum likelihood on the blanked words (MaskGAN's "
+           "pretraining)", "maskmle", presets="maskgan"),
     Recipe("seqgan", "SeqGAN: policy gradient against a CNN discriminator, Monte-Carlo rollouts",
            "adversarial", "discriminator", "pg", "seqgan"),
     Recipe("rankgan", "RankGAN: policy gradient against a ranker", "adversarial", "ranker", "pg",
@@ -97,6 +101,19 @@ class InitConfig:
 
 
 @dataclass
+class LMStart:
+    """Where an in-filler starts."""
+
+    init_lm: str | None = None
+    """an MLE language-model run whose embedding, LSTM and output bias start both the encoder
+    and the decoder (the MaskGAN authors' recipe; its sizes must match)"""
+
+    def __post_init__(self) -> None:
+        if self.init_lm is not None:
+            self.init_lm = absolute(self.init_lm)
+
+
+@dataclass
 class RewardChoice:
     """The reward of a recipe that takes any."""
 
@@ -130,6 +147,9 @@ def components(recipe: Recipe, reward: str = "discriminator") -> dict[str, type]
     """The config classes of ``recipe`` (with ``reward`` when the recipe takes any)."""
     if recipe.kind == "mle":
         return {"data": DataConfig, "policy": PolicyConfig, "schedule": MLEConfig}
+    if recipe.kind == "maskmle":
+        return {"data": DataConfig, "policy": Seq2SeqPolicyConfig, "masks": MaskConfig,
+                "schedule": MLEConfig, "start": LMStart}
     reward = recipe.reward or reward
     parts: dict[str, type] = {"init": InitConfig}
     if recipe.reward is None:
@@ -207,13 +227,23 @@ def train(config: RunConfig, out: str | Path, resume: bool = False, progress: bo
     RunDir(out).check(resume)
     options = options or RunOptions()
     device = resolve_device(options.device)
-    if get_recipe(config.recipe).kind == "mle":
+    if get_recipe(config.recipe).kind in ("mle", "maskmle"):
         corpus, oracle = build_corpus(config.parts["data"])
         report_changes(corpus)
         torch.manual_seed(config.seed)
         policy = config.parts["policy"].build(corpus)
+        start = config.parts.get("start")
+        if start is not None and start.init_lm is not None and not resume:
+            lm = load_run(start.init_lm, with_data=False)
+            if not isinstance(lm.model, RecurrentLM):
+                raise UserError(f"--init-lm {start.init_lm} is a {lm.kind} run of a "
+                                f"{type(lm.model).__name__}; give a `textrl train mle` run")
+            if lm.vocab.to_dict() != corpus.vocab.to_dict():
+                raise UserError(f"--init-lm {start.init_lm} was trained on another vocabulary; "
+                                "train the language model on the same data")
+            policy.init_from_lm(lm.model)
         trainer = MLETrainer(policy, corpus, oracle, config.parts["data"], config.parts["schedule"],
-                             device)
+                             device, masks=config.parts.get("masks"))
     else:
         trainer = build_adversarial(config, _init_run(config, out, progress, options), device)
     return run_training(trainer, config, out, resume, progress, options)

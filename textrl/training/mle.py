@@ -17,8 +17,10 @@ from textrl.errors import UserError
 from textrl.metrics.nll import nll_oracle, nll_test, perplexity
 from textrl.models.base import Policy
 from textrl.models.recurrent import LMConfig, RecurrentLM
+from textrl.models.seq2seq import Infill
 from textrl.oracle import OracleLSTM
 from textrl.settings import check_at_least, check_choices
+from textrl.training.infill import MaskConfig, masked_nll
 
 
 @dataclass
@@ -100,7 +102,9 @@ def evaluate_policy(policy: Policy, corpus: Corpus, oracle: OracleLSTM | None,
 
 
 class MLETrainer:
-    """Behaviour cloning of ``corpus.train`` by ``policy``; one step is one epoch."""
+    """Behaviour cloning of ``corpus.train`` by ``policy``; one step is one epoch. With
+    ``masks`` (MaskMLE) the policy is an in-filler trained on the blanked words of freshly
+    masked batches, and ``nll_valid`` is per blanked word of the validation split."""
 
     kind = "mle"
     unit = "epoch"
@@ -110,11 +114,12 @@ class MLETrainer:
     progress = False
 
     def __init__(self, policy: Policy, corpus: Corpus, oracle: OracleLSTM | None,
-                 data: DataConfig, schedule: MLEConfig, device: torch.device | str = "cpu"):
+                 data: DataConfig, schedule: MLEConfig, device: torch.device | str = "cpu",
+                 masks: MaskConfig | None = None):
         self.policy, self.corpus = policy.to(device), corpus.to(device)
         self.oracle = oracle.to(device) if oracle is not None else None
         self.data, self.fingerprint, self.max_len = data, data_fingerprint(data), corpus.max_len
-        self.schedule, self.vocab = schedule, corpus.vocab
+        self.schedule, self.vocab, self.masks = schedule, corpus.vocab, masks
         self.total, self.eval_every = schedule.epochs, schedule.eval_every
         self.agent = BehaviourCloning(policy, schedule.lr, schedule.grad_clip, schedule.batch_size)
         # The sampling stream (scheduled sampling) is each process's own; the batch order is
@@ -137,11 +142,20 @@ class MLETrainer:
         with tqdm(total=batches, desc=f"epoch {step}", unit="batch", leave=False, delay=1.0,
                   disable=not self.progress) as bar:
             stats = self.agent.train_epoch(self.corpus.train, self.order, tf, bar.update,
-                                           sampler=self.generator)
+                                           sampler=self.generator, context_for=self._masked)
         record = {"train_nll": stats["loss"], "grad_norm": stats["grad_norm"]}
         return record | ({"teacher_forcing": tf} if s.scheduled_sampling != "none" else {})
 
+    def _masked(self, tokens: torch.Tensor, lengths: torch.Tensor) -> Infill | None:
+        """MaskMLE: each batch under fresh masks from this process's stream."""
+        if self.masks is None:
+            return None
+        return self.masks.draw(tokens, lengths, self.policy.mask_id, self.generator)
+
     def evaluate(self, step: int) -> dict:
+        if self.masks is not None:  # the same validation masks at every evaluation
+            nll = masked_nll(self.policy, self.corpus.valid, self.masks, self.schedule.seed)
+            return {"nll_valid": nll, "ppl_valid": perplexity(nll)}
         return evaluate_policy(self.policy, self.corpus, self.oracle, "valid",
                                self.schedule.eval_samples, seed=self.schedule.seed + step)
 
