@@ -332,3 +332,50 @@ def test_maskmle_trains_resumes_and_starts_from_a_language_model(text_file, tmp_
     user_error(["infill", out, "the cat sat"], capsys, "no <m>")
     user_error(["infill", out, " ".join(["<m>"] * 9)], capsys, "this model fills 1 to 8")
     user_error(["infill", lm, "the <m> sat"], capsys, "cannot fill blanks")
+
+
+def test_maskgan_trains_on_blanks_only_and_resumes(text_file, tmp_path, capsys, monkeypatch):
+    import json
+
+    from tests.test_runs import run_cli, user_error
+    from textrl.agents import ActorCritic
+
+    words = ["a", "b", "c", "d", "e", "f", "g", "h"]
+    gen = g(9)
+    data = text_file([" ".join(words[i] for i in torch.randint(8, (7,), generator=gen))
+                      for _ in range(60)])
+    maskmle = tmp_path / "maskmle"
+    assert run_cli(["train", "maskmle", "--data", data, "--windows", "10", "--emb-dim", "8",
+                    "--hidden-dim", "8", "--epochs", "1", "--quiet", "--out", maskmle],
+                   capsys)[0] == 0
+    rollouts = []
+    original = ActorCritic.update
+
+    def spy(self, rollout):
+        rollouts.append(rollout)
+        return original(self, rollout)
+
+    monkeypatch.setattr(ActorCritic, "update", spy)
+    tiny = ["--d-emb-dim", "8", "--d-hidden-dim", "8", "--batch-size", "8", "--d-samples", "16",
+            "--d-batch-size", "16", "--d-pretrain-steps", "2", "--eval-every", "1", "--quiet"]
+    out = tmp_path / "maskgan"
+    code, stdout, err = run_cli(["train", "maskgan", "--init", maskmle, "--iterations", "2",
+                                 *tiny, "--out", out], capsys)
+    assert code == 0, err
+    record = json.loads(stdout)
+    assert record["iteration"] == 2 and record["nll_valid"] > 0 and "d_accuracy" in record
+    for rollout in rollouts:
+        present = rollout.context.present
+        assert torch.equal(rollout.action_mask, ~present)  # windows: every position is real
+        assert torch.equal(rollout.tokens[present], rollout.context.template[present])
+        assert (rollout.rewards[present] == 0).all() and (rollout.rewards[~present] < 0).all()
+    code, stdout, _ = run_cli(["train", "maskgan", "--resume", "--iterations", "3", "--quiet",
+                               "--out", out], capsys)
+    assert code == 0 and json.loads(stdout)["iteration"] == 3
+    user_error(["train", "maskgan", *tiny, "--out", tmp_path / "x"], capsys,
+               "starts from an in-filler")
+    lm = tmp_path / "lm"
+    assert run_cli(["train", "mle", "--data", data, "--windows", "10", "--epochs", "1", "--quiet",
+                    "--out", lm], capsys)[0] == 0
+    user_error(["train", "maskgan", "--init", lm, *tiny, "--out", tmp_path / "y"], capsys,
+               "starts from a `textrl train maskmle` run")

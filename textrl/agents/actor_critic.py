@@ -168,9 +168,11 @@ class PPO(ActorCritic):
                  gamma: float = 1.0, gae_lambda: float = 0.95, value_coef: float = 0.5,
                  entropy_coef: float = 0.0, critic: Critic | None = None, clip: float = 0.2,
                  epochs: int = 4, minibatch: int = 16, normalize_advantages: bool = True,
-                 generator: torch.Generator | None = None):
+                 generator: torch.Generator | None = None, advantage_clip: float | None = None,
+                 policy_loss: str = "mean"):
         super().__init__(policy, lr=lr, grad_clip=grad_clip, gamma=gamma, gae_lambda=gae_lambda,
-                         value_coef=value_coef, entropy_coef=entropy_coef, critic=critic)
+                         value_coef=value_coef, entropy_coef=entropy_coef, critic=critic,
+                         advantage_clip=advantage_clip, policy_loss=policy_loss)
         self.clip, self.epochs, self.minibatch = clip, epochs, minibatch
         self.normalize_advantages, self.generator = normalize_advantages, generator
 

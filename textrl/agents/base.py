@@ -77,16 +77,20 @@ def reward_context(reward: RewardModel) -> Any:
 
 @torch.no_grad()
 def sample_rollout(policy: Policy, reward: RewardModel, n: int, max_len: int,
-                   temperature: float = 1.0, generator: torch.Generator | None = None) -> Rollout:
+                   temperature: float = 1.0, generator: torch.Generator | None = None,
+                   context: Any = None, action_mask: torch.Tensor | None = None) -> Rollout:
     """Write ``n`` sentences with ``policy`` (dropout off) and score them with ``reward``:
     the rollout of an adversarial g-step. A sequence-level reward is paid at the last token;
-    a token-level one (Monte-Carlo Q values) as it comes."""
+    a token-level one (Monte-Carlo Q values, a per-word discriminator) as it comes. With a
+    ``context`` (an in-filler's templates) the policy writes under it, the reward scores with
+    it, and ``action_mask`` marks the positions the policy chose."""
     with eval_mode(policy):
-        sample = policy.sample(n, max_len, temperature, generator=generator)
-    scores = reward(sample.tokens, sample.lengths, reward_context(reward)).float()
+        sample = policy.sample(n, max_len, temperature, context=context, generator=generator)
+    scored_with = context if context is not None else reward_context(reward)
+    scores = reward(sample.tokens, sample.lengths, scored_with).float()
     if not getattr(reward, "token_level", False):
         scores = at_last_token(scores, sample.lengths, max_len)
-    return Rollout(sample.tokens, sample.lengths, sample.log_probs, scores)
+    return Rollout(sample.tokens, sample.lengths, sample.log_probs, scores, context, action_mask)
 
 
 @torch.no_grad()

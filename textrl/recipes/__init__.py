@@ -20,7 +20,7 @@ from textrl import distributed
 from textrl.datasets import DataConfig, absolute, build_corpus, report_changes
 from textrl.device import resolve_device, seeded_generator
 from textrl.errors import UserError
-from textrl.models import RecurrentLM
+from textrl.models import RecurrentLM, Seq2SeqGenerator
 from textrl.oracle import OracleLSTM
 from textrl.recipes.components import AGENTS, REWARDS, Component, UserRewardConfig
 from textrl.recipes.config import RunConfig, build_parts, check_types, flag
@@ -48,9 +48,9 @@ PRESETS = ("paper", "cpu")
 
 @dataclass(frozen=True)
 class Recipe:
-    """``kind`` picks the trainer ("mle" or "adversarial"); ``reward`` and ``agent`` name
-    components (a reward of ``None`` is chosen with ``--reward``); ``presets`` names the
-    family of YAML presets it reads."""
+    """``kind`` picks the trainer ("mle", "maskmle" or "adversarial"); ``reward`` and
+    ``agent`` name components (a reward of ``None`` is chosen with ``--reward``); ``presets``
+    names the family of YAML presets it reads; ``infill``: the policy fills masked templates."""
 
     name: str
     help: str
@@ -58,12 +58,13 @@ class Recipe:
     reward: str | None = None
     agent: str | None = None
     presets: str | None = None
+    infill: bool = False
 
 
 RECIPES: dict[str, Recipe] = {r.name: r for r in [
     Recipe("mle", "maximum likelihood (behaviour cloning)", "mle"),
     Recipe("maskmle", "MaskMLE: in-filling by maximum likelihood on the blanked words (MaskGAN's "
-           "pretraining)", "maskmle", presets="maskgan"),
+           "pretraining)", "maskmle", presets="maskmle"),
     Recipe("seqgan", "SeqGAN: policy gradient against a CNN discriminator, Monte-Carlo rollouts",
            "adversarial", "discriminator", "pg", "seqgan"),
     Recipe("rankgan", "RankGAN: policy gradient against a ranker", "adversarial", "ranker", "pg",
@@ -76,6 +77,9 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in [
     Recipe("a2c", "advantage actor-critic (GAE) against --reward", "adversarial", None, "a2c",
            "seqgan"),
     Recipe("ppo", "PPO-clip against --reward", "adversarial", None, "ppo", "seqgan"),
+    Recipe("maskgan", "MaskGAN: actor-critic in-filling against a per-word discriminator and "
+           "its critic, from a maskmle run", "adversarial", "token_discriminator", "a2c",
+           "maskgan", infill=True),
 ]}
 
 
@@ -158,6 +162,8 @@ def components(recipe: Recipe, reward: str = "discriminator") -> dict[str, type]
               "reward": reward_component(reward).config, "agent": AGENTS[recipe.agent].config}
     if reward_component(reward).learned:
         parts["d_steps"] = DStepConfig
+    if recipe.infill:
+        parts["masks"] = MaskConfig
     return parts
 
 
@@ -254,6 +260,9 @@ def _init_run(config: RunConfig, out: str | Path, progress: bool, options: RunOp
     (continued if a previous start was interrupted)."""
     if config.init is not None:
         return config.init
+    if get_recipe(config.recipe).infill:
+        raise UserError(f"`textrl train {config.recipe}` starts from an in-filler: train one "
+                        "with `textrl train maskmle` and pass --init RUN")
     init = str(Path(out) / "mle")
     mle = recipe_config("mle", None, {"oracle": config.oracle, "epochs": config.pretrain_epochs,
                                       "seed": config.seed})
@@ -270,6 +279,10 @@ def build_adversarial(config: RunConfig, init: str,
     adversarial trainer over them, on ``device``."""
     recipe = get_recipe(config.recipe)
     start = load_run(init, best=config.init_checkpoint == "best", device=device)
+    if recipe.infill != isinstance(start.model, Seq2SeqGenerator):
+        wanted = "a `textrl train maskmle` run" if recipe.infill else "an MLE language-model run"
+        raise UserError(f"--init {init} holds a {type(start.model).__name__}; "
+                        f"`textrl train {recipe.name}` starts from {wanted}")
     corpus, oracle = start.corpus, start.oracle
     if config.oracle is not None:
         if oracle is None:
@@ -299,7 +312,7 @@ def build_adversarial(config: RunConfig, init: str,
                                        critic=getattr(reward, "critic", None), **parts)
     return AdversarialTrainer(start.model, reward, agent, corpus, oracle, start.data,
                               config.parts["schedule"], config.parts["rollout"], d_steps, real,
-                              generator)
+                              generator, config.parts.get("masks"))
 
 
 __all__ = ["RECIPES", "Recipe", "RunConfig", "build_adversarial", "components", "get_recipe",

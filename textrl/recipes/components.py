@@ -21,9 +21,11 @@ from textrl.rewards import (
     ConstantReward,
     OracleReward,
     Ranker,
+    TokenDiscriminator,
 )
 from textrl.rewards.discriminator import SEQGAN_FILTER_SIZES, SEQGAN_NUM_FILTERS
 from textrl.rewards.ranker import FORMS
+from textrl.rewards.token_discriminator import CRITIC_FORMS
 from textrl.settings import check_at_least, check_choices
 
 
@@ -172,12 +174,48 @@ class UserRewardConfig:
     """A reward from MODULE:FUNCTION (see textrl.rewards.function)."""
 
 
+@dataclass
+class TokenDiscriminatorConfig:
+    """MaskGAN's discriminator (the generator's seq2seq shape, one logit a word) and critic."""
+
+    reward_form: str = "log_d"
+    """reward of each blanked word's logit z: log_d (MaskGAN), d or airl"""
+    d_emb_dim: int = 64
+    """discriminator embedding size"""
+    d_hidden_dim: int = 64
+    """discriminator LSTM size"""
+    d_num_layers: int = 1
+    """discriminator LSTM layers"""
+    d_dropout: float = 0.0
+    """discriminator dropout on inputs and outputs"""
+    d_lr: float = 5e-4
+    """discriminator Adam learning rate"""
+    critic: str = "context"
+    """the critic's input: context (D's encoder and attention: the paper) or authors (D's
+    decoder LSTM alone, no template: the released code)"""
+
+    def __post_init__(self) -> None:
+        check_choices(self, {"reward_form": ("log_d", "d", "airl"), "critic": CRITIC_FORMS})
+        check_at_least(self, 1, ("d_emb_dim", "d_hidden_dim", "d_num_layers"))
+        if self.d_lr <= 0 or not 0.0 <= self.d_dropout < 1.0:
+            raise UserError("--d-lr must be > 0 and --d-dropout in [0, 1)")
+
+
+def build_token_discriminator(config: TokenDiscriminatorConfig, *, vocab_size: int,
+                              policy: Any, **_: Any) -> TokenDiscriminator:
+    return TokenDiscriminator(vocab_size, config.d_emb_dim, config.d_hidden_dim,
+                              config.d_num_layers, config.d_dropout, config.d_lr,
+                              config.reward_form, config.critic, policy.start_id, policy.pad_id)
+
+
 REWARDS: dict[str, Component] = {
     "discriminator": Component(DiscriminatorConfig, build_discriminator, learned=True),
     "ranker": Component(RankerConfig, build_ranker, learned=True),
     "bleu": Component(BLEUConfig, build_bleu),
     "constant": Component(ConstantConfig, build_constant),
     "oracle": Component(OracleRewardConfig, build_oracle_reward),
+    "token_discriminator": Component(TokenDiscriminatorConfig, build_token_discriminator,
+                                     learned=True),
 }
 
 
@@ -221,17 +259,28 @@ class A2CConfig:
     """weight of the value loss"""
     entropy_coef: float = 0.0
     """weight of the entropy bonus"""
+    advantage_clip: float | None = None
+    """clip advantages to [-clip, clip] (MaskGAN: 5); unset: no clip"""
+    policy_loss: str = "mean"
+    """the policy term over the chosen tokens: mean, or sum (MaskGAN's authors)"""
 
     def __post_init__(self) -> None:
+        check_choices(self, {"policy_loss": ("mean", "sum")})
         if self.lr <= 0 or self.grad_clip <= 0:
             raise UserError("--lr and --grad-clip must be > 0")
+        if self.advantage_clip is not None and self.advantage_clip <= 0:
+            raise UserError(f"--advantage-clip must be > 0, got {self.advantage_clip}")
+
+
+def _actor_critic(config: A2CConfig) -> dict[str, Any]:
+    return {"lr": config.lr, "grad_clip": config.grad_clip, "gae_lambda": config.gae_lambda,
+            "value_coef": config.value_coef, "entropy_coef": config.entropy_coef,
+            "advantage_clip": config.advantage_clip, "policy_loss": config.policy_loss}
 
 
 def build_a2c(config: A2CConfig, *, policy: Any, gamma: float, critic: Any = None,
               **_: Any) -> ActorCritic:
-    return ActorCritic(policy, lr=config.lr, grad_clip=config.grad_clip, gamma=gamma,
-                       gae_lambda=config.gae_lambda, value_coef=config.value_coef,
-                       entropy_coef=config.entropy_coef, critic=critic)
+    return ActorCritic(policy, gamma=gamma, critic=critic, **_actor_critic(config))
 
 
 @dataclass
@@ -252,10 +301,9 @@ class PPOConfig(A2CConfig):
 
 def build_ppo(config: PPOConfig, *, policy: Any, gamma: float, generator: torch.Generator,
               critic: Any = None, **_: Any) -> PPO:
-    return PPO(policy, lr=config.lr, grad_clip=config.grad_clip, gamma=gamma,
-               gae_lambda=config.gae_lambda, value_coef=config.value_coef,
-               entropy_coef=config.entropy_coef, critic=critic, clip=config.ppo_clip,
-               epochs=config.ppo_epochs, minibatch=config.ppo_minibatch, generator=generator)
+    return PPO(policy, gamma=gamma, critic=critic, clip=config.ppo_clip,
+               epochs=config.ppo_epochs, minibatch=config.ppo_minibatch, generator=generator,
+               **_actor_critic(config))
 
 
 AGENTS: dict[str, Component] = {

@@ -11,17 +11,19 @@ import torch
 
 from textrl import distributed
 from textrl.agents import Agent, sample_rollout
-from textrl.data.corpus import Corpus, Split
+from textrl.data.corpus import Corpus, Split, length_mask
 from textrl.datasets import DataConfig, data_fingerprint
 from textrl.device import seeded_generator
 from textrl.errors import UserError
 from textrl.metrics.nll import nll_oracle, nll_test
 from textrl.models.base import Policy
 from textrl.models.modes import eval_mode
+from textrl.models.seq2seq import Infill
 from textrl.oracle import OracleLSTM
 from textrl.rewards import LearnedReward, MonteCarloReward, RewardModel
 from textrl.rewards.base import Batch
 from textrl.settings import check_at_least, check_choices
+from textrl.training.infill import MaskConfig, masked_nll
 
 PLOTTED = ["nll_oracle", "nll_valid", "reward", "d_accuracy", "d_real_rank", "entropy"]
 
@@ -144,12 +146,15 @@ class AdversarialTrainer:
     def __init__(self, policy: Policy, reward: RewardModel, agent: Agent, corpus: Corpus,
                  oracle: OracleLSTM | None, data: DataConfig, schedule: AdversarialConfig,
                  rollout: RolloutConfig, d_steps: DStepConfig | None,
-                 real: RealSentences, generator: torch.Generator):
+                 real: RealSentences, generator: torch.Generator,
+                 masks: MaskConfig | None = None):
         self.policy, self.reward, self.agent = policy, reward, agent
         self.corpus, self.oracle, self.data, self.vocab = corpus, oracle, data, corpus.vocab
         self.fingerprint = data_fingerprint(data)  # hashed once, not at every checkpoint
         self.schedule, self.rollout, self.d = schedule, rollout, d_steps
-        self.real, self.generator = real, generator
+        self.real, self.generator, self.masks = real, generator, masks
+        if masks is not None and rollout.n_rollouts:
+            raise UserError("in-filling pays every blank its own reward: use --n-rollouts 0")
         self.total, self.eval_every = schedule.iterations, schedule.eval_every
         self.checkpoint_every = schedule.checkpoint_every
         self.max_len = corpus.max_len  # the oracle's sequence length on oracle data
@@ -181,19 +186,34 @@ class AdversarialTrainer:
             raise UserError(f"{', '.join(uneven)} cannot be split evenly over {n} processes; "
                             f"give multiples of {n}")
 
-    def _generate(self, n: int) -> Batch:
+    def _generate(self, n: int, context: Infill | None = None) -> Batch:
         with eval_mode(self.policy):
             sample = self.policy.sample(n, self.max_len, self.schedule.temperature,
-                                        generator=self.generator)
+                                        context=context, generator=self.generator)
         return sample.tokens, sample.lengths
 
+    def _templates(self, n: int) -> tuple[Batch, Infill]:
+        """In-filling: ``n`` real sentences and their templates under fresh masks."""
+        tokens, lengths = self.real(n)
+        return (tokens, lengths), self.masks.draw(tokens, lengths, self.policy.mask_id,
+                                                  self.generator)
+
     def g_step(self) -> dict[str, float]:
-        """Sample a batch, score it (Q for every prefix with rollouts), one agent update."""
-        rollout = sample_rollout(self.policy, self.scored,
-                                 distributed.share_count(self.schedule.batch_size), self.max_len,
-                                 self.schedule.temperature, self.generator)
-        last = rollout.rewards[torch.arange(len(rollout.lengths)), rollout.lengths - 1]
-        return {"reward": last.mean().item()} | self.agent.update(rollout)
+        """Sample a batch, score it (Q for every prefix with rollouts), one agent update. In
+        in-filling, the batch is fills of freshly masked real sentences, each blank paid its
+        own reward, and only the blanks are actions."""
+        n = distributed.share_count(self.schedule.batch_size)
+        if self.masks is None:
+            rollout = sample_rollout(self.policy, self.scored, n, self.max_len,
+                                     self.schedule.temperature, self.generator)
+            last = rollout.rewards[torch.arange(len(rollout.lengths)), rollout.lengths - 1]
+            return {"reward": last.mean().item()} | self.agent.update(rollout)
+        (_, lengths), context = self._templates(n)
+        blanks = length_mask(lengths, self.max_len).bool() & ~context.present
+        rollout = sample_rollout(self.policy, self.scored, n, self.max_len,
+                                 self.schedule.temperature, self.generator, context, blanks)
+        reward = (rollout.rewards * blanks).sum() / blanks.sum().clamp(min=1)
+        return {"reward": reward.item()} | self.agent.update(rollout)
 
     def d_phase(self, rounds: int, epochs: int | None = None) -> dict[str, float]:
         """``rounds`` x (fresh generated sentences and as many real ones, ``epochs`` (default
@@ -205,16 +225,24 @@ class AdversarialTrainer:
         last: dict[str, float] = {}
         device = self.generator.device
         for _ in range(rounds):
-            fake = self._generate(n)
-            real = self.real(n)
+            context = None
+            if self.masks is None:
+                fake = self._generate(n)
+                real = self.real(n)
+            else:  # fills of the real sentences' own templates: rows stay aligned
+                real, context = self._templates(n)
+                fake = self._generate(n, context)
             for _ in range(d.d_epochs if epochs is None else epochs):
                 real_order = torch.randperm(n, generator=self.generator, device=device)
-                fake_order = torch.randperm(n, generator=self.generator, device=device)
+                fake_order = (real_order if context is not None else
+                              torch.randperm(n, generator=self.generator, device=device))
                 totals: dict[str, float] = {}
                 batches = 0
                 for lo in range(0, n, half):
                     r, f = real_order[lo:lo + half], fake_order[lo:lo + half]
-                    stats = self.reward.update((real[0][r], real[1][r]), (fake[0][f], fake[1][f]))
+                    rows = None if context is None else Infill(*(part[r] for part in context))
+                    stats = self.reward.update((real[0][r], real[1][r]), (fake[0][f], fake[1][f]),
+                                               rows)
                     for key, value in stats.items():
                         totals[key] = totals.get(key, 0.0) + value
                     batches += 1
@@ -239,6 +267,9 @@ class AdversarialTrainer:
         return record
 
     def evaluate(self, step: int) -> dict[str, float]:
+        if self.masks is not None:  # per blanked word, under the MaskMLE run's masks
+            return {"nll_valid": masked_nll(self.policy, self.corpus.valid, self.masks,
+                                            self.schedule.seed)}
         out = {"nll_valid": nll_test(self.policy, self.corpus.valid)}
         if self.oracle is not None:
             g = seeded_generator(self.schedule.seed + 1_000_003 * (step + 1), self.generator.device)
