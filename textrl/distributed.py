@@ -155,7 +155,8 @@ def mean_stats(stats: dict[str, float]) -> dict[str, float]:
 
 
 def from_main(value: Any) -> Any:
-    """Process 0's ``value``, on every process."""
+    """Process 0's ``value``, on every process. (torch pickles it over the process group:
+    only values of this run's own processes pass here, never data read from outside.)"""
     if not active():
         return value
     box = [value]

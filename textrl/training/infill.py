@@ -9,6 +9,8 @@ import torch
 
 from textrl.data.corpus import Corpus, Split, length_mask
 from textrl.data.masks import STRATEGIES, make_mask, template
+from textrl.data.tokenizers import Tokenizer
+from textrl.data.vocab import Vocab
 from textrl.errors import UserError
 from textrl.models.modes import eval_mode
 from textrl.models.seq2seq import Infill, Seq2SeqConfig, Seq2SeqGenerator
@@ -90,7 +92,8 @@ def masked_nll(policy: Seq2SeqGenerator, split: Split, masks: MaskConfig, seed: 
 MASK_TOKEN = "<m>"
 
 
-def fill_texts(model: Seq2SeqGenerator, vocab, tokenizer, texts: list[str], max_len: int,
+def fill_texts(model: Seq2SeqGenerator, vocab: Vocab, tokenizer: Tokenizer, texts: list[str],
+               max_len: int,
                stream: bool, temperature: float, generator: torch.Generator,
                masks: MaskConfig | None = None) -> list[tuple[str, str]]:
     """``(template, filled)`` for each text: the words at ``<m>`` filled by ``model`` (or,
