@@ -84,3 +84,27 @@ def test_compare_table_plot_and_refusal(capsys, tmp_path, text_runs, text_file):
                       match="temperatures > 0")
     assert_user_error(capsys, "compare", *text_runs, "--plot", tmp_path / "no" / "qd.png",
                       match="its folder does not exist")
+
+
+def test_maskgan_metrics_scorer_and_ngrams_found_in_validation(capsys, tmp_path, text_runs):
+    from textrl.metrics.diversity import ngrams_found
+
+    assert ngrams_found([["a", "b", "c", "a", "b"]], [["a", "b"]], 2) == pytest.approx(2 / 4)
+    assert ngrams_found([["a"]], [["a", "b"]], 2) == 0.0
+    code, out, _ = cli(capsys, "evaluate", text_runs[0], "--json", "--samples", "40",
+                       "--scorer", text_runs[1])
+    result = json.loads(out)
+    assert code == 0 and result["scorer_nll"] > 0 and result["settings"]["scorer"]
+    assert result["scorer_ppl"] == pytest.approx(2.718281828 ** result["scorer_nll"], rel=1e-6)
+    assert 0 < result["in_valid1"] <= 1 and result["in_valid4"] <= result["in_valid1"]
+    # Scored by itself, the samples' NLL is the model's own: a sanity anchor for the scorer.
+    code, out, _ = cli(capsys, "evaluate", text_runs[0], "--json", "--samples", "40",
+                       "--scorer", text_runs[0])
+    own = json.loads(out)["scorer_nll"]
+    assert own != result["scorer_nll"]
+    other = tmp_path / "other.txt"
+    other.write_text("x y z\nz y x\n" * 10)
+    assert cli(capsys, "train", "mle", "--data", other, "--out", tmp_path / "o", "--epochs", "1",
+               "--quiet")[0] == 0
+    assert_user_error(capsys, "evaluate", text_runs[0], "--scorer", tmp_path / "o",
+                      match="another vocabulary")

@@ -10,12 +10,16 @@ import json
 import math
 import sys
 from pathlib import Path
+from typing import Any
+
+import torch
 
 from textrl import __version__, distributed
 from textrl.data.corpus import read_lines
 from textrl.data.tokenizers import get_tokenizer
+from textrl.data.vocab import Vocab
 from textrl.datasets import data_identity, read_references
-from textrl.device import DEVICE_HELP, resolve_device, seeded_generator
+from textrl.device import DEVICE_HELP, device_of, resolve_device, seeded_generator
 from textrl.errors import UserError
 from textrl.evaluation import (
     QD_AXES,
@@ -51,6 +55,23 @@ def _add_loading_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", choices=["latest", "best"], default="latest",
                         help="the last step, or the best validation NLL")
     parser.add_argument("--device", default="auto", help=DEVICE_HELP)
+
+
+def _add_scorer_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--scorer", metavar="LM_RUN", help="also score the samples under this "
+                        "evaluator language model (an MLE run on the same data, seeded apart "
+                        "from the runs scored): scorer_nll, scorer_ppl (MaskGAN's protocol)")
+
+
+def _load_scorer(args: argparse.Namespace, vocab: Vocab, device: torch.device) -> Any:
+    """The ``--scorer`` run's model, refused unless it reads the same vocabulary."""
+    if not getattr(args, "scorer", None):
+        return None
+    scorer = load_run(args.scorer, with_data=False, device=device)
+    if scorer.vocab.to_dict() != vocab.to_dict():
+        raise UserError(f"--scorer {args.scorer} was trained on another vocabulary; train the "
+                        "evaluator language model on the same data as the runs it scores")
+    return scorer.model
 
 
 def _chosen_reward(argv: list[str]) -> str:
@@ -134,6 +155,7 @@ def build_parser(reward: str = RewardChoice.reward) -> argparse.ArgumentParser:
     evaluate.add_argument("--samples", type=int, default=10_000, help="samples to score")
     evaluate.add_argument("--temperature", type=float, default=1.0)
     _add_loading_options(evaluate)
+    _add_scorer_option(evaluate)
 
     compare = commands.add_parser("compare", formatter_class=defaults_shown,
                                   help="one table (and plot) of runs on one dataset")
@@ -143,6 +165,7 @@ def build_parser(reward: str = RewardChoice.reward) -> argparse.ArgumentParser:
     compare.add_argument("--plot", help="write the quality-diversity plot to this PNG")
     compare.add_argument("--samples", type=int, default=10_000, help="samples per temperature")
     _add_loading_options(compare)
+    _add_scorer_option(compare)
     compare.add_argument("--json", action="store_true", help="print the rows as JSON lines")
     return parser
 
@@ -218,9 +241,10 @@ def _compare(args: argparse.Namespace) -> int:
               for run in args.runs}
     check_same_data([(run, data_identity(r.data, r.oracle)) for run, r in loaded.items()])
     rows = []
+    scorer = _load_scorer(args, next(iter(loaded.values())).vocab, device)
     for run, r in loaded.items():
         for row in quality_diversity(r.model, r.corpus, r.oracle, args.temperatures, args.samples,
-                                     args.seed):
+                                     args.seed, scorer):
             rows.append({"run": run} | row)
     is_oracle = any(r.oracle is not None for r in loaded.values())
     quality, diversity = QD_AXES[is_oracle]
@@ -264,10 +288,11 @@ def run(argv: list[str] | None = None) -> int:
     references = (read_references(args.references, data) if args.references
                   else decode_split(corpus.test, corpus))
     metrics = score_samples(loaded.model, corpus, loaded.oracle, references, args.samples,
-                            args.temperature, args.seed)
+                            args.temperature, args.seed,
+                            scorer=_load_scorer(args, loaded.vocab, device_of(loaded.model)))
     result = metrics | {"settings": {
         "samples": args.samples, "temperature": args.temperature, "seed": args.seed,
-        "checkpoint": args.checkpoint, "tokenizer": data.tokenizer,
+        "checkpoint": args.checkpoint, "tokenizer": data.tokenizer, "scorer": args.scorer,
         "references": args.references or "test split", "references_count": len(references),
         "sacrebleu_signature": sacrebleu_signature(len(references), 4),
         "split": "test", "kind": loaded.kind, "config": loaded.config}}

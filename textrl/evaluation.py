@@ -13,9 +13,9 @@ from textrl.data.corpus import Corpus, Split
 from textrl.device import device_of, seeded_generator
 from textrl.errors import UserError
 from textrl.metrics.bleu import BLEUScorer, self_bleu
-from textrl.metrics.diversity import distinct_n, length_stats
+from textrl.metrics.diversity import distinct_n, length_stats, ngrams_found
 from textrl.metrics.nll import nll_test, perplexity
-from textrl.models.base import SequenceModel
+from textrl.models.base import Policy, SequenceModel
 from textrl.oracle import OracleLSTM
 
 
@@ -26,11 +26,14 @@ def decode_split(split: Split | torch.Tensor, corpus: Corpus) -> list[list[str]]
 
 def score_samples(policy: SequenceModel, corpus: Corpus, oracle: OracleLSTM | None,
                   references: list[list[str]], n_samples: int, temperature: float, seed: int,
-                  bleu_orders: Sequence[int] = (2, 3, 4)) -> dict[str, float]:
+                  bleu_orders: Sequence[int] = (2, 3, 4), scorer: Policy | None = None
+                  ) -> dict[str, float]:
     """Every metric of one set of ``n_samples`` samples drawn at ``temperature`` with ``seed``:
-    BLEU-n against ``references``, sacrebleu's corpus BLEU-4, self-BLEU-4, distinct-n,
-    lengths, NLL-test at the same temperature (models with a likelihood) and, with an oracle,
-    NLL-oracle."""
+    BLEU-n against ``references``, sacrebleu's corpus BLEU-4, self-BLEU-4, distinct-n (x 100:
+    MaskGAN's "% unique n-grams"), the share of n-grams found in the validation split,
+    lengths, NLL-test at the same temperature (models with a likelihood), with an oracle
+    NLL-oracle, and with a ``scorer`` (an evaluator language model on the same vocabulary,
+    MaskGAN's protocol) the samples' NLL and perplexity under it."""
     # One bar over the metrics, shown once they take over a second (BLEU adds its own), and
     # closed by its context manager even when a metric raises.
     with tqdm(total=6, desc="evaluate", unit="metric", delay=1.0, leave=False) as bar:
@@ -40,12 +43,17 @@ def score_samples(policy: SequenceModel, corpus: Corpus, oracle: OracleLSTM | No
             bar.update()
 
         g = seeded_generator(seed, device_of(policy))
-        tokens = policy.sample(n_samples, corpus.max_len, temperature, generator=g).tokens
+        sample = policy.sample(n_samples, corpus.max_len, temperature, generator=g)
+        tokens = sample.tokens
         samples = decode_split(tokens, corpus)
         step("sampled")
         out: dict[str, float] = {}
         if oracle is not None:
             out["nll_oracle"] = oracle.nll(tokens)
+        if scorer is not None:
+            out["scorer_nll"] = nll_test(scorer, Split(tokens.to(device_of(scorer)),
+                                                       sample.lengths.to(device_of(scorer))))
+            out["scorer_ppl"] = perplexity(out["scorer_nll"])
         step("NLL-oracle")
         if temperature > 0 and hasattr(policy, "log_prob"):  # models with a likelihood
             out["nll_test"] = nll_test(policy, corpus.test, temperature=temperature)
@@ -58,8 +66,10 @@ def score_samples(policy: SequenceModel, corpus: Corpus, oracle: OracleLSTM | No
         step("BLEU")
         out["self_bleu4"] = self_bleu(samples, 4) if len(samples) > 1 else float("nan")
         step("self-BLEU")
+        validation = decode_split(corpus.valid, corpus)
         for n in (1, 2, 3, 4):
             out[f"distinct{n}"] = distinct_n(samples, n)
+            out[f"in_valid{n}"] = ngrams_found(samples, validation, n)
         step("distinct-n")
     return out | length_stats(samples)
 
@@ -76,11 +86,12 @@ def check_same_data(identities: Sequence[tuple[str, dict]]) -> None:
 
 
 def quality_diversity(policy: SequenceModel, corpus: Corpus, oracle: OracleLSTM | None,
-                      temperatures: Sequence[float], n_samples: int, seed: int) -> list[dict]:
+                      temperatures: Sequence[float], n_samples: int, seed: int,
+                      scorer: Policy | None = None) -> list[dict]:
     """One row of metrics per temperature: the quality-diversity curve of one model."""
     references = decode_split(corpus.test, corpus)
     return [{"temperature": t} | score_samples(policy, corpus, oracle, references, n_samples,
-                                               t, seed, bleu_orders=(4,))
+                                               t, seed, bleu_orders=(4,), scorer=scorer)
             for t in temperatures]
 
 

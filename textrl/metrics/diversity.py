@@ -26,6 +26,25 @@ def distinct_n(samples: Sequence[Sequence[str]], n: int) -> float:
     return len(seen) / total if total else 0.0
 
 
+def ngrams_found(samples: Sequence[Sequence[str]], references: Sequence[Sequence[str]],
+                 n: int) -> float:
+    """Share of the samples' n-grams (counted with repeats) that occur in ``references``:
+    the MaskGAN authors' training-time check against the validation set; 0 when none.
+
+    >>> ngrams_found([["a", "b", "c"]], [["a", "b"], ["x", "c"]], 2)
+    0.5
+    """
+    known: set[tuple] = set()
+    for reference in references:
+        known.update(ngram_counts(reference, n))
+    found = total = 0
+    for sample in samples:
+        for gram, count in ngram_counts(sample, n).items():
+            total += count
+            found += count if gram in known else 0
+    return found / total if total else 0.0
+
+
 def length_stats(samples: Sequence[Sequence[str]]) -> dict[str, float]:
     """Mean, standard deviation, min and max sentence length in tokens."""
     if not samples:
