@@ -314,6 +314,16 @@ def test_maskmle_trains_resumes_and_starts_from_a_language_model(text_file, tmp_
     assert code == 0 and json.loads(stdout)["epoch"] == 2
     code, stdout, _ = run_cli(["sample", out, "-n", "2"], capsys)
     assert code == 0 and len(stdout.splitlines()) == 2
+    # evaluate samples the authors' way: a real first word, every other word filled.
+    from textrl.evaluation import unconditional_templates
+    from textrl.training import load_run
+
+    loaded = load_run(out)
+    context = unconditional_templates(loaded.model, loaded.corpus.test, 5, g(10))
+    assert context.present[:, 0].all() and not context.present[:, 1:].any()
+    assert set(context.template[:, 0].tolist()) <= set(loaded.corpus.test.tokens[:, 0].tolist())
+    code, stdout, _ = run_cli(["evaluate", out, "--samples", "20", "--json"], capsys)
+    assert code == 0 and json.loads(stdout)["distinct1"] > 0
     user_error(["train", "maskmle", *common, "--hidden-dim", "9", "--epochs", "1",
                 "--init-lm", lm, "--out", tmp_path / "bad"], capsys, "does not match")
     # textrl infill: blanks filled, given words kept, unknown words shown as <unk>.

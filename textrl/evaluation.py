@@ -10,12 +10,14 @@ import torch
 from tqdm import tqdm
 
 from textrl.data.corpus import Corpus, Split
+from textrl.data.masks import make_mask, template
 from textrl.device import device_of, seeded_generator
 from textrl.errors import UserError
 from textrl.metrics.bleu import BLEUScorer, self_bleu
 from textrl.metrics.diversity import distinct_n, length_stats, ngrams_found
 from textrl.metrics.nll import nll_test, perplexity
 from textrl.models.base import Policy, SequenceModel
+from textrl.models.seq2seq import Infill, Seq2SeqGenerator
 from textrl.oracle import OracleLSTM
 
 
@@ -43,7 +45,9 @@ def score_samples(policy: SequenceModel, corpus: Corpus, oracle: OracleLSTM | No
             bar.update()
 
         g = seeded_generator(seed, device_of(policy))
-        sample = policy.sample(n_samples, corpus.max_len, temperature, generator=g)
+        context = unconditional_templates(policy, corpus.test, n_samples, g)
+        sample = policy.sample(n_samples, corpus.max_len, temperature, context=context,
+                               generator=g)
         tokens = sample.tokens
         samples = decode_split(tokens, corpus)
         step("sampled")
@@ -72,6 +76,19 @@ def score_samples(policy: SequenceModel, corpus: Corpus, oracle: OracleLSTM | No
             out[f"in_valid{n}"] = ngrams_found(samples, validation, n)
         step("distinct-n")
     return out | length_stats(samples)
+
+
+def unconditional_templates(policy: SequenceModel, split: Split, n: int,
+                            generator: torch.Generator) -> Infill | None:
+    """For an in-filler, the MaskGAN authors' unconditional samples: each sentence's first
+    word from a random sentence of ``split``, every other word blank. ``None`` for other
+    models, which need no template."""
+    if not isinstance(policy, Seq2SeqGenerator):
+        return None
+    rows = torch.randint(len(split), (n,), generator=generator, device=generator.device)
+    tokens, lengths = split.tokens[rows], split.lengths[rows]
+    present = make_mask(lengths, tokens.shape[1], "unconditional")
+    return Infill(template(tokens, present, policy.mask_id), present, lengths)
 
 
 def check_same_data(identities: Sequence[tuple[str, dict]]) -> None:
