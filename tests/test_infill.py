@@ -382,6 +382,18 @@ def test_maskgan_trains_on_blanks_only_and_resumes(text_file, tmp_path, capsys, 
     code, stdout, _ = run_cli(["train", "maskgan", "--resume", "--iterations", "3", "--quiet",
                                "--out", out], capsys)
     assert code == 0 and json.loads(stdout)["iteration"] == 3
+    # Resumed, the run is the uninterrupted one: every logged number, every weight.
+    straight = tmp_path / "straight"
+    assert run_cli(["train", "maskgan", "--init", maskmle, "--iterations", "3", *tiny,
+                    "--checkpoint-every", "1", "--out", straight], capsys)[0] == 0
+    from tests.test_runs import final_state
+
+    (a, log_a), (b, log_b) = final_state(straight), final_state(out)
+    assert log_a == log_b
+    for key, value in a["model"]["state_dict"].items():
+        assert torch.equal(value, b["model"]["state_dict"][key]), key
+    for key, value in a["trainer"]["reward"]["model"].items():
+        assert torch.equal(value, b["trainer"]["reward"]["model"][key]), key
     user_error(["train", "maskgan", *tiny, "--out", tmp_path / "x"], capsys,
                "starts from an in-filler")
     lm = tmp_path / "lm"
