@@ -47,7 +47,7 @@ from textrl.recipes import (
 )
 from textrl.recipes.config import add_arguments
 from textrl.training import RunDir, RunOptions, load_run
-from textrl.training.infill import MaskConfig, fill_texts
+from textrl.training.infill import MaskConfig, fill_texts, window_texts
 
 
 def _add_loading_options(parser: argparse.ArgumentParser) -> None:
@@ -222,6 +222,13 @@ def _infill(args: argparse.Namespace) -> int:
     masks = MaskConfig(args.mask, args.rate) if args.file else None
     texts = read_lines(args.file) if args.file else args.texts
     tokenizer = get_tokenizer(loaded.data.tokenizer, loaded.data.keep_spaces)
+    if args.file and loaded.data.windows is not None:  # the model reads windows of a stream
+        if loaded.data.tokenizer != "word":
+            raise UserError(f"--file on a windows run needs word tokens; {args.run} uses "
+                            f"{loaded.data.tokenizer}: give the blanks as sentences instead")
+        texts = window_texts(texts, tokenizer, loaded.max_len)
+        if not texts:
+            raise UserError(f"{args.file}: fewer words than one window of {loaded.max_len}")
     rows = fill_texts(loaded.model, loaded.vocab, tokenizer, texts, loaded.max_len,
                       loaded.data.windows is not None, args.temperature,
                       seeded_generator(args.seed, device), masks)

@@ -92,6 +92,14 @@ def masked_nll(policy: Seq2SeqGenerator, split: Split, masks: MaskConfig, seed: 
 MASK_TOKEN = "<m>"
 
 
+def window_texts(lines: list[str], tokenizer: Tokenizer, window: int) -> list[str]:
+    """A file read the way a windows run reads its data: the lines' words with ``<eos>``
+    after each, cut into windows of ``window`` words (a last partial window dropped), each
+    window one text of space-separated words."""
+    words = [w for line in lines for w in [*tokenizer.tokenize(line), "<eos>"]]
+    return [" ".join(words[lo:lo + window]) for lo in range(0, len(words) - window + 1, window)]
+
+
 def fill_texts(model: Seq2SeqGenerator, vocab: Vocab, tokenizer: Tokenizer, texts: list[str],
                max_len: int,
                stream: bool, temperature: float, generator: torch.Generator,
