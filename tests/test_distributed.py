@@ -60,7 +60,7 @@ def _worker(rank, init, out):
     try:
         torch.save(three_updates(distributed.share), f"{out}/rank{rank}.pt")
     finally:
-        dist.destroy_process_group()
+        distributed.stop()
 
 
 def test_two_processes_give_the_one_process_parameters(tmp_path):

@@ -14,6 +14,7 @@ Outside torchrun (one process) every function here is the identity, at no cost.
 
 from __future__ import annotations
 
+import gc
 import os
 import weakref
 from typing import Any
@@ -71,7 +72,12 @@ def barrier() -> None:
 
 
 def stop() -> None:
+    """Leave the process group. The DDP wrappers go first: one outliving its group aborts
+    the process when the interpreter collects it ("terminate called without an active
+    exception")."""
     if active():
+        _WRAPPED.clear()
+        gc.collect()
         dist.destroy_process_group()
 
 
