@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
 from textrl.data.corpus import length_mask
-from textrl.models.base import Sample, State
-from textrl.models.generation import generate
+from textrl.models.base import State
+from textrl.models.module import PolicyModule
 from textrl.models.token_log_probs import token_log_probs
 
 
@@ -29,7 +29,7 @@ class LMConfig:
     init_std: float | None = None  # None: PyTorch's defaults; SeqGAN draws all from N(0, 0.1)
 
 
-class RecurrentLM(nn.Module):
+class RecurrentLM(PolicyModule):
     """Embedding -> LSTM/GRU -> linear over the vocabulary.
 
     Sequences follow textrl's mask convention (:mod:`textrl.data.corpus`): ``start_id`` is
@@ -41,6 +41,8 @@ class RecurrentLM(nn.Module):
     >>> lm.log_prob(s.tokens, s.lengths).shape
     torch.Size([4, 6])
     """
+
+    config_class = LMConfig
 
     def __init__(self, config: LMConfig):
         super().__init__()
@@ -113,11 +115,6 @@ class RecurrentLM(nn.Module):
         weight = torch.cat([self.head.weight, self.head.bias[:, None]], dim=1)
         return torch.cat([out, out.new_ones(len(out), 1)], dim=1) @ weight.T, state
 
-    def teacher_inputs(self, tokens: torch.Tensor) -> torch.Tensor:
-        """``[B, T]`` targets -> ``[B, T]`` inputs: the start token, then targets shifted right."""
-        start = tokens.new_full((tokens.shape[0], 1), self.config.start_id)
-        return torch.cat([start, tokens[:, :-1]], dim=1)
-
     def teacher_forced(self, tokens: torch.Tensor, context: Any = None,
                        inputs: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """``(logits [B, T, V], features [B, T, H])``: ``logits[:, t]`` predicts ``tokens[:, t]``
@@ -179,37 +176,3 @@ class RecurrentLM(nn.Module):
         if isinstance(state, tuple):
             return tuple(s[:, rows] for s in state)
         return state[:, rows]
-
-    @torch.no_grad()
-    def blend_from(self, source: RecurrentLM, rate: float) -> None:
-        """SeqGAN's delayed copy: embeddings copied, every other weight
-        ``self <- rate * self + (1 - rate) * source``."""
-        for (name, beta), theta in zip(self.named_parameters(), source.parameters(), strict=True):
-            if name.startswith("embedding."):
-                beta.copy_(theta)
-            else:
-                beta.mul_(rate).add_(theta, alpha=1.0 - rate)
-
-    @torch.no_grad()
-    def sample(self, n: int, max_len: int, temperature: float = 1.0, context: Any = None,
-               prefix: torch.Tensor | None = None, generator: torch.Generator | None = None,
-               chunk: int = 512) -> Sample:
-        """Draw ``n`` sequences of at most ``max_len`` tokens (no gradients).
-
-        ``prefix [n, P]`` (P < max_len, no EOS) is kept as given and continued. The returned
-        ``log_probs`` are those of the tempered sampling distribution, 0 on the prefix and
-        padding; for gradients recompute them with ``log_prob``. Call ``eval()`` first to
-        sample without dropout.
-        """
-        return generate(self, n, max_len, temperature, context, prefix, generator, chunk)
-
-    def to_dict(self) -> dict:
-        """Config and weights, loadable with ``torch.load(weights_only=True)``."""
-        return {"class": "RecurrentLM", "config": asdict(self.config),
-                "state_dict": self.state_dict()}
-
-    @classmethod
-    def from_dict(cls, data: dict) -> RecurrentLM:
-        model = cls(LMConfig(**data["config"]))
-        model.load_state_dict(data["state_dict"])
-        return model

@@ -17,7 +17,7 @@ dropped (they run in PyTorch's fused LSTM).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import torch
@@ -25,8 +25,7 @@ from torch import nn
 
 from textrl.data.corpus import length_mask
 from textrl.errors import UserError
-from textrl.models.base import Sample
-from textrl.models.generation import generate
+from textrl.models.module import PolicyModule
 from textrl.models.recurrent import RecurrentLM
 from textrl.models.token_log_probs import token_log_probs
 
@@ -67,7 +66,7 @@ class Seq2SeqConfig:
     init_std: float | None = None
 
 
-class Seq2SeqGenerator(nn.Module):
+class Seq2SeqGenerator(PolicyModule):
     """Encoder-decoder with attention over a masked template (see the module docstring).
 
     >>> g = Seq2SeqGenerator(Seq2SeqConfig(vocab_size=10))
@@ -78,6 +77,8 @@ class Seq2SeqGenerator(nn.Module):
     >>> bool((s.tokens[present] == x[present]).all()), s.log_probs[present].abs().max().item()
     (True, 0.0)
     """
+
+    config_class = Seq2SeqConfig
 
     def __init__(self, config: Seq2SeqConfig):
         super().__init__()
@@ -166,13 +167,11 @@ class Seq2SeqGenerator(nn.Module):
         on; a given position puts all its mass on its given token."""
         weight = self.embedding.weight[: self.config.vocab_size]
         logits = features @ weight.T + self.output_bias
-        length = state.present.shape[1]
-        positions = (start[:, None] + torch.arange(features.shape[1], device=start.device))
-        present = state.present.gather(1, positions.clamp(max=length - 1)) & (positions < length)
-        positions = positions.clamp(max=length - 1)
+        positions = start[:, None] + torch.arange(features.shape[1], device=start.device)
+        present, inside = _given_at(state, positions)
         if not present.any():
             return logits
-        given = state.given.gather(1, positions).clamp(max=self.vocab_size - 1)
+        given = state.given.gather(1, inside).clamp(max=self.vocab_size - 1)
         forced = torch.full_like(logits, float("-inf")).scatter_(-1, given[..., None], 0.0)
         return torch.where(present[..., None], forced, logits)
 
@@ -189,10 +188,6 @@ class Seq2SeqGenerator(nn.Module):
         logits, state = self(inputs[:, None], state)
         return logits[:, 0], state
 
-    def teacher_inputs(self, tokens: torch.Tensor) -> torch.Tensor:
-        start = tokens.new_full((tokens.shape[0], 1), self.config.start_id)
-        return torch.cat([start, tokens[:, :-1]], dim=1)
-
     def teacher_forced(self, tokens: torch.Tensor, context: Infill | None = None,
                        inputs: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         state = self.initial_state(len(tokens), context)
@@ -208,7 +203,8 @@ class Seq2SeqGenerator(nn.Module):
             raise ValueError(f"temperature must be > 0 to score tokens, got {temperature}")
         state = self.initial_state(len(tokens), context)
         features, _ = self.decode(self.teacher_inputs(tokens) if inputs is None else inputs, state)
-        acted = length_mask(lengths, tokens.shape[1]).bool() & ~_given(state, tokens.shape[1])
+        positions = torch.arange(tokens.shape[1], device=tokens.device).expand(tokens.shape)
+        acted = length_mask(lengths, tokens.shape[1]).bool() & ~_given_at(state, positions)[0]
         chosen = token_log_probs(features[acted], self.embedding.weight[: self.vocab_size],
                                  self.output_bias, tokens[acted], temperature)
         return features.new_zeros(tokens.shape).masked_scatter(acted, chosen)
@@ -245,22 +241,6 @@ class Seq2SeqGenerator(nn.Module):
                       state.present[rows], pick(state.input_drop), pick(state.output_drop))
 
     @torch.no_grad()
-    def blend_from(self, source: Seq2SeqGenerator, rate: float) -> None:
-        """``self <- rate * self + (1 - rate) * source`` (embeddings copied, as SeqGAN's)."""
-        for (name, beta), theta in zip(self.named_parameters(), source.parameters(), strict=True):
-            if name.startswith("embedding."):
-                beta.copy_(theta)
-            else:
-                beta.mul_(rate).add_(theta, alpha=1.0 - rate)
-
-    @torch.no_grad()
-    def sample(self, n: int, max_len: int, temperature: float = 1.0,
-               context: Infill | None = None, prefix: torch.Tensor | None = None,
-               generator: torch.Generator | None = None, chunk: int = 512) -> Sample:
-        """Fill ``n`` templates (the context) at ``temperature``; given tokens are copied."""
-        return generate(self, n, max_len, temperature, context, prefix, generator, chunk)
-
-    @torch.no_grad()
     def init_from_lm(self, lm: RecurrentLM) -> None:
         """Copy a language model into the in-filler, as the MaskGAN authors map one LM into
         the encoder and the decoder: the word embeddings (the mask token keeps its own), both
@@ -277,21 +257,12 @@ class Seq2SeqGenerator(nn.Module):
         self.decoder.load_state_dict(lm.rnn.state_dict())
         self.output_bias.copy_(lm.head.bias)
 
-    def to_dict(self) -> dict:
-        return {"class": "Seq2SeqGenerator", "config": asdict(self.config),
-                "state_dict": self.state_dict()}
-
-    @classmethod
-    def from_dict(cls, data: dict) -> Seq2SeqGenerator:
-        model = cls(Seq2SeqConfig(**data["config"]))
-        model.load_state_dict(data["state_dict"])
-        return model
 
 
-def _given(state: _State, length: int) -> torch.Tensor:
-    """``[B, length]`` True where the template gives the word (positions past a shorter
-    template, such as :meth:`Seq2SeqGenerator.blank`'s, are not given)."""
-    present = state.present[:, :length]
-    if present.shape[1] < length:
-        present = torch.cat([present, present.new_zeros(len(present), length - present.shape[1])], 1)
-    return present
+def _given_at(state: _State, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(given [B, t], inside [B, t])``: True where the template gives the word at
+    ``positions [B, t]`` (positions past a shorter template, such as
+    :meth:`Seq2SeqGenerator.blank`'s, are not given), and the positions clamped into the
+    template, to read its words."""
+    inside = positions.clamp(max=state.present.shape[1] - 1)
+    return state.present.gather(1, inside) & (positions < state.present.shape[1]), inside
