@@ -65,10 +65,6 @@ class Blanks:
         self.position = torch.zeros(n, dtype=torch.long)
         self.rows_all = torch.arange(n)
 
-    @property
-    def context(self) -> Infill:
-        return Infill(self.template, self.present, self.lengths)
-
     def reset(self, rows: torch.Tensor | None = None) -> None:
         """New sentences and masks in every row (or the rows of the bool mask ``rows``);
         a draw with no blank (possible with random masks) is drawn again."""

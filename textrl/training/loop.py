@@ -186,8 +186,7 @@ def run_training(trainer: Trainer, config: Any, out: str | Path, resume: bool = 
         run.truncate_log(step if pending is None else -1, key=trainer.unit)
     else:
         run.create(resume)
-        if distributed.is_main():
-            trainer.vocab.save(run.vocab)
+        run.save_vocab(trainer.vocab)
         pending = distributed.from_main(trainer.begin() if distributed.is_main() else None)
     run.save_config(config.to_dict() | _launch(config.seed))
     watch = _Watchers(run, trainer, options)

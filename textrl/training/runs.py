@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 import yaml
 
+from textrl.data.vocab import Vocab
 from textrl.errors import CheckpointError
 from textrl.files import atomic_write
 
@@ -58,6 +59,10 @@ class RunDir:
         self.check(resume)
         if self.writes:
             self.path.mkdir(parents=True, exist_ok=True)
+
+    def save_vocab(self, vocab: Vocab) -> None:
+        if self.writes:
+            vocab.save(self.vocab)
 
     def save_config(self, config: dict) -> None:
         if not self.writes:
