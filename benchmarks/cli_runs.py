@@ -14,10 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 
-def train_and_evaluate(cmd: list[str], out: Path, threads: int, evaluate_args: Sequence[str] = ()
-                       ) -> tuple[list[str], float, dict, dict]:
-    """``(the command run, wall seconds, its final JSON line, the evaluation)``; the
-    evaluation is `textrl evaluate OUT --json --seed 0 EVALUATE_ARGS...`."""
+def train(cmd: list[str], out: Path, threads: int) -> tuple[list[str], float, dict]:
+    """``(the command run, wall seconds, its final JSON line)``; a run whose directory holds a
+    checkpoint is continued with --resume."""
     if (out / "checkpoint.pt").exists():
         cmd = [*cmd, "--resume"]
     env = os.environ | {"OMP_NUM_THREADS": str(threads)}
@@ -26,11 +25,22 @@ def train_and_evaluate(cmd: list[str], out: Path, threads: int, evaluate_args: S
     wall = time.perf_counter() - t0
     if proc.returncode:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-2000:]}")
-    final = json.loads(proc.stdout.strip().splitlines()[-1])
-    evaluation = json.loads(subprocess.run(
+    return cmd, wall, json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def evaluate(out: Path, threads: int, evaluate_args: Sequence[str] = ()) -> dict:
+    """`textrl evaluate OUT --json --seed 0 EVALUATE_ARGS...`"""
+    env = os.environ | {"OMP_NUM_THREADS": str(threads)}
+    return json.loads(subprocess.run(
         ["textrl", "evaluate", str(out), "--json", "--seed", "0", *evaluate_args], env=env,
         capture_output=True, text=True, check=True).stdout)
-    return cmd, wall, final, evaluation
+
+
+def train_and_evaluate(cmd: list[str], out: Path, threads: int, evaluate_args: Sequence[str] = ()
+                       ) -> tuple[list[str], float, dict, dict]:
+    """``(the command run, wall seconds, its final JSON line, the evaluation)``."""
+    cmd, wall, final = train(cmd, out, threads)
+    return cmd, wall, final, evaluate(out, threads, evaluate_args)
 
 
 def read_log(run: Path) -> list[dict]:

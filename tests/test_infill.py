@@ -311,7 +311,8 @@ def test_maskmle_trains_resumes_and_starts_from_a_language_model(text_file, tmp_
     assert first["nll_valid"] > 0 and first["ppl_valid"] > 1
     code, stdout, _ = run_cli(["train", "maskmle", "--resume", "--epochs", "2", "--out", out],
                               capsys)
-    assert code == 0 and json.loads(stdout)["epoch"] == 2
+    resumed = json.loads(stdout)
+    assert code == 0 and resumed["epoch"] == 2
     code, stdout, _ = run_cli(["sample", out, "-n", "2"], capsys)
     assert code == 0 and len(stdout.splitlines()) == 2
     # evaluate samples the authors' way: a real first word, every other word filled.
@@ -323,7 +324,12 @@ def test_maskmle_trains_resumes_and_starts_from_a_language_model(text_file, tmp_
     assert context.present[:, 0].all() and not context.present[:, 1:].any()
     assert set(context.template[:, 0].tolist()) <= set(loaded.corpus.test.tokens[:, 0].tolist())
     code, stdout, _ = run_cli(["evaluate", out, "--samples", "20", "--json"], capsys)
-    assert code == 0 and json.loads(stdout)["distinct1"] > 0
+    result = json.loads(stdout)
+    assert code == 0 and result["distinct1"] > 0
+    # Masked perplexity under both kinds of masks; the random kind, at the run's own rate and
+    # seed, is the validation number its last epoch logged.
+    assert result["masked_ppl_contiguous"] > 1
+    assert result["masked_ppl_random"] == pytest.approx(resumed["ppl_valid"], rel=1e-5)
     user_error(["train", "maskmle", *common, "--hidden-dim", "9", "--epochs", "1",
                 "--init-lm", lm, "--out", tmp_path / "bad"], capsys, "does not match")
     # textrl infill: blanks filled, given words kept, unknown words shown as <unk>.

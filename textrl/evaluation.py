@@ -19,6 +19,7 @@ from textrl.metrics.nll import nll_test, perplexity
 from textrl.models.base import Policy, SequenceModel
 from textrl.models.seq2seq import Infill, Seq2SeqGenerator
 from textrl.oracle import OracleLSTM
+from textrl.training.infill import MaskConfig, masked_nll
 
 
 def decode_split(split: Split | torch.Tensor, corpus: Corpus) -> list[list[str]]:
@@ -75,7 +76,18 @@ def score_samples(policy: SequenceModel, corpus: Corpus, oracle: OracleLSTM | No
             out[f"distinct{n}"] = distinct_n(samples, n)
             out[f"in_valid{n}"] = ngrams_found(samples, validation, n)
         step("distinct-n")
+    if isinstance(policy, Seq2SeqGenerator):
+        out |= masked_perplexities(policy, corpus.valid, seed)
     return out | length_stats(samples)
+
+
+def masked_perplexities(policy: Seq2SeqGenerator, split: Split, seed: int) -> dict[str, float]:
+    """An in-filler's perplexity per blanked word of ``split`` under both kinds of masks at
+    rate 0.5 drawn with ``seed``, whatever masks it was trained on, so that MaskMLE (random
+    masks) and MaskGAN (contiguous) are scored alike: ``masked_ppl_random``,
+    ``masked_ppl_contiguous``."""
+    return {f"masked_ppl_{kind}": perplexity(masked_nll(policy, split, MaskConfig(kind, 0.5), seed))
+            for kind in ("random", "contiguous")}
 
 
 def unconditional_templates(policy: SequenceModel, split: Split, n: int,

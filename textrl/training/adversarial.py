@@ -267,7 +267,7 @@ class AdversarialTrainer:
         return record
 
     def evaluate(self, step: int) -> dict[str, float]:
-        if self.masks is not None:  # per blanked word, under the MaskMLE run's masks
+        if self.masks is not None:  # per blanked word, under this run's masks
             return {"nll_valid": masked_nll(self.policy, self.corpus.valid, self.masks,
                                             self.schedule.seed)}
         out = {"nll_valid": nll_test(self.policy, self.corpus.valid)}
