@@ -1,4 +1,4 @@
-"""The ``textrl`` command: train, sample, evaluate, compare.
+"""The ``textrl`` command: train, sample, evaluate, compare, infill, reconstruct, interpolate.
 
 User errors print one line and exit with code 2; no traceback.
 """
@@ -30,8 +30,10 @@ from textrl.evaluation import (
     quality_diversity,
     score_samples,
 )
+from textrl.latent_space import decode, encode_texts, homotopy, posterior_codes
 from textrl.metrics.bleu import sacrebleu_signature
-from textrl.models import Seq2SeqGenerator
+from textrl.metrics.latent import latent_metrics
+from textrl.models import SentenceVAE, Seq2SeqGenerator
 from textrl.recipes import (
     PRESETS,
     RECIPES,
@@ -139,6 +141,23 @@ def build_parser(reward: str = RewardChoice.reward) -> argparse.ArgumentParser:
     infill.add_argument("--temperature", type=float, default=1.0)
     _add_loading_options(infill)
 
+    reconstruct = commands.add_parser("reconstruct", formatter_class=defaults_shown,
+                                      help="a VAE run: decode sentences from their posterior")
+    reconstruct.add_argument("run", help="run directory (vae)")
+    reconstruct.add_argument("texts", nargs="+", help="sentences to encode")
+    reconstruct.add_argument("--posterior-samples", type=int, default=3,
+                             help="codes drawn from q(z|x) besides its mean")
+    _add_loading_options(reconstruct)
+
+    interpolate = commands.add_parser("interpolate", formatter_class=defaults_shown,
+                                      help="a VAE run: greedy decodes along the line between "
+                                      "two sentences' posterior means")
+    interpolate.add_argument("run", help="run directory (vae)")
+    interpolate.add_argument("first", help="the sentence at t = 0")
+    interpolate.add_argument("second", help="the sentence at t = 1")
+    interpolate.add_argument("--steps", type=int, default=5, help="points from t = 0 to 1")
+    _add_loading_options(interpolate)
+
     sample = commands.add_parser("sample", formatter_class=defaults_shown,
                                  help="print sentences sampled from a run")
     sample.add_argument("run", help="run directory")
@@ -154,6 +173,8 @@ def build_parser(reward: str = RewardChoice.reward) -> argparse.ArgumentParser:
                           "(default: the run's test split)")
     evaluate.add_argument("--samples", type=int, default=10_000, help="samples to score")
     evaluate.add_argument("--temperature", type=float, default=1.0)
+    evaluate.add_argument("--importance-samples", type=int, default=100, help="a VAE run: "
+                          "codes per sentence of the importance-weighted NLL")
     _add_loading_options(evaluate)
     _add_scorer_option(evaluate)
 
@@ -206,7 +227,7 @@ def _train(args: argparse.Namespace) -> int:
 def _check_run_options(args: argparse.Namespace) -> None:
     if getattr(args, "n", 1) < 1 or getattr(args, "samples", 1) < 1:
         raise UserError("the number of samples must be >= 1")
-    temperatures = getattr(args, "temperatures", None) or [args.temperature]
+    temperatures = getattr(args, "temperatures", None) or [getattr(args, "temperature", 1.0)]
     if any(not math.isfinite(t) or t < 0 for t in temperatures):
         raise UserError(f"--temperature must be a finite number >= 0, got {temperatures}")
 
@@ -234,6 +255,38 @@ def _infill(args: argparse.Namespace) -> int:
                       seeded_generator(args.seed, device), masks)
     for text, (shown, filled) in zip(texts, rows, strict=True):
         print(f"{text}\t{shown}\t{filled}" if args.file else f"{shown}\t{filled}")
+    return 0
+
+
+def _latent(args: argparse.Namespace) -> int:
+    """``textrl reconstruct`` and ``textrl interpolate``."""
+    device = resolve_device(args.device)
+    loaded = load_run(args.run, best=args.checkpoint == "best", with_data=False, device=device)
+    if not isinstance(loaded.model, SentenceVAE):
+        raise UserError(f"{args.run} is a {loaded.kind} run of a {type(loaded.model).__name__}, "
+                        "which has no code space; use a `textrl train vae` run")
+    tokenizer = get_tokenizer(loaded.data.tokenizer, loaded.data.keep_spaces)
+    texts = args.texts if args.command == "reconstruct" else [args.first, args.second]
+    tokens, lengths = encode_texts(texts, loaded.vocab, tokenizer, loaded.max_len, device)
+    g = seeded_generator(args.seed, device)
+    if args.command == "reconstruct":
+        if args.posterior_samples < 0:
+            raise UserError("--posterior-samples must be >= 0")
+        codes = posterior_codes(loaded.model, tokens, lengths, args.posterior_samples, g)
+        decoded = decode(loaded.model, codes.flatten(0, 1), loaded.max_len, loaded.vocab,
+                         tokenizer)
+        per = 1 + args.posterior_samples
+        for i, text in enumerate(texts):
+            print(f"input\t{text}\nmean\t{decoded[i * per]}")
+            for line in decoded[i * per + 1:(i + 1) * per]:
+                print(f"sample\t{line}")
+        return 0
+    means = posterior_codes(loaded.model, tokens, lengths, 0)[:, 0]
+    path = homotopy(means[0], means[1], args.steps)
+    for t, line in zip(torch.linspace(0, 1, args.steps).tolist(),
+                       decode(loaded.model, path, loaded.max_len, loaded.vocab, tokenizer),
+                       strict=True):
+        print(f"{t:.2f}\t{line}")
     return 0
 
 
@@ -281,6 +334,8 @@ def run(argv: list[str] | None = None) -> int:
         return _compare(args)
     if args.command == "infill":
         return _infill(args)
+    if args.command in ("reconstruct", "interpolate"):
+        return _latent(args)
     if args.command == "sample":  # the checkpoint alone: no data files needed
         device = resolve_device(args.device)
         loaded = load_run(args.run, best=args.checkpoint == "best", with_data=False, device=device)
@@ -297,6 +352,11 @@ def run(argv: list[str] | None = None) -> int:
     metrics = score_samples(loaded.model, corpus, loaded.oracle, references, args.samples,
                             args.temperature, args.seed,
                             scorer=_load_scorer(args, loaded.vocab, device_of(loaded.model)))
+    if isinstance(loaded.model, SentenceVAE):
+        if args.importance_samples < 1:
+            raise UserError("--importance-samples must be >= 1")
+        metrics |= latent_metrics(loaded.model, corpus.test, args.importance_samples,
+                                  seeded_generator(args.seed, device_of(loaded.model)))
     result = metrics | {"settings": {
         "samples": args.samples, "temperature": args.temperature, "seed": args.seed,
         "checkpoint": args.checkpoint, "tokenizer": data.tokenizer, "scorer": args.scorer,

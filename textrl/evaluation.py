@@ -18,6 +18,7 @@ from textrl.metrics.diversity import distinct_n, length_stats, ngrams_found
 from textrl.metrics.nll import nll_test, perplexity
 from textrl.models.base import Policy, SequenceModel
 from textrl.models.seq2seq import Infill, Seq2SeqGenerator
+from textrl.models.vae import SentenceVAE
 from textrl.oracle import OracleLSTM
 from textrl.training.infill import MaskConfig, masked_nll
 
@@ -60,7 +61,8 @@ def score_samples(policy: SequenceModel, corpus: Corpus, oracle: OracleLSTM | No
                                                        sample.lengths.to(device_of(scorer))))
             out["scorer_ppl"] = perplexity(out["scorer_nll"])
         step("NLL-oracle")
-        if temperature > 0 and hasattr(policy, "log_prob"):  # models with a likelihood
+        # Models with a likelihood; a VAE's is a bound over codes (textrl.metrics.latent).
+        if temperature > 0 and hasattr(policy, "log_prob") and not isinstance(policy, SentenceVAE):
             out["nll_test"] = nll_test(policy, corpus.test, temperature=temperature)
             out["ppl_test"] = perplexity(out["nll_test"])
         step("NLL-test")

@@ -7,8 +7,11 @@ from textrl.models.modes import eval_mode
 from textrl.models.recurrent import LMConfig, RecurrentLM
 from textrl.models.sampling import sample_categorical
 from textrl.models.seq2seq import Infill, Seq2SeqConfig, Seq2SeqGenerator
+from textrl.models.vae import SentenceVAE, VAEConfig
 
-POLICIES = {"RecurrentLM": RecurrentLM, "Seq2SeqGenerator": Seq2SeqGenerator}  # checkpoint models
+# checkpoint models
+POLICIES = {"RecurrentLM": RecurrentLM, "Seq2SeqGenerator": Seq2SeqGenerator,
+            "SentenceVAE": SentenceVAE}
 
 
 def policy_from_dict(data: dict) -> Policy:
@@ -21,5 +24,5 @@ def policy_from_dict(data: dict) -> Policy:
 
 
 __all__ = ["Infill", "LMConfig", "Policy", "RecurrentLM", "Sample", "Seq2SeqConfig",
-           "Seq2SeqGenerator", "SequenceModel", "complete_prefixes",
+           "Seq2SeqGenerator", "SentenceVAE", "SequenceModel", "VAEConfig", "complete_prefixes",
            "continue_sequences", "eval_mode", "generate", "policy_from_dict", "sample_categorical"]

@@ -41,6 +41,7 @@ from textrl.training import (
     run_training,
 )
 from textrl.training.infill import MaskConfig, Seq2SeqPolicyConfig
+from textrl.training.vae import VAEPolicyConfig, VAEScheduleConfig, VAETrainer
 
 CONFIG_DIR = Path(__file__).parent / "configs"
 PRESETS = ("paper", "cpu")
@@ -48,7 +49,7 @@ PRESETS = ("paper", "cpu")
 
 @dataclass(frozen=True)
 class Recipe:
-    """``kind`` picks the trainer ("mle", "maskmle" or "adversarial"); ``reward`` and
+    """``kind`` picks the trainer ("mle", "maskmle", "vae" or "adversarial"); ``reward`` and
     ``agent`` name components (a reward of ``None`` is chosen with ``--reward``); ``presets``
     names the family of YAML presets it reads; ``infill``: the policy fills masked templates."""
 
@@ -65,6 +66,8 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in [
     Recipe("mle", "maximum likelihood (behaviour cloning)", "mle"),
     Recipe("maskmle", "MaskMLE: in-filling by maximum likelihood on the blanked words (MaskGAN's "
            "pretraining)", "maskmle", presets="maskmle"),
+    Recipe("vae", "the sentence VAE (Bowman et al. 2016): ELBO with KL annealing, word dropout "
+           "and free bits", "vae", presets="vae"),
     Recipe("seqgan", "SeqGAN: policy gradient against a CNN discriminator, Monte-Carlo rollouts",
            "adversarial", "discriminator", "pg", "seqgan"),
     Recipe("rankgan", "RankGAN: policy gradient against a ranker", "adversarial", "ranker", "pg",
@@ -151,6 +154,8 @@ def components(recipe: Recipe, reward: str = "discriminator") -> dict[str, type]
     """The config classes of ``recipe`` (with ``reward`` when the recipe takes any)."""
     if recipe.kind == "mle":
         return {"data": DataConfig, "policy": PolicyConfig, "schedule": MLEConfig}
+    if recipe.kind == "vae":
+        return {"data": DataConfig, "policy": VAEPolicyConfig, "schedule": VAEScheduleConfig}
     if recipe.kind == "maskmle":
         return {"data": DataConfig, "policy": Seq2SeqPolicyConfig, "masks": MaskConfig,
                 "schedule": MLEConfig, "start": LMStart}
@@ -233,7 +238,16 @@ def train(config: RunConfig, out: str | Path, resume: bool = False, progress: bo
     RunDir(out).check(resume)
     options = options or RunOptions()
     device = resolve_device(options.device)
-    if get_recipe(config.recipe).kind in ("mle", "maskmle"):
+    kind = get_recipe(config.recipe).kind
+    if kind == "vae":
+        if distributed.active():
+            raise UserError("`textrl train vae` runs in one process only; run it without torchrun")
+        corpus, _ = build_corpus(config.parts["data"])
+        report_changes(corpus)
+        torch.manual_seed(config.seed)
+        trainer = VAETrainer(config.parts["policy"].build(corpus), corpus, config.parts["data"],
+                             config.parts["schedule"], device)
+    elif kind in ("mle", "maskmle"):
         corpus, oracle = build_corpus(config.parts["data"])
         report_changes(corpus)
         torch.manual_seed(config.seed)

@@ -1,0 +1,228 @@
+"""The sentence VAE: its KL, annealing, word dropout, likelihood estimates, latent metrics,
+code-space commands, and runs through the one loop."""
+
+import json
+import math
+
+import pytest
+import torch
+
+from tests.test_cli import assert_user_error, cli
+from textrl.metrics.latent import (
+    active_units,
+    importance_weights,
+    mutual_information,
+    vae_likelihood,
+)
+from textrl.models import SentenceVAE, VAEConfig, policy_from_dict
+from textrl.models.vae import gaussian_kl, gaussian_log_density
+from textrl.training.vae import VAEScheduleConfig, kl_terms, kl_weight, word_dropout
+
+
+def g(seed=0):
+    return torch.Generator().manual_seed(seed)
+
+
+def small_vae(**overrides):
+    config = dict(vocab_size=12, emb_dim=8, hidden_dim=8, latent_dim=3, start_id=1, eos_id=2,
+                  pad_id=0) | overrides
+    return SentenceVAE(VAEConfig(**config))
+
+
+def test_closed_form_kl_matches_a_monte_carlo_estimate():
+    mu, logvar = torch.tensor([[0.5, -1.0, 2.0]]), torch.tensor([[0.3, -0.7, 0.0]])
+    z = mu + (0.5 * logvar).exp() * torch.randn(400_000, 3, generator=g())
+    mc = (gaussian_log_density(z, mu, logvar)
+          - gaussian_log_density(z, torch.zeros(3), torch.zeros(3))).mean()
+    assert float(gaussian_kl(mu, logvar).sum()) == pytest.approx(float(mc), abs=0.01)
+    assert float(gaussian_kl(torch.zeros(1, 3), torch.zeros(1, 3)).sum()) == 0.0
+
+
+def test_free_bits_stop_the_pull_of_dimensions_below_the_floor():
+    mu = torch.tensor([[0.1, 2.0], [-0.1, 2.0]], requires_grad=True)
+    logvar = torch.zeros(2, 2)
+    kl, penalised = kl_terms(mu, logvar, free_bits=0.5)
+    assert kl.item() == pytest.approx(0.005 + 2.0)
+    assert penalised.item() == pytest.approx(0.5 + 2.0)  # dimension 0 floored at 0.5
+    penalised.backward()
+    assert torch.equal(mu.grad[:, 0], torch.zeros(2)) and (mu.grad[:, 1] > 0).all()
+    plain, same = kl_terms(mu, logvar)
+    assert plain.item() == same.item()
+
+
+def test_annealing_schedules_at_chosen_steps():
+    def weight(step, **settings):
+        return kl_weight(VAEScheduleConfig(**settings), step, steps_per_epoch=100)
+
+    assert weight(0, kl_anneal="none") == weight(10**6, kl_anneal="none") == 1.0
+    # linear: 0.1 at the start, 1 after kl_warmup epochs (texar: +0.9 / (10 * 100) per step)
+    assert weight(0) == pytest.approx(0.1)
+    assert weight(500) == pytest.approx(0.55)
+    assert weight(1000) == weight(5000) == 1.0
+    # sigmoid (timbmg): 0.5 at x0
+    assert weight(2500, kl_anneal="sigmoid") == pytest.approx(0.5)
+    assert weight(2500 + 400, kl_anneal="sigmoid") == pytest.approx(1 / (1 + math.exp(-1)))
+    # cyclical (Fu et al.): cycles of 2 epochs, rising over the first half, back at the start
+    cyc = dict(kl_anneal="cyclical", kl_cycle=2, kl_ratio=0.5, kl_start=0.0)
+    assert [weight(s, **cyc) for s in (0, 50, 100, 150, 199, 200, 250)] == pytest.approx(
+        [0.0, 0.5, 1.0, 1.0, 1.0, 0.0, 0.5])
+
+
+def test_word_dropout_replaces_the_expected_share_of_conditioning_words_only():
+    inputs = torch.randint(4, 12, (2000, 20), generator=g())  # 3 is <unk>
+    inputs[:, 0] = 1  # the start token
+    dropped = word_dropout(inputs, 0.75, unk_id=3, generator=g(1))
+    changed = dropped != inputs
+    assert not changed[:, 0].any() and (dropped[changed] == 3).all()
+    assert float(changed[:, 1:].float().mean()) == pytest.approx(0.25, abs=0.005)
+    assert torch.equal(word_dropout(inputs, 1.0, 3, g()), inputs)
+    assert (word_dropout(inputs, 0.0, 3, g())[:, 1:] == 3).all()  # the inputless decoder
+
+
+def test_word_dropout_reaches_only_the_decoder_inputs_never_the_targets():
+    vae = small_vae()
+    tokens = torch.randint(3, 12, (4, 6), generator=g())
+    lengths = torch.full((4,), 6)
+    z = torch.randn(4, 3, generator=g())
+    inputs = word_dropout(vae.teacher_inputs(tokens), 0.0, 3, g())
+    dropped = vae.log_prob(tokens, lengths, z, inputs=inputs)
+    logits, _ = vae.teacher_forced(tokens, z, inputs=inputs)
+    expected = logits.log_softmax(-1).gather(-1, tokens[..., None])[..., 0]
+    assert torch.allclose(dropped, expected, atol=1e-5)  # scored against the true words
+    assert not torch.allclose(dropped, vae.log_prob(tokens, lengths, z))
+
+
+def test_importance_weighted_nll_is_never_worse_than_the_bound():
+    vae = small_vae()
+    tokens = torch.randint(3, 12, (5, 7), generator=g())
+    lengths = torch.tensor([7, 5, 3, 2, 1])
+    log_w, _ = importance_weights(vae, tokens, lengths, k=50, generator=g(2), chunk=7)
+    iw = -(torch.logsumexp(log_w, 0) - math.log(50))
+    assert (iw <= -log_w.mean(0) + 1e-5).all()  # Jensen, on the same 50 codes
+    from textrl.data.corpus import Split
+
+    scores = vae_likelihood(vae, Split(tokens, lengths), k=100, generator=g(3))
+    assert scores["nll_iw"] <= scores["nll_bound"]
+    assert scores["nll_bound"] == pytest.approx(scores["rec"] + scores["kl"], rel=1e-6)
+    words = float(lengths.sum())
+    assert scores["ppl_iw"] == pytest.approx(math.exp(scores["nll_iw"] * 5 / words), rel=1e-6)
+
+
+def test_importance_weighting_recovers_log_p_x_when_the_decoder_ignores_z():
+    # With z cut off from the decoder, p(x|z) = p(x) and E_q[p(z) / q(z|x)] = 1: the
+    # importance-weighted NLL converges to -log p(x), the bound exceeds it by the KL.
+    from textrl.data.corpus import Split
+
+    vae = small_vae()
+    with torch.no_grad():
+        vae.latent_to_state.weight.zero_()
+    tokens = torch.randint(3, 12, (3, 5), generator=g())
+    lengths = torch.tensor([5, 4, 2])
+    exact = -float(vae.log_prob(tokens, lengths, torch.zeros(3, 3)).sum()) / 3
+    scores = vae_likelihood(vae, Split(tokens, lengths), k=4000, generator=g(4))
+    assert scores["nll_iw"] == pytest.approx(exact, abs=0.02)
+    assert scores["rec"] == pytest.approx(exact, rel=1e-5)
+    assert scores["nll_bound"] == pytest.approx(exact + scores["kl"], rel=1e-5)
+
+
+def test_active_units_and_mutual_information():
+    mu = torch.stack([torch.linspace(-1, 1, 50), torch.full((50,), 0.3),
+                      0.05 * torch.linspace(-1, 1, 50)], dim=1)
+    assert active_units(mu) == 1  # var 0.35, 0 and ~0.0009
+    # Posteriors equal to the prior carry no information; far-apart sharp ones carry log N.
+    n = 400
+    assert mutual_information(torch.zeros(n, 4), torch.zeros(n, 4), g()) == pytest.approx(0, abs=0.3)
+    apart = torch.arange(n, dtype=torch.float)[:, None].repeat(1, 2) * 10
+    assert mutual_information(apart, torch.full((n, 2), -4.0), g()) == pytest.approx(
+        math.log(n), abs=0.15)  # one code per sentence: Monte-Carlo noise ~0.05
+
+
+def test_the_decoder_is_a_policy_with_the_code_as_context():
+    vae = small_vae(z_every_step=True)
+    z = torch.randn(6, 3, generator=g())
+    a = vae.sample(6, 8, context=z, generator=g(1))
+    b = vae.sample(6, 8, context=z, generator=g(1))
+    assert torch.equal(a.tokens, b.tokens)
+    scored = vae.log_prob(a.tokens, a.lengths, z)
+    assert torch.allclose(scored, a.log_probs, atol=1e-5)  # sampling and scoring agree
+    assert not torch.allclose(vae.log_prob(a.tokens, a.lengths, -z), scored)  # z matters
+    prior = vae.sample(6, 8, generator=g(1))  # codes from N(0, I), drawn from the generator
+    assert torch.equal(prior.tokens, vae.sample(6, 8, generator=g(1)).tokens)
+    with pytest.raises(ValueError, match="needs a code"):
+        vae.log_prob(a.tokens, a.lengths)
+    with pytest.raises(ValueError, match="latent dimensions"):
+        vae.initial_state(6, torch.zeros(6, 4))
+    copy = policy_from_dict(vae.to_dict())
+    assert torch.equal(copy.log_prob(a.tokens, a.lengths, z), scored)
+
+
+@pytest.fixture(scope="module")
+def vae_run(tmp_path_factory):
+    from textrl.recipes import recipe_config, train
+
+    root = tmp_path_factory.mktemp("vae")
+    words = ["the", "cat", "sat", "on", "a", "mat", "dog", "ran", "to", "log", "big", "red"]
+    gen = g(5)
+    lines = [" ".join(words[i] for i in torch.randint(len(words), (int(n),), generator=gen))
+             for n in torch.randint(2, 9, (120,), generator=gen)]
+    data = root / "data.txt"
+    data.write_text("\n".join(lines) + "\n")
+    settings = {"data": str(data), "emb_dim": 16, "hidden_dim": 16, "latent_dim": 4,
+                "epochs": 2, "batch_size": 16, "word_keep": 0.7, "kl_warmup": 1.0,
+                "dropout": 0.0}
+    train(recipe_config("vae", None, settings), root / "run", progress=False)
+    return root, settings
+
+
+def test_resume_is_bit_identical(vae_run, tmp_path):
+    from textrl.recipes import recipe_config, train
+    from textrl.training import RunDir
+
+    root, settings = vae_run
+    half = tmp_path / "half"
+    train(recipe_config("vae", None, settings | {"epochs": 1}), half, progress=False)
+    train(recipe_config("vae", None, settings | {"epochs": 2}, saved=RunDir(half).load_config()),
+          half, resume=True, progress=False)
+    full = RunDir(root / "run").load_checkpoint()["model"]["state_dict"]
+    resumed = RunDir(half).load_checkpoint()["model"]["state_dict"]
+    assert all(torch.equal(full[k], resumed[k]) for k in full)
+    log = [json.loads(x) for x in (root / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert log[-1]["kl_weight"] == pytest.approx(1.0) and 0 < log[0]["kl_weight"] < 1
+    assert {"nll_valid", "kl_valid", "active_units", "train_rec", "train_kl"} <= set(log[-1])
+
+
+def test_commands_on_a_vae_run(vae_run, capsys):
+    root, _ = vae_run
+    run = root / "run"
+    code, out, _ = cli(capsys, "reconstruct", run, "the cat sat", "a dog ran to the log")
+    lines = out.splitlines()
+    assert code == 0 and [line.split("\t")[0] for line in lines] == (
+        ["input", "mean", "sample", "sample", "sample"] * 2)
+    code, out, _ = cli(capsys, "interpolate", run, "the cat sat", "a dog ran to the log",
+                       "--steps", "4")
+    path = [line.split("\t") for line in out.splitlines()]
+    assert code == 0 and [p[0] for p in path] == ["0.00", "0.33", "0.67", "1.00"]
+    # The homotopy's ends decode like the two posterior means.
+    _, out, _ = cli(capsys, "reconstruct", run, "the cat sat", "a dog ran to the log",
+                    "--posterior-samples", "0")
+    means = [line.split("\t")[1] for line in out.splitlines() if line.startswith("mean")]
+    assert [path[0][1], path[-1][1]] == means
+    code, out, _ = cli(capsys, "evaluate", run, "--json", "--samples", "30",
+                       "--importance-samples", "20")
+    result = json.loads(out)
+    assert code == 0 and result["nll_iw"] <= result["nll_bound"]
+    assert {"kl", "active_units", "mutual_info", "ppl_iw", "bleu4", "distinct2"} <= set(result)
+    assert "nll_test" not in result  # a VAE's likelihood is the bound, not a decoder pass
+
+
+def test_bad_input_to_the_code_space_commands(vae_run, capsys, mle_run):
+    root, _ = vae_run
+    run = root / "run"
+    assert_user_error(capsys, "reconstruct", run, "", match="is empty")
+    assert_user_error(capsys, "reconstruct", run, "zebra giraffe", match="none of its words")
+    assert_user_error(capsys, "reconstruct", run, " ".join(["cat"] * 200), match="at most")
+    assert_user_error(capsys, "interpolate", run, "the cat", "a dog", "--steps", "1",
+                      match="--steps")
+    assert_user_error(capsys, "interpolate", mle_run, "1 2", "3 4", match="no code space")
+    assert_user_error(capsys, "train", "vae", "--oracle", "random", "--out", root / "bad",
+                      match="sentences")

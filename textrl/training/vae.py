@@ -1,0 +1,233 @@
+"""The sentence VAE (Bowman et al. 2016) as a trainer of the one run loop: one step is one
+epoch of ELBO updates with KL annealing, word dropout and optional free bits; validation
+reports the bound per token (``nll_valid``, which selects ``best.pt``), the KL and the
+active units."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from textrl.data.corpus import Corpus
+from textrl.datasets import DataConfig, data_fingerprint
+from textrl.device import seeded_generator
+from textrl.errors import UserError, check_finite
+from textrl.metrics.latent import active_units, posterior_parameters, vae_likelihood
+from textrl.metrics.nll import perplexity
+from textrl.models.vae import SentenceVAE, VAEConfig, gaussian_kl
+from textrl.settings import check_at_least, check_choices
+
+ANNEALING = ("none", "linear", "sigmoid", "cyclical")
+
+
+@dataclass
+class VAEPolicyConfig:
+    """The VAE's size (defaults: texar's PTB model, 256/256 with z = 32)."""
+
+    emb_dim: int = 256
+    """word embedding size (one table for the encoder and the decoder)"""
+    hidden_dim: int = 256
+    """LSTM state size of the encoder and the decoder"""
+    latent_dim: int = 32
+    """size of the code z"""
+    num_layers: int = 1
+    """LSTM layers"""
+    z_every_step: bool = False
+    """also feed z beside every decoder input (texar); unset: z sets the initial state only
+    (Bowman)"""
+    dropout: float = 0.0
+    """ordinary dropout on the decoder's embeddings and outputs (not word dropout)"""
+
+    def __post_init__(self) -> None:
+        check_at_least(self, 1, ("emb_dim", "hidden_dim", "latent_dim", "num_layers"))
+        if not 0.0 <= self.dropout < 1.0:
+            raise UserError(f"--dropout must be in [0, 1), got {self.dropout}")
+
+    def build(self, corpus: Corpus) -> SentenceVAE:
+        vocab = corpus.vocab
+        if not vocab.has_specials or corpus.eos_id is None:
+            raise UserError("the VAE reads sentences: give text data, one sentence per line "
+                            "(not an oracle, not --windows)")
+        return SentenceVAE(VAEConfig(len(vocab), self.emb_dim, self.hidden_dim, self.latent_dim,
+                                     self.num_layers, self.z_every_step, self.dropout,
+                                     corpus.start_id, corpus.eos_id, vocab.pad_id))
+
+
+@dataclass
+class VAEScheduleConfig:
+    """The VAE's training: ELBO updates, KL annealing, word dropout, free bits."""
+
+    epochs: int = 30
+    """training epochs"""
+    batch_size: int = 32
+    """sentences per gradient step"""
+    lr: float = 0.001
+    """Adam learning rate"""
+    grad_clip: float = 5.0
+    """gradient norm clip"""
+    kl_anneal: str = "linear"
+    """the KL weight's schedule over gradient steps: none (1 throughout), linear (from
+    --kl-start to 1 over --kl-warmup epochs: texar), sigmoid (1 / (1 + exp(-k (step - x0))):
+    timbmg), cyclical (Fu et al.: every --kl-cycle epochs back to --kl-start, up to 1 over
+    the first --kl-ratio of the cycle, then 1)"""
+    kl_start: float = 0.1
+    """the KL weight at the start of linear and cyclical annealing"""
+    kl_warmup: float = 10.0
+    """epochs over which linear annealing reaches 1"""
+    kl_k: float = 0.0025
+    """steepness of sigmoid annealing"""
+    kl_x0: int = 2500
+    """gradient step at which sigmoid annealing is 0.5"""
+    kl_cycle: float = 10.0
+    """epochs per cycle of cyclical annealing"""
+    kl_ratio: float = 0.5
+    """share of a cycle spent rising"""
+    free_bits: float = 0.0
+    """a floor, in nats, on each latent dimension's batch-mean KL in the loss (Kingma et al.
+    2016); 0: off"""
+    word_keep: float = 1.0
+    """Bowman's word dropout: each word the decoder conditions on is kept with this
+    probability, else replaced by <unk> (1: none, 0: the inputless decoder)"""
+    eval_every: int = 1
+    """evaluate every N epochs"""
+    seed: int = 0
+    """seed of initialisation, batch order, codes and word dropout"""
+
+    RESUMABLE = ("epochs", "eval_every")
+
+    def __post_init__(self) -> None:
+        check_choices(self, {"kl_anneal": ANNEALING})
+        check_at_least(self, 1, ("epochs", "batch_size", "eval_every"))
+        for name in ("kl_start", "kl_ratio", "word_keep"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise UserError(f"--{name.replace('_', '-')} must be in [0, 1], "
+                                f"got {getattr(self, name)}")
+        if min(self.lr, self.grad_clip, self.kl_warmup, self.kl_cycle, self.kl_ratio) <= 0:
+            raise UserError("--lr, --grad-clip, --kl-warmup, --kl-cycle and --kl-ratio must be > 0")
+        if self.free_bits < 0:
+            raise UserError(f"--free-bits must be >= 0, got {self.free_bits}")
+
+
+def kl_weight(s: VAEScheduleConfig, step: int, steps_per_epoch: int) -> float:
+    """The KL weight at gradient step ``step`` (0-based) of ``s.kl_anneal``."""
+    if s.kl_anneal == "none":
+        return 1.0
+    if s.kl_anneal == "sigmoid":
+        return 1.0 / (1.0 + math.exp(-s.kl_k * (step - s.kl_x0)))
+    if s.kl_anneal == "linear":
+        progress = step / (s.kl_warmup * steps_per_epoch)
+    else:  # cyclical
+        period = s.kl_cycle * steps_per_epoch
+        progress = (step % period) / period / s.kl_ratio
+    return min(1.0, s.kl_start + (1.0 - s.kl_start) * progress)
+
+
+def word_dropout(inputs: torch.Tensor, keep: float, unk_id: int,
+                 generator: torch.Generator | None) -> torch.Tensor:
+    """``inputs [B, T]`` (the start token, then the shifted words) with each word after the
+    start token replaced by ``unk_id`` with probability ``1 - keep`` (Bowman's word
+    dropout; targets are untouched: they are a separate tensor)."""
+    if keep >= 1.0:
+        return inputs
+    drop = torch.rand(inputs.shape, generator=generator, device=inputs.device) >= keep
+    drop[:, 0] = False
+    return inputs.masked_fill(drop, unk_id)
+
+
+def kl_terms(mu: torch.Tensor, logvar: torch.Tensor, free_bits: float = 0.0
+             ) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(kl, penalised)`` per sentence of a batch of posteriors ``(mu [B, Z], logvar [B, Z])``:
+    the KL to the prior, and the term the loss weights: with ``free_bits`` > 0, each
+    dimension's batch-mean KL floored at ``free_bits`` (Kingma et al. 2016), so a dimension
+    below the floor feels no pull towards the prior."""
+    kl_dims = gaussian_kl(mu, logvar).mean(0)  # [Z]
+    kl = kl_dims.sum()
+    return kl, (kl_dims.clamp(min=free_bits).sum() if free_bits > 0 else kl)
+
+
+class VAETrainer:
+    """ELBO training of ``vae`` on ``corpus.train``; one step is one epoch."""
+
+    kind = "vae"
+    unit = "epoch"
+    checkpoint_every = 1
+    pretrain_rounds = 0
+    plotted = ["nll_valid", "kl_valid", "train_rec", "train_kl", "kl_weight", "active_units"]
+    progress = False
+
+    def __init__(self, vae: SentenceVAE, corpus: Corpus, data: DataConfig,
+                 schedule: VAEScheduleConfig, device: torch.device | str = "cpu"):
+        self.policy, self.corpus = vae.to(device), corpus.to(device)
+        self.data, self.fingerprint, self.max_len = data, data_fingerprint(data), corpus.max_len
+        self.schedule, self.vocab = schedule, corpus.vocab
+        self.total, self.eval_every = schedule.epochs, schedule.eval_every
+        self.optimizer = torch.optim.Adam(vae.parameters(), lr=schedule.lr)
+        self.generator = seeded_generator(schedule.seed, device)
+        self.steps_per_epoch = -(-len(corpus.train) // schedule.batch_size)
+        self.updates = 0  # gradient steps so far: the annealing clock
+
+    def begin(self) -> None:
+        return None
+
+    def pretrain_round(self, index: int) -> dict:
+        raise NotImplementedError("the VAE has no pretraining rounds")
+
+    def update(self, tokens: torch.Tensor, lengths: torch.Tensor) -> dict[str, float]:
+        """One ELBO step on ``tokens [B, T]``: the loss per sentence is the reconstruction
+        NLL of one posterior sample plus the weighted (free-bits-floored) KL."""
+        s, vae, g = self.schedule, self.policy, self.generator
+        beta = kl_weight(s, self.updates, self.steps_per_epoch)
+        mu, logvar = vae.encode(tokens, lengths)
+        z = mu + (0.5 * logvar).exp() * torch.randn(mu.shape, generator=g, device=mu.device)
+        inputs = word_dropout(vae.teacher_inputs(tokens), s.word_keep, self.vocab.unk_id, g)
+        rec = -vae.log_prob(tokens, lengths, z, inputs=inputs).sum() / len(tokens)
+        kl, penalised = kl_terms(mu, logvar, s.free_bits)
+        loss = rec + beta * penalised
+        self.optimizer.zero_grad()
+        loss.backward()
+        grad_norm = nn.utils.clip_grad_norm_(vae.parameters(), s.grad_clip)
+        stats = {"rec": rec.item(), "kl": kl.item(), "grad_norm": grad_norm.item()}
+        check_finite("VAE update", **stats)
+        self.optimizer.step()
+        self.updates += 1
+        return stats | {"kl_weight": beta}
+
+    def train_step(self, step: int) -> dict:
+        s, train = self.schedule, self.corpus.train
+        self.policy.train()
+        order = torch.randperm(len(train), generator=self.generator, device=train.tokens.device)
+        totals = {"rec": 0.0, "kl": 0.0, "grad_norm": 0.0, "kl_weight": 0.0}
+        with tqdm(total=self.steps_per_epoch, desc=f"epoch {step}", unit="batch", leave=False,
+                  delay=1.0, disable=not self.progress) as bar:
+            for lo in range(0, len(train), s.batch_size):
+                idx = order[lo:lo + s.batch_size]
+                stats = self.update(train.tokens[idx], train.lengths[idx])
+                for key in totals:
+                    totals[key] += stats[key] / self.steps_per_epoch
+                bar.update()
+        return {f"train_{k}" if k in ("rec", "kl") else k: v for k, v in totals.items()}
+
+    def evaluate(self, step: int) -> dict:
+        """The bound on the validation split (one code per sentence, the same codes at every
+        evaluation): per token as ``nll_valid`` (the checkpoint selection), per sentence,
+        the KL and the active units."""
+        valid = self.corpus.valid
+        g = seeded_generator(self.schedule.seed, self.generator.device)
+        scores = vae_likelihood(self.policy, valid, k=1, generator=g)
+        words = float(valid.lengths.sum())
+        nll = scores["nll_bound"] * len(valid) / words
+        mu, _ = posterior_parameters(self.policy, valid)
+        return {"nll_valid": nll, "ppl_valid": perplexity(nll),
+                "nll_sentence_valid": scores["nll_bound"], "kl_valid": scores["kl"],
+                "active_units": active_units(mu)}
+
+    def state_dict(self) -> dict:
+        return {"optimizer": self.optimizer.state_dict(), "updates": self.updates}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.updates = state["updates"]
