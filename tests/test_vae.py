@@ -226,3 +226,52 @@ def test_bad_input_to_the_code_space_commands(vae_run, capsys, mle_run):
     assert_user_error(capsys, "interpolate", mle_run, "1 2", "3 4", match="no code space")
     assert_user_error(capsys, "train", "vae", "--oracle", "random", "--out", root / "bad",
                       match="sentences")
+
+
+def test_constrained_beam_search_is_exact_with_a_wide_beam_and_keeps_given_words():
+    from itertools import product
+
+    from textrl.data.vocab import Vocab
+    from textrl.imputation import constrained_beam_search, impute
+    from textrl.models import LMConfig, RecurrentLM
+
+    vocab = Vocab(["<pad>", "<bos>", "<eos>", "<unk>", "a", "b", "c", "d"])
+    words = [4, None, 6, None]
+    fills = [i for i in range(len(vocab)) if i not in (0, 1, 2)]
+    for seed in range(5):  # peaked random models, where the given words' scores matter
+        torch.manual_seed(seed)
+        lm = RecurrentLM(LMConfig(vocab_size=len(vocab), emb_dim=8, hidden_dim=8, start_id=1,
+                                  eos_id=2, pad_id=0, init_std=1.0)).eval()
+
+        def score(fill, lm=lm):
+            tokens = torch.tensor([[4, fill[0], 6, fill[1], 2]])
+            with torch.no_grad():
+                return float(lm.log_prob(tokens, torch.tensor([5])).sum())
+
+        best = max(product(fills, fills), key=score)
+        assert constrained_beam_search(lm, words, beam=100, banned=(1,)) == [4, best[0], 6,
+                                                                             best[1]]
+    narrow = impute(lm, words, vocab, beam=1)
+    assert narrow[0] == 4 and narrow[2] == 6 and len(narrow) == 4
+    vae = small_vae(vocab_size=len(vocab))
+    filled = impute(vae, words, vocab)  # iterated conditional modes
+    assert filled[0] == 4 and filled[2] == 6 and None not in filled
+    assert filled[1] not in (0, 1, 2) and filled[3] not in (0, 1, 2)
+
+
+def test_impute_command(vae_run, capsys, mle_run, tmp_path):
+    root, settings = vae_run
+    code, out, _ = cli(capsys, "impute", root / "run", "the ___ sat on ___ mat")
+    text, filled = out.rstrip("\n").split("\t")
+    filled = filled.split()
+    assert code == 0 and len(filled) == 6 and filled[0] == "the" and filled[2:4] == ["sat", "on"]
+    lm = tmp_path / "lm"
+    assert cli(capsys, "train", "mle", "--data", settings["data"], "--epochs", "1", "--out", lm,
+               "--quiet")[0] == 0
+    code, out, _ = cli(capsys, "impute", lm, "a dog ___ to the ___", "--beam", "3")
+    filled = out.rstrip("\n").split("\t")[1].split()
+    assert code == 0 and filled[:2] == ["a", "dog"] and filled[3:5] == ["to", "the"]
+    assert_user_error(capsys, "impute", root / "run", "the cat sat", match="no ___")
+    assert_user_error(capsys, "impute", root / "run", "", match="no ___")
+    assert_user_error(capsys, "impute", root / "run", "___ " * 300, match="at most")
+    assert_user_error(capsys, "impute", mle_run, "1 ___ 2", match="impute takes")

@@ -1,4 +1,5 @@
-"""The ``textrl`` command: train, sample, evaluate, compare, infill, reconstruct, interpolate.
+"""The ``textrl`` command: train, sample, evaluate, compare, infill, and for a VAE
+reconstruct, interpolate, impute.
 
 User errors print one line and exit with code 2; no traceback.
 """
@@ -15,6 +16,11 @@ from typing import Any
 import torch
 
 from textrl import __version__, distributed
+from textrl.code_space_cli import (
+    CODE_SPACE_COMMANDS,
+    add_code_space_commands,
+    run_code_space_command,
+)
 from textrl.data.corpus import read_lines
 from textrl.data.tokenizers import get_tokenizer
 from textrl.data.vocab import Vocab
@@ -30,7 +36,6 @@ from textrl.evaluation import (
     quality_diversity,
     score_samples,
 )
-from textrl.latent_space import decode, encode_texts, homotopy, posterior_codes
 from textrl.metrics.bleu import sacrebleu_signature
 from textrl.metrics.latent import latent_metrics
 from textrl.models import SentenceVAE, Seq2SeqGenerator
@@ -141,22 +146,7 @@ def build_parser(reward: str = RewardChoice.reward) -> argparse.ArgumentParser:
     infill.add_argument("--temperature", type=float, default=1.0)
     _add_loading_options(infill)
 
-    reconstruct = commands.add_parser("reconstruct", formatter_class=defaults_shown,
-                                      help="a VAE run: decode sentences from their posterior")
-    reconstruct.add_argument("run", help="run directory (vae)")
-    reconstruct.add_argument("texts", nargs="+", help="sentences to encode")
-    reconstruct.add_argument("--posterior-samples", type=int, default=3,
-                             help="codes drawn from q(z|x) besides its mean")
-    _add_loading_options(reconstruct)
-
-    interpolate = commands.add_parser("interpolate", formatter_class=defaults_shown,
-                                      help="a VAE run: greedy decodes along the line between "
-                                      "two sentences' posterior means")
-    interpolate.add_argument("run", help="run directory (vae)")
-    interpolate.add_argument("first", help="the sentence at t = 0")
-    interpolate.add_argument("second", help="the sentence at t = 1")
-    interpolate.add_argument("--steps", type=int, default=5, help="points from t = 0 to 1")
-    _add_loading_options(interpolate)
+    add_code_space_commands(commands, _add_loading_options)
 
     sample = commands.add_parser("sample", formatter_class=defaults_shown,
                                  help="print sentences sampled from a run")
@@ -258,38 +248,6 @@ def _infill(args: argparse.Namespace) -> int:
     return 0
 
 
-def _latent(args: argparse.Namespace) -> int:
-    """``textrl reconstruct`` and ``textrl interpolate``."""
-    device = resolve_device(args.device)
-    loaded = load_run(args.run, best=args.checkpoint == "best", with_data=False, device=device)
-    if not isinstance(loaded.model, SentenceVAE):
-        raise UserError(f"{args.run} is a {loaded.kind} run of a {type(loaded.model).__name__}, "
-                        "which has no code space; use a `textrl train vae` run")
-    tokenizer = get_tokenizer(loaded.data.tokenizer, loaded.data.keep_spaces)
-    texts = args.texts if args.command == "reconstruct" else [args.first, args.second]
-    tokens, lengths = encode_texts(texts, loaded.vocab, tokenizer, loaded.max_len, device)
-    g = seeded_generator(args.seed, device)
-    if args.command == "reconstruct":
-        if args.posterior_samples < 0:
-            raise UserError("--posterior-samples must be >= 0")
-        codes = posterior_codes(loaded.model, tokens, lengths, args.posterior_samples, g)
-        decoded = decode(loaded.model, codes.flatten(0, 1), loaded.max_len, loaded.vocab,
-                         tokenizer)
-        per = 1 + args.posterior_samples
-        for i, text in enumerate(texts):
-            print(f"input\t{text}\nmean\t{decoded[i * per]}")
-            for line in decoded[i * per + 1:(i + 1) * per]:
-                print(f"sample\t{line}")
-        return 0
-    means = posterior_codes(loaded.model, tokens, lengths, 0)[:, 0]
-    path = homotopy(means[0], means[1], args.steps)
-    for t, line in zip(torch.linspace(0, 1, args.steps).tolist(),
-                       decode(loaded.model, path, loaded.max_len, loaded.vocab, tokenizer),
-                       strict=True):
-        print(f"{t:.2f}\t{line}")
-    return 0
-
-
 def _compare(args: argparse.Namespace) -> int:
     if 0 in args.temperatures:
         raise UserError("compare samples at temperatures > 0: greedy decoding (0) has no "
@@ -334,8 +292,8 @@ def run(argv: list[str] | None = None) -> int:
         return _compare(args)
     if args.command == "infill":
         return _infill(args)
-    if args.command in ("reconstruct", "interpolate"):
-        return _latent(args)
+    if args.command in CODE_SPACE_COMMANDS:
+        return run_code_space_command(args)
     if args.command == "sample":  # the checkpoint alone: no data files needed
         device = resolve_device(args.device)
         loaded = load_run(args.run, best=args.checkpoint == "best", with_data=False, device=device)
