@@ -275,3 +275,26 @@ def test_impute_command(vae_run, capsys, mle_run, tmp_path):
     assert_user_error(capsys, "impute", root / "run", "", match="no ___")
     assert_user_error(capsys, "impute", root / "run", "___ " * 300, match="at most")
     assert_user_error(capsys, "impute", mle_run, "1 ___ 2", match="impute takes")
+
+
+def test_adversarial_classifiers_tell_apart_what_differs_and_not_what_does_not():
+    from textrl.data.corpus import Split
+    from textrl.metrics.adversarial import UnigramClassifier, adversarial_error
+
+    def sentences(low, high, seed, n=300):
+        gen = g(seed)
+        lengths = torch.randint(2, 8, (n,), generator=gen)
+        tokens = torch.randint(low, high, (n, 8), generator=gen)
+        tokens[torch.arange(8) >= lengths[:, None]] = 0
+        return Split(tokens, lengths)
+
+    real = sentences(4, 8, 1)
+    for kind in ("unigram", "lstm"):
+        apart = adversarial_error(real, sentences(8, 12, 2), 12, 0, kind, epochs=10)
+        assert apart["accuracy"] > 0.95 and apart["adversarial_error"] > 45
+    alike = adversarial_error(real, sentences(4, 8, 3), 12, 0, "unigram", epochs=10)
+    assert abs(alike["adversarial_error"]) < 15  # 60 test sentences: chance, within noise
+    clf = UnigramClassifier(12, 0)
+    tokens = torch.tensor([[5, 6, 0, 0]])
+    assert torch.equal(clf(tokens, torch.tensor([2])), clf(tokens.masked_fill(tokens == 0, 9),
+                                                            torch.tensor([2])))

@@ -109,7 +109,9 @@ class BehaviourCloning:
         for lo in range(0, len(data), self.batch_size):
             idx = order[lo:lo + self.batch_size]
             idx = idx[distributed.share(len(idx))]
-            tokens, lengths = data.tokens[idx], data.lengths[idx]
+            lengths = data.lengths[idx]
+            width = int(lengths.max()) if len(lengths) else data.tokens.shape[1]
+            tokens = data.tokens[idx, :width]  # as wide as its longest sentence
             context = context_for(tokens, lengths) if context_for is not None else None
             stats = self.update(tokens, lengths, teacher_forcing, sampler or generator, context)
             for key in totals:

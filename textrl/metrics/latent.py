@@ -28,7 +28,8 @@ from textrl.models.vae import SentenceVAE, gaussian_kl, gaussian_log_density
 
 def _batches(split: Split, batch_size: int):
     for lo in range(0, len(split), batch_size):
-        yield split.tokens[lo:lo + batch_size], split.lengths[lo:lo + batch_size]
+        lengths = split.lengths[lo:lo + batch_size]
+        yield split.tokens[lo:lo + batch_size, :int(lengths.max())], lengths
 
 
 @torch.no_grad()

@@ -31,7 +31,8 @@ def nll_test(policy: Policy, split: Split, batch_size: int = 512,
     total = 0.0
     with eval_mode(policy):
         for lo in range(0, len(split), batch_size):
-            tokens, lengths = split.tokens[lo:lo + batch_size], split.lengths[lo:lo + batch_size]
+            lengths = split.lengths[lo:lo + batch_size]
+            tokens = split.tokens[lo:lo + batch_size, :int(lengths.max())]
             total -= float(policy.log_prob(tokens, lengths, temperature=temperature).sum())
     return total / float(split.lengths.sum())
 

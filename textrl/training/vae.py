@@ -205,7 +205,10 @@ class VAETrainer:
                   delay=1.0, disable=not self.progress) as bar:
             for lo in range(0, len(train), s.batch_size):
                 idx = order[lo:lo + s.batch_size]
-                stats = self.update(train.tokens[idx], train.lengths[idx])
+                lengths = train.lengths[idx]
+                # A batch is as wide as its longest sentence: PTB's padded width is 100
+                # tokens, its sentences 22 on average.
+                stats = self.update(train.tokens[idx, :int(lengths.max())], lengths)
                 for key in totals:
                     totals[key] += stats[key] / self.steps_per_epoch
                 bar.update()
