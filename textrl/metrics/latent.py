@@ -12,7 +12,8 @@ is ``exp(total NLL / total tokens including EOS)`` (texar's convention).
   0.01 (He et al. 2019's ``calc_au``).
 - ``mutual_info``: I(x; z) under q, with the aggregate posterior q(z) estimated by the
   mixture of every sentence's posterior in the split (He et al.'s ``calc_mi_q`` over the
-  whole split instead of one batch; a Monte-Carlo estimate that can dip below zero).
+  whole split instead of one batch; a Monte-Carlo estimate that can dip below zero, and
+  biased upwards on a small split, where each code's own posterior weighs 1/N in q(z)).
 """
 
 from __future__ import annotations
