@@ -24,7 +24,7 @@ from textrl.code_space_cli import (
 from textrl.data.corpus import read_lines
 from textrl.data.tokenizers import get_tokenizer
 from textrl.data.vocab import Vocab
-from textrl.datasets import data_identity, read_references
+from textrl.datasets import GRAMMAR, data_identity, read_references
 from textrl.device import DEVICE_HELP, device_of, resolve_device, seeded_generator
 from textrl.errors import UserError
 from textrl.evaluation import (
@@ -262,12 +262,12 @@ def _compare(args: argparse.Namespace) -> int:
     scorer = _load_scorer(args, next(iter(loaded.values())).vocab, device)
     for run, r in loaded.items():
         for row in quality_diversity(r.model, r.corpus, r.oracle, args.temperatures, args.samples,
-                                     args.seed, scorer):
+                                     args.seed, scorer, r.data.data == GRAMMAR):
             rows.append({"run": run} | row)
     is_oracle = any(r.oracle is not None for r in loaded.values())
     quality, diversity = QD_AXES[is_oracle]
     columns = ["run", "temperature", quality, diversity, "nll_test", "bleu4", "self_bleu4",
-               "distinct4", "length_mean"]
+               "distinct4", "grammatical", "novel", "length_mean"]
     columns = list(dict.fromkeys(c for c in columns if c in rows[0]))
     if args.json:
         for row in rows:
@@ -309,7 +309,8 @@ def run(argv: list[str] | None = None) -> int:
                   else decode_split(corpus.test, corpus))
     metrics = score_samples(loaded.model, corpus, loaded.oracle, references, args.samples,
                             args.temperature, args.seed,
-                            scorer=_load_scorer(args, loaded.vocab, device_of(loaded.model)))
+                            scorer=_load_scorer(args, loaded.vocab, device_of(loaded.model)),
+                            grammar=data.data == GRAMMAR)
     if isinstance(loaded.model, SentenceVAE):
         if args.importance_samples < 1:
             raise UserError("--importance-samples must be >= 1")

@@ -13,8 +13,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from textrl.data.corpus import Corpus, file_sha256, read_lines
+from textrl.data.corpus import Corpus, encode_sentences, file_sha256, read_lines
+from textrl.data.grammar import MAX_TOKENS, sample_expressions
 from textrl.data.tokenizers import TOKENIZERS, get_tokenizer
+from textrl.data.vocab import Vocab
 from textrl.errors import UserError
 from textrl.oracle import OracleLSTM
 from textrl.settings import check_at_least, check_choices
@@ -27,7 +29,9 @@ class DataConfig:
     oracle: str | None = None
     """'random', 'random:SEED' or the SeqGAN authors' target_params pickle"""
     data: str | None = None
-    """training text, one sentence per line (UTF-8); exclusive with --oracle"""
+    """training text, one sentence per line (UTF-8), or 'grammar' (embedded arithmetic
+    expressions, textrl.data.grammar; sizes from --n-train/--n-valid/--n-test); exclusive
+    with --oracle"""
     valid: str | None = None
     """validation text (default: 10% carved from --data)"""
     test: str | None = None
@@ -47,11 +51,11 @@ class DataConfig:
     max_vocab: int | None = None
     """vocabulary size cap, specials included"""
     n_train: int = 10_000
-    """oracle samples to train on"""
+    """oracle (or grammar) samples to train on"""
     n_valid: int = 1_000
-    """oracle samples to validate on"""
+    """oracle (or grammar) samples to validate on"""
     n_test: int = 1_000
-    """oracle samples to test on"""
+    """oracle (or grammar) samples to test on"""
     data_seed: int = 0
     """seed of the oracle samples and of the train/valid/test split"""
     windows: int | None = None
@@ -67,8 +71,14 @@ class DataConfig:
             raise UserError("give --oracle or --data, not both")
         if self.oracle is None and self.data is None:
             self.oracle = "random"
+        if self.data == GRAMMAR and (self.valid or self.test or self.windows):
+            raise UserError("--data grammar draws its own splits: drop --valid, --test and "
+                            "--windows")
+        if self.data == GRAMMAR and self.max_len < 4:
+            raise UserError(f"--data grammar needs --max-len >= 4 (3 tokens and EOS), got "
+                            f"{self.max_len}")
         # Absolute paths: the run directory works from any folder it is used from.
-        for name in ("data", "valid", "test"):
+        for name in ("data", "valid", "test") if self.data != GRAMMAR else ():
             if getattr(self, name) is not None:
                 setattr(self, name, absolute(getattr(self, name)))
         if self.oracle is not None and not self.oracle_is_random:
@@ -82,6 +92,9 @@ class DataConfig:
             check_at_least(self, 2, ("windows",))
 
 
+GRAMMAR = "grammar"  # --data grammar: the embedded expression dataset
+
+
 def absolute(path: str) -> str:
     return str(Path(path).expanduser().resolve())
 
@@ -91,11 +104,25 @@ def build_corpus(config: DataConfig) -> tuple[Corpus, OracleLSTM | None]:
     if config.oracle is not None:
         oracle = OracleLSTM.from_spec(config.oracle)
         return oracle.corpus(config.n_train, config.n_valid, config.n_test, config.data_seed), oracle
+    if config.data == GRAMMAR:
+        return grammar_corpus(config), None
     corpus = Corpus.from_files(
         config.data, get_tokenizer(config.tokenizer, config.keep_spaces), config.valid,
         config.test, config.lowercase, config.max_len, config.overlong, config.min_freq,
         config.max_vocab, seed=config.data_seed, windows=config.windows)
     return corpus, None
+
+
+def grammar_corpus(config: DataConfig) -> Corpus:
+    """The embedded expressions (:mod:`textrl.data.grammar`): one seeded stream cut into
+    train, valid and test, at most ``max_len - 1`` tokens each (and at most MAX_TOKENS)."""
+    longest = min(MAX_TOKENS, config.max_len - 1)
+    sizes = (config.n_train, config.n_valid, config.n_test)
+    expressions = sample_expressions(sum(sizes), config.data_seed, longest)
+    parts = [expressions[:sizes[0]], expressions[sizes[0]:sizes[0] + sizes[1]],
+             expressions[sizes[0] + sizes[1]:]]
+    vocab = Vocab.from_corpus(parts[0])
+    return Corpus(vocab, *(encode_sentences(part, vocab, longest + 1) for part in parts))
 
 
 def report_changes(corpus: Corpus) -> None:
@@ -107,7 +134,9 @@ def report_changes(corpus: Corpus) -> None:
 
 def data_fingerprint(config: DataConfig) -> dict[str, str]:
     """sha256 of each data file, so evaluation can refuse data that changed since training."""
-    paths = [config.data, config.valid, config.test] if config.oracle is None else []
+    if config.oracle is not None or config.data == GRAMMAR:
+        return {}
+    paths = [config.data, config.valid, config.test]
     return {str(Path(p).resolve()): file_sha256(p) for p in paths if p is not None}
 
 
@@ -116,6 +145,9 @@ def data_identity(config: DataConfig, oracle: OracleLSTM | None) -> dict:
     if oracle is not None:
         return {"oracle": oracle.source, "n_train": config.n_train, "n_test": config.n_test,
                 "data_seed": config.data_seed}
+    if config.data == GRAMMAR:
+        return {"data": GRAMMAR, "n_train": config.n_train, "n_test": config.n_test,
+                "max_len": config.max_len, "data_seed": config.data_seed}
     return {"data": data_fingerprint(config), "tokenizer": config.tokenizer,
             "keep_spaces": config.keep_spaces, "lowercase": config.lowercase,
             "max_len": config.max_len, "data_seed": config.data_seed, "windows": config.windows}

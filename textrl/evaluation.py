@@ -10,6 +10,7 @@ import torch
 from tqdm import tqdm
 
 from textrl.data.corpus import Corpus, Split
+from textrl.data.grammar import grammar_metrics
 from textrl.data.masks import make_mask, template
 from textrl.device import device_of, seeded_generator
 from textrl.errors import UserError
@@ -30,14 +31,15 @@ def decode_split(split: Split | torch.Tensor, corpus: Corpus) -> list[list[str]]
 
 def score_samples(policy: SequenceModel, corpus: Corpus, oracle: OracleLSTM | None,
                   references: list[list[str]], n_samples: int, temperature: float, seed: int,
-                  bleu_orders: Sequence[int] = (2, 3, 4), scorer: Policy | None = None
-                  ) -> dict[str, float]:
+                  bleu_orders: Sequence[int] = (2, 3, 4), scorer: Policy | None = None,
+                  grammar: bool = False) -> dict[str, float]:
     """Every metric of one set of ``n_samples`` samples drawn at ``temperature`` with ``seed``:
     BLEU-n against ``references``, sacrebleu's corpus BLEU-4, self-BLEU-4, distinct-n (x 100:
     MaskGAN's "% unique n-grams"), the share of n-grams found in the validation split,
     lengths, NLL-test at the same temperature (models with a likelihood), with an oracle
     NLL-oracle, and with a ``scorer`` (an evaluator language model on the same vocabulary,
-    MaskGAN's protocol) the samples' NLL and perplexity under it."""
+    MaskGAN's protocol) the samples' NLL and perplexity under it; on the embedded grammar
+    (``grammar``) the shares of grammatical, novel and unique samples."""
     # One bar over the metrics, shown once they take over a second (BLEU adds its own), and
     # closed by its context manager even when a metric raises.
     with tqdm(total=6, desc="evaluate", unit="metric", delay=1.0, leave=False) as bar:
@@ -80,6 +82,8 @@ def score_samples(policy: SequenceModel, corpus: Corpus, oracle: OracleLSTM | No
         step("distinct-n")
     if isinstance(policy, Seq2SeqGenerator):
         out |= masked_perplexities(policy, corpus.valid, seed)
+    if grammar:
+        out |= grammar_metrics(samples, decode_split(corpus.train, corpus))
     return out | length_stats(samples)
 
 
@@ -118,11 +122,12 @@ def check_same_data(identities: Sequence[tuple[str, dict]]) -> None:
 
 def quality_diversity(policy: SequenceModel, corpus: Corpus, oracle: OracleLSTM | None,
                       temperatures: Sequence[float], n_samples: int, seed: int,
-                      scorer: Policy | None = None) -> list[dict]:
+                      scorer: Policy | None = None, grammar: bool = False) -> list[dict]:
     """One row of metrics per temperature: the quality-diversity curve of one model."""
     references = decode_split(corpus.test, corpus)
     return [{"temperature": t} | score_samples(policy, corpus, oracle, references, n_samples,
-                                               t, seed, bleu_orders=(4,), scorer=scorer)
+                                               t, seed, bleu_orders=(4,), scorer=scorer,
+                                               grammar=grammar)
             for t in temperatures]
 
 

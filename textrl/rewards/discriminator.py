@@ -46,8 +46,12 @@ class CNNEncoder(nn.Module):
         self.highway_gate = nn.Linear(self.features, self.features)
 
     def forward(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """``tokens [B, T]`` ids, or ``[B, T, V]`` distributions (a Gumbel-softmax GAN's
+        relaxed one-hots; a one-hot row reads exactly like its id)."""
         mask = length_mask(lengths, tokens.shape[1])
-        x = self.embedding(tokens) * mask[..., None]  # padding contributes nothing
+        embedded = (tokens @ self.embedding.weight if tokens.is_floating_point()
+                    else self.embedding(tokens))
+        x = embedded * mask[..., None]  # padding contributes nothing
         if x.shape[1] < self.max_filter:  # every filter needs a full window
             x = nn.functional.pad(x, (0, 0, 0, self.max_filter - x.shape[1]))
         x = x.transpose(1, 2)  # [B, E, T]

@@ -1,0 +1,137 @@
+"""The parts of the GANs trained without RL: the Gumbel-softmax sampler and unroll, the
+temperature schedules, the soft-input discriminator, the adversarial losses and gradient
+penalty, and the embedded grammar benchmark."""
+
+import math
+
+import pytest
+import torch
+
+from textrl.data.grammar import grammar_metrics, is_grammatical, sample_expressions
+from textrl.models import LMConfig, RecurrentLM
+from textrl.models.gumbel import gumbel_softmax, inverse_temperature, relaxed_sample
+from textrl.rewards.discriminator import CNNDiscriminator
+from textrl.training.gan_losses import critic_loss, generator_loss, gradient_penalty
+
+
+def g(seed=0):
+    return torch.Generator().manual_seed(seed)
+
+
+def test_gumbel_argmax_is_an_exact_sample_and_low_temperature_approaches_it():
+    logits = torch.tensor([1.0, 0.0, -1.0, 2.0]).repeat(40_000, 1)
+    soft, ids = gumbel_softmax(logits, tau=0.01, generator=g())
+    frequencies = torch.bincount(ids, minlength=4).float() / len(ids)
+    assert torch.allclose(frequencies, torch.softmax(logits[0], -1), atol=0.01)
+    assert torch.equal(soft.argmax(-1), ids)
+    assert (soft.max(-1).values > 0.99).float().mean() > 0.95  # tau -> 0: nearly one-hot
+    warm, _ = gumbel_softmax(logits[:100], tau=10.0, generator=g())
+    assert warm.max(-1).values.max() < 0.9
+    with pytest.raises(ValueError, match="> 0"):
+        gumbel_softmax(logits, 0.0)
+
+
+def test_gradients_flow_through_the_relaxation_and_straight_through_is_one_hot_forward():
+    logits = torch.randn(5, 6, generator=g(), requires_grad=True)
+    soft, _ = gumbel_softmax(logits, 0.5, g(1))
+    (soft * torch.arange(6.0)).sum().backward()
+    assert logits.grad.abs().sum() > 0
+    logits.grad = None
+    hard, ids = gumbel_softmax(logits, 0.5, g(1), straight_through=True)
+    assert torch.equal(hard.detach(), torch.nn.functional.one_hot(ids, 6).float())
+    (hard * torch.arange(6.0)).sum().backward()
+    assert logits.grad.abs().sum() > 0  # the relaxed path's gradient
+
+
+@pytest.mark.parametrize("mode", ["kusner", "relgan"])
+def test_relaxed_unroll_matches_its_hard_tokens_and_pads_after_eos(mode):
+    lm = RecurrentLM(LMConfig(vocab_size=7, emb_dim=8, hidden_dim=8, start_id=1, eos_id=2,
+                              pad_id=0))
+    sample = relaxed_sample(lm, 64, 9, tau=0.7, mode=mode, generator=g(3))
+    assert sample.soft.shape == (64, 9, 7) and sample.tokens.shape == (64, 9)
+    inside = torch.arange(9) < sample.lengths[:, None]
+    assert torch.equal(sample.soft.argmax(-1)[inside], sample.tokens[inside])
+    assert (sample.tokens[~inside] == 0).all() and (sample.soft[~inside][:, 0] == 1).all()
+    ended = sample.lengths < 9
+    assert (sample.tokens[ended, sample.lengths[ended] - 1] == 2).all()
+    loss = (sample.soft * torch.randn(7, generator=g())).sum()
+    loss.backward()
+    assert lm.embedding.weight.grad is not None and lm.head.weight.grad.abs().sum() > 0
+    # Kusner feeds the relaxed vector back, so the embedding gets a gradient through it.
+    if mode == "kusner":
+        assert lm.embedding.weight.grad.abs().sum() > 0
+
+
+def test_temperature_schedules():
+    assert inverse_temperature("exponential", 0, 3000, 100.0) == 1.0
+    assert inverse_temperature("exponential", 3000, 3000, 100.0) == pytest.approx(100.0)
+    assert inverse_temperature("exponential", 1500, 3000, 100.0) == pytest.approx(10.0)
+    assert inverse_temperature("constant", 7, 10, 5.0) == 5.0
+    assert inverse_temperature("jang", 999, 10**5, 0, jang_rate=1e-4, jang_every=500) == \
+        pytest.approx(1 / math.exp(-1e-4 * 500))
+    assert inverse_temperature("jang", 10**6, 10**6, 0) == pytest.approx(2.0)  # tau floor 0.5
+
+
+def test_a_one_hot_input_reads_exactly_like_its_token():
+    d = CNNDiscriminator(vocab_size=9, filter_sizes=(1, 2, 3), num_filters=(4, 4, 4))
+    d.eval()
+    tokens = torch.randint(9, (5, 7), generator=g())
+    lengths = torch.tensor([7, 5, 3, 2, 1])
+    one_hot = torch.nn.functional.one_hot(tokens, 9).float()
+    assert torch.equal(d.logits(one_hot, lengths), d.logits(tokens, lengths))
+
+
+def test_adversarial_losses_and_the_gradient_penalty_by_hand():
+    real, fake = torch.tensor([2.0, 0.5]), torch.tensor([-1.0, 1.0])
+    sig = torch.sigmoid
+    assert critic_loss("standard", real, fake) == pytest.approx(
+        float(-(sig(real).log().mean() + (1 - sig(fake)).log().mean())))
+    assert critic_loss("rsgan", real, fake) == pytest.approx(float(-sig(real - fake).log().mean()))
+    assert generator_loss("rsgan", real, fake) == pytest.approx(float(-sig(fake - real).log().mean()))
+    assert critic_loss("wgan-gp", real, fake) == pytest.approx(0.0 - 1.25)
+    assert critic_loss("hinge", real, fake) == pytest.approx((0 + 0.5) / 2 + (0 + 2) / 2)
+    assert generator_loss("standard", real, fake) == pytest.approx(float(-sig(fake).log().mean()))
+    # A linear critic has gradient w everywhere: the penalty is (||w|| - 1)^2.
+    w = torch.tensor([3.0, 4.0])
+    penalty = gradient_penalty(lambda x: x @ w, torch.randn(8, 2), torch.randn(8, 2), g())
+    assert penalty.item() == pytest.approx((5.0 - 1.0) ** 2)
+    # A quadratic one, per example at the interpolate: grad = 2x.
+    a, b = torch.ones(1, 2), torch.zeros(1, 2)
+    e = float(torch.rand(1, 1, generator=g(4)))
+    penalty = gradient_penalty(lambda x: (x ** 2).sum(1), a, b, g(4))
+    assert penalty.item() == pytest.approx((2 * e * math.sqrt(2) - 1) ** 2, rel=1e-5)
+
+
+def test_the_grammar_sampler_and_parser():
+    expressions = sample_expressions(500, seed=0)
+    assert expressions == sample_expressions(500, seed=0)
+    assert all(is_grammatical(e) for e in expressions)
+    assert {len(e) for e in expressions} == set(range(3, 16, 2))
+    for bad in (["x", "+"], ["(", "x"], ["x", "x"], ["+", "x"], [")", "x", "("], [],
+                ["(", ")"], ["x", "(", "x", ")"]):
+        assert not is_grammatical(bad), bad
+    gen = g(1)
+    for e in expressions[:200]:  # a term made an operator, or anything else made a term
+        i = int(torch.randint(len(e), (1,), generator=gen))
+        assert not is_grammatical([*e[:i], "x" if e[i] != "x" else "+", *e[i + 1:]])
+    metrics = grammar_metrics([["x", "+", "x"], ["x", "x"], ["x", "*", "x"]], [["x", "+", "x"]])
+    assert metrics == pytest.approx({"grammatical": 2 / 3, "novel": 1 / 3, "unique": 1.0})
+
+
+def test_grammar_data_through_the_cli(capsys, tmp_path):
+    import json
+
+    from tests.test_cli import assert_user_error, cli
+
+    out = tmp_path / "gram"
+    code, _, err = cli(capsys, "train", "mle", "--data", "grammar", "--n-train", "300",
+                       "--n-valid", "50", "--n-test", "50", "--epochs", "1", "--out", out,
+                       "--quiet")
+    assert code == 0, err
+    code, stdout, _ = cli(capsys, "evaluate", out, "--samples", "50", "--json")
+    result = json.loads(stdout)
+    assert code == 0 and 0 <= result["novel"] <= result["grammatical"] <= 1
+    assert_user_error(capsys, "train", "mle", "--data", "grammar", "--test", "x.txt", "--out",
+                      tmp_path / "bad", match="draws its own splits")
+    assert_user_error(capsys, "train", "mle", "--data", "grammar", "--max-len", "3", "--out",
+                      tmp_path / "bad", match="--max-len >= 4")
