@@ -135,3 +135,42 @@ def test_grammar_data_through_the_cli(capsys, tmp_path):
                       tmp_path / "bad", match="draws its own splits")
     assert_user_error(capsys, "train", "mle", "--data", "grammar", "--max-len", "3", "--out",
                       tmp_path / "bad", match="--max-len >= 4")
+
+
+@pytest.mark.parametrize("variant", [{"mode": "relgan"},
+                                     {"mode": "kusner", "loss": "wgan-gp",
+                                      "straight_through": True}])
+def test_gumbel_gan_resumes_bit_identically_and_ends_at_beta_max(mle_run, tmp_path, monkeypatch,
+                                                                 variant):
+    import json
+
+    from textrl.recipes import recipe_config, train
+    from textrl.training import RunDir
+    from textrl.training.gumbel_gan import GumbelGANTrainer
+
+    settings = {"init": str(mle_run), "iterations": 4, "batch_size": 8, "d_steps": 2,
+                "eval_every": 2, "eval_samples": 16, "checkpoint_every": 1, "beta_max": 10.0,
+                "d_num_filters": [4, 4, 4, 4]} | variant
+    full, split = tmp_path / "full", tmp_path / "split"
+    train(recipe_config("gumbel-gan", "cpu", settings), full, progress=False)
+    original = GumbelGANTrainer.train_step
+
+    def stop_at_three(self, step):
+        if step == 3:
+            raise RuntimeError("interrupted")
+        return original(self, step)
+
+    monkeypatch.setattr(GumbelGANTrainer, "train_step", stop_at_three)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        train(recipe_config("gumbel-gan", "cpu", settings), split, progress=False)
+    monkeypatch.setattr(GumbelGANTrainer, "train_step", original)
+    train(recipe_config("gumbel-gan", None, {}, saved=RunDir(split).load_config()), split,
+          resume=True, progress=False)
+    a = RunDir(full).load_checkpoint()
+    b = RunDir(split).load_checkpoint()
+    assert all(torch.equal(a["model"]["state_dict"][k], b["model"]["state_dict"][k])
+               for k in a["model"]["state_dict"])
+    log = [json.loads(x) for x in (full / "metrics.jsonl").read_text().splitlines()]
+    assert log[-1]["tau"] == pytest.approx(1 / 10.0)  # the last iteration reaches beta_max
+    assert log[1]["tau"] == pytest.approx(1 / 10.0 ** (1 / 4))
+    assert [r["iteration"] for r in log] == [0, 1, 2, 3, 4]

@@ -40,6 +40,7 @@ from textrl.training import (
     load_run,
     run_training,
 )
+from textrl.training.gumbel_gan import GANDiscriminatorConfig, GumbelGANConfig, GumbelGANTrainer
 from textrl.training.infill import MaskConfig, Seq2SeqPolicyConfig
 from textrl.training.vae import VAEPolicyConfig, VAEScheduleConfig, VAETrainer
 
@@ -49,7 +50,7 @@ PRESETS = ("paper", "cpu")
 
 @dataclass(frozen=True)
 class Recipe:
-    """``kind`` picks the trainer ("mle", "maskmle", "vae" or "adversarial"); ``reward`` and
+    """``kind`` picks the trainer ("mle", "maskmle", "vae", "gumbel_gan" or "adversarial"); ``reward`` and
     ``agent`` name components (a reward of ``None`` is chosen with ``--reward``); ``presets``
     names the family of YAML presets it reads; ``infill``: the policy fills masked templates."""
 
@@ -80,6 +81,9 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in [
     Recipe("a2c", "advantage actor-critic (GAE) against --reward", "adversarial", None, "a2c",
            "seqgan"),
     Recipe("ppo", "PPO-clip against --reward", "adversarial", None, "ppo", "seqgan"),
+    Recipe("gumbel-gan", "a GAN through the Gumbel-softmax relaxation, no RL (Kusner & "
+           "Hernandez-Lobato 2016; RelGAN's relaxation), from an MLE run", "gumbel_gan",
+           presets="gumbel-gan"),
     Recipe("maskgan", "MaskGAN: actor-critic in-filling against a per-word discriminator and "
            "its critic, from a maskmle run", "adversarial", "token_discriminator", "a2c",
            "maskgan", infill=True),
@@ -156,6 +160,9 @@ def components(recipe: Recipe, reward: str = "discriminator") -> dict[str, type]
         return {"data": DataConfig, "policy": PolicyConfig, "schedule": MLEConfig}
     if recipe.kind == "vae":
         return {"data": DataConfig, "policy": VAEPolicyConfig, "schedule": VAEScheduleConfig}
+    if recipe.kind == "gumbel_gan":
+        return {"init": InitConfig, "schedule": GumbelGANConfig,
+                "discriminator": GANDiscriminatorConfig}
     if recipe.kind == "maskmle":
         return {"data": DataConfig, "policy": Seq2SeqPolicyConfig, "masks": MaskConfig,
                 "schedule": MLEConfig, "start": LMStart}
@@ -264,6 +271,8 @@ def train(config: RunConfig, out: str | Path, resume: bool = False, progress: bo
             policy.init_from_lm(lm.model)
         trainer = MLETrainer(policy, corpus, oracle, config.parts["data"], config.parts["schedule"],
                              device, masks=config.parts.get("masks"))
+    elif kind == "gumbel_gan":
+        trainer = build_gumbel_gan(config, _init_run(config, out, progress, options), device)
     else:
         trainer = build_adversarial(config, _init_run(config, out, progress, options), device)
     return run_training(trainer, config, out, resume, progress, options)
@@ -287,6 +296,37 @@ def _init_run(config: RunConfig, out: str | Path, progress: bool, options: RunOp
     return init
 
 
+def build_gumbel_gan(config: RunConfig, init: str,
+                     device: torch.device | str = "cpu") -> GumbelGANTrainer:
+    """The generator from the ``init`` MLE run, a fresh discriminator, and the Gumbel-softmax
+    GAN trainer over them, on ``device``."""
+    if distributed.active():
+        raise UserError("`textrl train gumbel-gan` runs in one process only; run it without "
+                        "torchrun")
+    start = load_run(init, best=config.init_checkpoint == "best", device=device)
+    if not isinstance(start.model, RecurrentLM):
+        raise UserError(f"--init {init} holds a {type(start.model).__name__}; "
+                        "`textrl train gumbel-gan` starts from an MLE language-model run")
+    _check_oracle(config, init, start)
+    torch.manual_seed(config.seed)
+    schedule = config.parts["schedule"]
+    discriminator = config.parts["discriminator"].build(len(start.corpus.vocab), schedule.d_lr)
+    return GumbelGANTrainer(start.model, discriminator.to(device), start.corpus, start.oracle,
+                            start.data, schedule,
+                            seeded_generator(distributed.stream_seed(config.seed), device))
+
+
+def _check_oracle(config: RunConfig, init: str, start: Any) -> None:
+    """``--oracle``, when given, must be the oracle the ``init`` run was trained on."""
+    if config.oracle is None:
+        return
+    if start.oracle is None:
+        raise UserError(f"--init {init} was trained on text, not an oracle; drop --oracle")
+    if OracleLSTM.from_spec(config.oracle).source != start.oracle.source:
+        raise UserError(f"--oracle {config.oracle} is not the oracle of --init {init} "
+                        f"({start.data.oracle}); pass the same oracle or drop --oracle")
+
+
 def build_adversarial(config: RunConfig, init: str,
                       device: torch.device | str = "cpu") -> AdversarialTrainer:
     """The policy from the ``init`` run, the reward and agent of ``config``'s recipe, and the
@@ -298,12 +338,7 @@ def build_adversarial(config: RunConfig, init: str,
         raise UserError(f"--init {init} holds a {type(start.model).__name__}; "
                         f"`textrl train {recipe.name}` starts from {wanted}")
     corpus, oracle = start.corpus, start.oracle
-    if config.oracle is not None:
-        if oracle is None:
-            raise UserError(f"--init {init} was trained on text, not an oracle; drop --oracle")
-        if OracleLSTM.from_spec(config.oracle).source != oracle.source:
-            raise UserError(f"--oracle {config.oracle} is not the oracle of --init {init} "
-                            f"({start.data.oracle}); pass the same oracle or drop --oracle")
+    _check_oracle(config, init, start)
     reward_name = recipe.reward or config.reward
     if distributed.active() and (recipe.agent != "pg" or reward_name == "ranker"):
         raise UserError(f"`textrl train {config.recipe}` runs in one process only: several "
