@@ -1,5 +1,6 @@
-"""The commands on a model's code space and on missing words: ``textrl reconstruct``,
-``textrl interpolate`` (a VAE) and ``textrl impute`` (a VAE or a sentence language model)."""
+"""The commands on a model's code space and on missing words: ``textrl reconstruct`` and
+``textrl interpolate`` (a VAE, or an autoencoder alone or under a latent-space GAN), and
+``textrl impute`` (a VAE or a sentence language model)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from textrl.device import resolve_device, seeded_generator
 from textrl.errors import UserError
 from textrl.imputation import impute, read_blanks
 from textrl.latent_space import decode, encode_texts, homotopy, posterior_codes
-from textrl.models import RecurrentLM, SentenceVAE
+from textrl.models import LatentGAN, RecurrentLM, SentenceVAE
 from textrl.training import load_run
 
 CODE_SPACE_COMMANDS = ("reconstruct", "interpolate", "impute")
@@ -60,9 +61,11 @@ def run_code_space_command(args: argparse.Namespace) -> int:
 def _code_space(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     loaded = load_run(args.run, best=args.checkpoint == "best", with_data=False, device=device)
+    if isinstance(loaded.model, LatentGAN):  # its autoencoder's code space
+        loaded = loaded._replace(model=loaded.model.autoencoder)
     if not isinstance(loaded.model, SentenceVAE):
         raise UserError(f"{args.run} is a {loaded.kind} run of a {type(loaded.model).__name__}, "
-                        "which has no code space; use a `textrl train vae` run")
+                        "which has no code space; use a vae or latent-gan run")
     tokenizer = get_tokenizer(loaded.data.tokenizer, loaded.data.keep_spaces)
     texts = args.texts if args.command == "reconstruct" else [args.first, args.second]
     tokens, lengths = encode_texts(texts, loaded.vocab, tokenizer, loaded.max_len, device)

@@ -109,9 +109,25 @@ def mutual_information(mu: torch.Tensor, logvar: torch.Tensor,
     return neg_entropy - float(log_qz.mean())
 
 
+@torch.no_grad()
+def reconstruction_nll(vae: SentenceVAE, split: Split, batch_size: int = 128) -> float:
+    """Mean NLL per sentence of ``split`` decoded from its posterior mean (an autoencoder's
+    reconstruction; not a likelihood of the data)."""
+    total = 0.0
+    with eval_mode(vae):
+        for tokens, lengths in _batches(split, batch_size):
+            mu, _ = vae.encode(tokens, lengths)
+            total -= float(vae.log_prob(tokens, lengths, mu).sum())
+    return total / len(split)
+
+
 def latent_metrics(vae: SentenceVAE, split: Split, k: int = 100,
                    generator: torch.Generator | None = None) -> dict[str, float]:
-    """Everything above on one split."""
+    """Everything above on one split; for an autoencoder (``deterministic``), which has no
+    likelihood, its reconstruction NLL per sentence (``rec``) and per token (``ppl_rec``)."""
+    if vae.config.deterministic:
+        rec = reconstruction_nll(vae, split)
+        return {"rec": rec, "ppl_rec": math.exp(rec * len(split) / float(split.lengths.sum()))}
     mu, logvar = posterior_parameters(vae, split)
     return vae_likelihood(vae, split, k, generator) | {
         "active_units": active_units(mu), "mutual_info": mutual_information(mu, logvar, generator)}

@@ -3,6 +3,7 @@
 from textrl.errors import CheckpointError
 from textrl.models.base import Policy, Sample, SequenceModel
 from textrl.models.generation import complete_prefixes, continue_sequences, generate
+from textrl.models.latent_gan import LatentGAN
 from textrl.models.modes import eval_mode
 from textrl.models.recurrent import LMConfig, RecurrentLM
 from textrl.models.sampling import sample_categorical
@@ -11,7 +12,7 @@ from textrl.models.vae import SentenceVAE, VAEConfig
 
 # checkpoint models
 POLICIES = {"RecurrentLM": RecurrentLM, "Seq2SeqGenerator": Seq2SeqGenerator,
-            "SentenceVAE": SentenceVAE}
+            "SentenceVAE": SentenceVAE, "LatentGAN": LatentGAN}
 
 
 def policy_from_dict(data: dict) -> Policy:
@@ -23,6 +24,6 @@ def policy_from_dict(data: dict) -> Policy:
     return POLICIES[name].from_dict(data)
 
 
-__all__ = ["Infill", "LMConfig", "Policy", "RecurrentLM", "Sample", "Seq2SeqConfig",
+__all__ = ["Infill", "LatentGAN", "LMConfig", "Policy", "RecurrentLM", "Sample", "Seq2SeqConfig",
            "Seq2SeqGenerator", "SentenceVAE", "SequenceModel", "VAEConfig", "complete_prefixes",
            "continue_sequences", "eval_mode", "generate", "policy_from_dict", "sample_categorical"]

@@ -2,6 +2,9 @@
 q(z|x); an LSTM decoder conditioned on a code z is a language model, i.e. a policy whose
 context is ``z [B, Z]``.
 
+With ``deterministic`` the same network is a plain autoencoder (LaTextGAN's first stage):
+the code is the encoder's mean and no KL is paid.
+
 The decoder starts from a state computed from z (Bowman's model) and, with
 ``z_every_step``, also reads z beside each input word (texar's). Word dropout (Bowman's
 ``<unk>`` replacement of the words the decoder conditions on) is the trainer's business: it
@@ -40,6 +43,7 @@ class VAEConfig:
     num_layers: int = 1
     z_every_step: bool = False
     dropout: float = 0.0
+    deterministic: bool = False  # an autoencoder: the code is the posterior mean, no KL
     start_id: int = 0
     eos_id: int | None = None
     pad_id: int = 0

@@ -17,11 +17,16 @@ import torch
 import yaml
 
 from textrl import distributed
-from textrl.datasets import DataConfig, absolute, build_corpus, report_changes
+from textrl.datasets import DataConfig, absolute
 from textrl.device import resolve_device, seeded_generator
 from textrl.errors import UserError
-from textrl.models import RecurrentLM, Seq2SeqGenerator
-from textrl.oracle import OracleLSTM
+from textrl.models import Seq2SeqGenerator
+from textrl.recipes.builders import (
+    build_from_data,
+    build_gumbel_gan,
+    build_latent_gan,
+    check_oracle,
+)
 from textrl.recipes.components import AGENTS, REWARDS, Component, UserRewardConfig
 from textrl.recipes.config import RunConfig, build_parts, check_types, flag
 from textrl.rewards.function import load_reward, user_reward_is_learned
@@ -31,7 +36,6 @@ from textrl.training import (
     AdversarialTrainer,
     DStepConfig,
     MLEConfig,
-    MLETrainer,
     PolicyConfig,
     RealSentences,
     RolloutConfig,
@@ -40,9 +44,13 @@ from textrl.training import (
     load_run,
     run_training,
 )
-from textrl.training.gumbel_gan import GANDiscriminatorConfig, GumbelGANConfig, GumbelGANTrainer
+from textrl.training.gumbel_gan import GANDiscriminatorConfig, GumbelGANConfig
 from textrl.training.infill import MaskConfig, Seq2SeqPolicyConfig
-from textrl.training.vae import VAEPolicyConfig, VAEScheduleConfig, VAETrainer
+from textrl.training.latent_gan import (
+    LatentGANModelConfig,
+    LatentGANScheduleConfig,
+)
+from textrl.training.vae import VAEPolicyConfig, VAEScheduleConfig
 
 CONFIG_DIR = Path(__file__).parent / "configs"
 PRESETS = ("paper", "cpu")
@@ -50,7 +58,8 @@ PRESETS = ("paper", "cpu")
 
 @dataclass(frozen=True)
 class Recipe:
-    """``kind`` picks the trainer ("mle", "maskmle", "vae", "gumbel_gan" or "adversarial"); ``reward`` and
+    """``kind`` picks the trainer ("mle", "maskmle", "vae", "gumbel_gan", "latent_gan" or
+    "adversarial"); ``reward`` and
     ``agent`` name components (a reward of ``None`` is chosen with ``--reward``); ``presets``
     names the family of YAML presets it reads; ``infill``: the policy fills masked templates."""
 
@@ -84,6 +93,8 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in [
     Recipe("gumbel-gan", "a GAN through the Gumbel-softmax relaxation, no RL (Kusner & "
            "Hernandez-Lobato 2016; RelGAN's relaxation), from an MLE run", "gumbel_gan",
            presets="gumbel-gan"),
+    Recipe("latent-gan", "the latent-space GAN (LaTextGAN): WGAN-GP on a frozen autoencoder's "
+           "codes, from a `vae --autoencoder` run", "latent_gan", presets="latent-gan"),
     Recipe("maskgan", "MaskGAN: actor-critic in-filling against a per-word discriminator and "
            "its critic, from a maskmle run", "adversarial", "token_discriminator", "a2c",
            "maskgan", infill=True),
@@ -125,6 +136,23 @@ class LMStart:
 
 
 @dataclass
+class AutoencoderStart:
+    """The autoencoder a latent-space GAN works on."""
+
+    init: str | None = None
+    """a `textrl train vae --autoencoder` run (required)"""
+    init_checkpoint: str = "best"
+    """its last or best (validation reconstruction) weights"""
+
+    def __post_init__(self) -> None:
+        check_choices(self, {"init_checkpoint": ("last", "best")})
+        if self.init is None:
+            raise UserError("`textrl train latent-gan` needs --init AUTOENCODER_RUN (train one "
+                            "with `textrl train vae --autoencoder`)")
+        self.init = absolute(self.init)
+
+
+@dataclass
 class RewardChoice:
     """The reward of a recipe that takes any."""
 
@@ -160,6 +188,9 @@ def components(recipe: Recipe, reward: str = "discriminator") -> dict[str, type]
         return {"data": DataConfig, "policy": PolicyConfig, "schedule": MLEConfig}
     if recipe.kind == "vae":
         return {"data": DataConfig, "policy": VAEPolicyConfig, "schedule": VAEScheduleConfig}
+    if recipe.kind == "latent_gan":
+        return {"start": AutoencoderStart, "schedule": LatentGANScheduleConfig,
+                "model": LatentGANModelConfig}
     if recipe.kind == "gumbel_gan":
         return {"init": InitConfig, "schedule": GumbelGANConfig,
                 "discriminator": GANDiscriminatorConfig}
@@ -246,31 +277,10 @@ def train(config: RunConfig, out: str | Path, resume: bool = False, progress: bo
     options = options or RunOptions()
     device = resolve_device(options.device)
     kind = get_recipe(config.recipe).kind
-    if kind == "vae":
-        if distributed.active():
-            raise UserError("`textrl train vae` runs in one process only; run it without torchrun")
-        corpus, _ = build_corpus(config.parts["data"])
-        report_changes(corpus)
-        torch.manual_seed(config.seed)
-        trainer = VAETrainer(config.parts["policy"].build(corpus), corpus, config.parts["data"],
-                             config.parts["schedule"], device)
-    elif kind in ("mle", "maskmle"):
-        corpus, oracle = build_corpus(config.parts["data"])
-        report_changes(corpus)
-        torch.manual_seed(config.seed)
-        policy = config.parts["policy"].build(corpus)
-        start = config.parts.get("start")
-        if start is not None and start.init_lm is not None and not resume:
-            lm = load_run(start.init_lm, with_data=False)
-            if not isinstance(lm.model, RecurrentLM):
-                raise UserError(f"--init-lm {start.init_lm} is a {lm.kind} run of a "
-                                f"{type(lm.model).__name__}; give a `textrl train mle` run")
-            if lm.vocab.to_dict() != corpus.vocab.to_dict():
-                raise UserError(f"--init-lm {start.init_lm} was trained on another vocabulary; "
-                                "train the language model on the same data")
-            policy.init_from_lm(lm.model)
-        trainer = MLETrainer(policy, corpus, oracle, config.parts["data"], config.parts["schedule"],
-                             device, masks=config.parts.get("masks"))
+    if kind in ("mle", "maskmle", "vae"):
+        trainer = build_from_data(config, resume, device)
+    elif kind == "latent_gan":
+        trainer = build_latent_gan(config, device)
     elif kind == "gumbel_gan":
         trainer = build_gumbel_gan(config, _init_run(config, out, progress, options), device)
     else:
@@ -296,37 +306,6 @@ def _init_run(config: RunConfig, out: str | Path, progress: bool, options: RunOp
     return init
 
 
-def build_gumbel_gan(config: RunConfig, init: str,
-                     device: torch.device | str = "cpu") -> GumbelGANTrainer:
-    """The generator from the ``init`` MLE run, a fresh discriminator, and the Gumbel-softmax
-    GAN trainer over them, on ``device``."""
-    if distributed.active():
-        raise UserError("`textrl train gumbel-gan` runs in one process only; run it without "
-                        "torchrun")
-    start = load_run(init, best=config.init_checkpoint == "best", device=device)
-    if not isinstance(start.model, RecurrentLM):
-        raise UserError(f"--init {init} holds a {type(start.model).__name__}; "
-                        "`textrl train gumbel-gan` starts from an MLE language-model run")
-    _check_oracle(config, init, start)
-    torch.manual_seed(config.seed)
-    schedule = config.parts["schedule"]
-    discriminator = config.parts["discriminator"].build(len(start.corpus.vocab), schedule.d_lr)
-    return GumbelGANTrainer(start.model, discriminator.to(device), start.corpus, start.oracle,
-                            start.data, schedule,
-                            seeded_generator(distributed.stream_seed(config.seed), device))
-
-
-def _check_oracle(config: RunConfig, init: str, start: Any) -> None:
-    """``--oracle``, when given, must be the oracle the ``init`` run was trained on."""
-    if config.oracle is None:
-        return
-    if start.oracle is None:
-        raise UserError(f"--init {init} was trained on text, not an oracle; drop --oracle")
-    if OracleLSTM.from_spec(config.oracle).source != start.oracle.source:
-        raise UserError(f"--oracle {config.oracle} is not the oracle of --init {init} "
-                        f"({start.data.oracle}); pass the same oracle or drop --oracle")
-
-
 def build_adversarial(config: RunConfig, init: str,
                       device: torch.device | str = "cpu") -> AdversarialTrainer:
     """The policy from the ``init`` run, the reward and agent of ``config``'s recipe, and the
@@ -338,7 +317,7 @@ def build_adversarial(config: RunConfig, init: str,
         raise UserError(f"--init {init} holds a {type(start.model).__name__}; "
                         f"`textrl train {recipe.name}` starts from {wanted}")
     corpus, oracle = start.corpus, start.oracle
-    _check_oracle(config, init, start)
+    check_oracle(config, init, start)
     reward_name = recipe.reward or config.reward
     if distributed.active() and (recipe.agent != "pg" or reward_name == "ranker"):
         raise UserError(f"`textrl train {config.recipe}` runs in one process only: several "

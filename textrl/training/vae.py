@@ -16,7 +16,12 @@ from textrl.data.corpus import Corpus
 from textrl.datasets import DataConfig, data_fingerprint
 from textrl.device import seeded_generator
 from textrl.errors import UserError, check_finite
-from textrl.metrics.latent import active_units, posterior_parameters, vae_likelihood
+from textrl.metrics.latent import (
+    active_units,
+    posterior_parameters,
+    reconstruction_nll,
+    vae_likelihood,
+)
 from textrl.metrics.nll import perplexity
 from textrl.models.vae import SentenceVAE, VAEConfig, gaussian_kl
 from textrl.settings import check_at_least, check_choices
@@ -41,6 +46,9 @@ class VAEPolicyConfig:
     (Bowman)"""
     dropout: float = 0.0
     """ordinary dropout on the decoder's embeddings and outputs (not word dropout)"""
+    autoencoder: bool = False
+    """a deterministic code (the encoder's mean) and no KL: an autoencoder, the first stage
+    of the latent-space GAN"""
 
     def __post_init__(self) -> None:
         check_at_least(self, 1, ("emb_dim", "hidden_dim", "latent_dim", "num_layers"))
@@ -54,7 +62,8 @@ class VAEPolicyConfig:
                             "(not an oracle, not --windows)")
         return SentenceVAE(VAEConfig(len(vocab), self.emb_dim, self.hidden_dim, self.latent_dim,
                                      self.num_layers, self.z_every_step, self.dropout,
-                                     corpus.start_id, corpus.eos_id, vocab.pad_id))
+                                     self.autoencoder, corpus.start_id, corpus.eos_id,
+                                     vocab.pad_id))
 
 
 @dataclass
@@ -182,10 +191,16 @@ class VAETrainer:
         s, vae, g = self.schedule, self.policy, self.generator
         beta = kl_weight(s, self.updates, self.steps_per_epoch)
         mu, logvar = vae.encode(tokens, lengths)
-        z = mu + (0.5 * logvar).exp() * torch.randn(mu.shape, generator=g, device=mu.device)
+        if vae.config.deterministic:  # an autoencoder: the code is the mean, no KL
+            z = mu
+        else:
+            z = mu + (0.5 * logvar).exp() * torch.randn(mu.shape, generator=g, device=mu.device)
         inputs = word_dropout(vae.teacher_inputs(tokens), s.word_keep, self.vocab.unk_id, g)
         rec = -vae.log_prob(tokens, lengths, z, inputs=inputs).sum() / len(tokens)
-        kl, penalised = kl_terms(mu, logvar, s.free_bits)
+        if vae.config.deterministic:
+            kl = penalised = rec.new_zeros(())
+        else:
+            kl, penalised = kl_terms(mu, logvar, s.free_bits)
         loss = rec + beta * penalised
         self.optimizer.zero_grad()
         loss.backward()
@@ -219,9 +234,12 @@ class VAETrainer:
         evaluation): per token as ``nll_valid`` (the checkpoint selection), per sentence,
         the KL and the active units."""
         valid = self.corpus.valid
+        words = float(valid.lengths.sum())
+        if self.policy.config.deterministic:  # an autoencoder: reconstruction from the mean
+            rec = reconstruction_nll(self.policy, valid)
+            return {"nll_valid": rec * len(valid) / words, "rec_valid": rec}
         g = seeded_generator(self.schedule.seed, self.generator.device)
         scores = vae_likelihood(self.policy, valid, k=1, generator=g)
-        words = float(valid.lengths.sum())
         nll = scores["nll_bound"] * len(valid) / words
         mu, _ = posterior_parameters(self.policy, valid)
         return {"nll_valid": nll, "ppl_valid": perplexity(nll),

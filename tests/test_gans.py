@@ -1,6 +1,6 @@
-"""The parts of the GANs trained without RL: the Gumbel-softmax sampler and unroll, the
-temperature schedules, the soft-input discriminator, the adversarial losses and gradient
-penalty, and the embedded grammar benchmark."""
+"""The GANs trained without RL: the Gumbel-softmax sampler and unroll, the temperature
+schedules, the soft-input discriminator, the adversarial losses and gradient penalty, the
+Gumbel-softmax and latent-space GAN runs, and the embedded grammar benchmark."""
 
 import math
 
@@ -174,3 +174,71 @@ def test_gumbel_gan_resumes_bit_identically_and_ends_at_beta_max(mle_run, tmp_pa
     assert log[-1]["tau"] == pytest.approx(1 / 10.0)  # the last iteration reaches beta_max
     assert log[1]["tau"] == pytest.approx(1 / 10.0 ** (1 / 4))
     assert [r["iteration"] for r in log] == [0, 1, 2, 3, 4]
+
+
+def test_frechet_distance():
+    from textrl.training.latent_gan import frechet_distance
+
+    a = torch.randn(4000, 3, generator=g())
+    assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)
+    shifted = a + torch.tensor([1.0, 2.0, 0.0])
+    assert frechet_distance(a, shifted) == pytest.approx(5.0, abs=1e-6)
+    scaled = a * 2  # covariances I and 4I: tr(I + 4I - 2 * 2I) = 3
+    assert frechet_distance(a, scaled) == pytest.approx(3.0, rel=0.05)
+
+
+def test_latent_gan_on_an_autoencoder(tmp_path, capsys, monkeypatch):
+    import json
+
+    from tests.test_cli import assert_user_error, cli
+    from textrl.recipes import recipe_config, train
+    from textrl.training import RunDir, load_run
+    from textrl.training.latent_gan import LatentGANTrainer
+
+    words = ["the", "cat", "sat", "on", "a", "mat", "dog", "ran", "to", "log"]
+    gen = g(5)
+    lines = [" ".join(words[i] for i in torch.randint(len(words), (int(n),), generator=gen))
+             for n in torch.randint(2, 7, (80,), generator=gen)]
+    data = tmp_path / "data.txt"
+    data.write_text("\n".join(lines) + "\n")
+    ae = tmp_path / "ae"
+    train(recipe_config("vae", None, {"data": str(data), "emb_dim": 8, "hidden_dim": 8,
+                                      "latent_dim": 4, "epochs": 2, "batch_size": 16,
+                                      "autoencoder": True}), ae, progress=False)
+    log = [json.loads(x) for x in (ae / "metrics.jsonl").read_text().splitlines()]
+    assert log[-1]["train_kl"] == 0.0 and "rec_valid" in log[-1]
+    settings = {"init": str(ae), "iterations": 4, "batch_size": 8, "critic_steps": 2,
+                "blocks": 1, "width": 8, "noise_dim": 3, "eval_every": 2, "eval_samples": 50,
+                "checkpoint_every": 1}
+    full, split = tmp_path / "full", tmp_path / "split"
+    train(recipe_config("latent-gan", "cpu", settings), full, progress=False)
+    original = LatentGANTrainer.train_step
+
+    def stop_at_three(self, step):
+        if step == 3:
+            raise RuntimeError("interrupted")
+        return original(self, step)
+
+    monkeypatch.setattr(LatentGANTrainer, "train_step", stop_at_three)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        train(recipe_config("latent-gan", "cpu", settings), split, progress=False)
+    monkeypatch.setattr(LatentGANTrainer, "train_step", original)
+    train(recipe_config("latent-gan", None, {}, saved=RunDir(split).load_config()), split,
+          resume=True, progress=False)
+    a, b = (RunDir(r).load_checkpoint()["model"]["state_dict"] for r in (full, split))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    # The autoencoder is frozen: the latent GAN's copy equals the autoencoder run's.
+    model = load_run(full).model
+    autoencoder = load_run(ae, best=True).model
+    assert all(torch.equal(p, q) for p, q in zip(model.autoencoder.parameters(),
+                                                 autoencoder.parameters(), strict=True))
+    # Its samples decode generated codes; interpolation works on its autoencoder's codes.
+    codes = model.codes(4, g(1))
+    assert torch.equal(model.sample(4, 8, 0.0, generator=g(1)).tokens,
+                       autoencoder.sample(4, 8, 0.0, context=codes).tokens)
+    code, out, _ = cli(capsys, "interpolate", full, "the cat sat", "a dog ran", "--steps", "3")
+    assert code == 0 and len(out.splitlines()) == 3
+    code, out, _ = cli(capsys, "evaluate", full, "--samples", "20", "--json")
+    assert code == 0 and "nll_test" not in json.loads(out)  # no likelihood to report
+    assert_user_error(capsys, "train", "latent-gan", "--out", tmp_path / "x",
+                      match="needs --init")
