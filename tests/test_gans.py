@@ -242,3 +242,26 @@ def test_latent_gan_on_an_autoencoder(tmp_path, capsys, monkeypatch):
     assert code == 0 and "nll_test" not in json.loads(out)  # no likelihood to report
     assert_user_error(capsys, "train", "latent-gan", "--out", tmp_path / "x",
                       match="needs --init")
+
+
+def test_reverse_perplexity_punishes_collapsed_samples():
+    from textrl.data.corpus import Split
+    from textrl.metrics.reverse import reverse_perplexity
+
+    def sentences(n, seed, collapsed=False):
+        gen = g(seed)
+        lengths = torch.randint(3, 7, (n,), generator=gen)
+        tokens = torch.randint(4, 10, (n, 7), generator=gen)
+        if collapsed:
+            tokens[:], lengths[:] = tokens[0], lengths[0]
+        tokens[torch.arange(7) >= lengths[:, None] - 1] = 0
+        tokens[torch.arange(n), lengths - 1] = 2
+        return Split(tokens, lengths)
+
+    test = sentences(200, 1)
+    args = (test, 10, 1, 2, 0, g(3))
+    small = {"epochs": 10, "emb_dim": 8, "hidden_dim": 8, "lr": 0.01}
+    diverse = reverse_perplexity(sentences(400, 2), *args, **small)
+    collapsed = reverse_perplexity(sentences(400, 2, collapsed=True), *args, **small)
+    assert diverse["reverse_ppl"] < 12 and collapsed["reverse_ppl"] > 2 * diverse["reverse_ppl"]
+    assert diverse["reverse_ppl"] == pytest.approx(math.exp(diverse["reverse_nll"]))

@@ -34,6 +34,7 @@ from textrl.evaluation import (
     format_table,
     plot_quality_diversity,
     quality_diversity,
+    sample_reverse_perplexity,
     score_samples,
 )
 from textrl.metrics.bleu import sacrebleu_signature
@@ -165,6 +166,11 @@ def build_parser(reward: str = RewardChoice.reward) -> argparse.ArgumentParser:
     evaluate.add_argument("--temperature", type=float, default=1.0)
     evaluate.add_argument("--importance-samples", type=int, default=100, help="a VAE run: "
                           "codes per sentence of the importance-weighted NLL")
+    evaluate.add_argument("--reverse-ppl", type=int, default=0, metavar="N", help="also train "
+                          "an LSTM LM on N samples and report its perplexity on the test split "
+                          "(ARAE's reverse perplexity); 0: off")
+    evaluate.add_argument("--reverse-epochs", type=int, default=10,
+                          help="epochs of that LM (the best on held-out samples is kept)")
     _add_loading_options(evaluate)
     _add_scorer_option(evaluate)
 
@@ -311,6 +317,11 @@ def run(argv: list[str] | None = None) -> int:
                             args.temperature, args.seed,
                             scorer=_load_scorer(args, loaded.vocab, device_of(loaded.model)),
                             grammar=data.data == GRAMMAR)
+    if args.reverse_ppl:
+        if args.reverse_ppl < 10 or args.reverse_epochs < 1:
+            raise UserError("--reverse-ppl needs at least 10 samples and --reverse-epochs >= 1")
+        metrics |= sample_reverse_perplexity(loaded.model, corpus, args.reverse_ppl,
+                                             args.temperature, args.seed, args.reverse_epochs)
     if isinstance(loaded.model, SentenceVAE):
         if args.importance_samples < 1:
             raise UserError("--importance-samples must be >= 1")

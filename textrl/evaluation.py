@@ -17,6 +17,7 @@ from textrl.errors import UserError
 from textrl.metrics.bleu import BLEUScorer, self_bleu
 from textrl.metrics.diversity import distinct_n, length_stats, ngrams_found
 from textrl.metrics.nll import nll_test, perplexity
+from textrl.metrics.reverse import reverse_perplexity
 from textrl.models.base import Policy, SequenceModel
 from textrl.models.seq2seq import Infill, Seq2SeqGenerator
 from textrl.models.vae import SentenceVAE
@@ -85,6 +86,19 @@ def score_samples(policy: SequenceModel, corpus: Corpus, oracle: OracleLSTM | No
     if grammar:
         out |= grammar_metrics(samples, decode_split(corpus.train, corpus))
     return out | length_stats(samples)
+
+
+def sample_reverse_perplexity(policy: SequenceModel, corpus: Corpus, n_samples: int,
+                              temperature: float, seed: int, epochs: int) -> dict[str, float]:
+    """Reverse perplexity (:mod:`textrl.metrics.reverse`) of ``n_samples`` samples drawn at
+    ``temperature`` with ``seed``, on the test split."""
+    g = seeded_generator(seed, device_of(policy))
+    context = unconditional_templates(policy, corpus.test, n_samples, g)
+    sample = policy.sample(n_samples, corpus.max_len, temperature, context=context, generator=g)
+    vocab = corpus.vocab
+    return reverse_perplexity(Split(sample.tokens, sample.lengths), corpus.test, len(vocab),
+                              corpus.start_id, corpus.eos_id,
+                              vocab.pad_id if vocab.has_specials else 0, g, epochs)
 
 
 def masked_perplexities(policy: Seq2SeqGenerator, split: Split, seed: int) -> dict[str, float]:
