@@ -175,6 +175,19 @@ def vae_run(tmp_path_factory):
     return root, settings
 
 
+def test_an_autoencoder_on_oracle_sequences(mle_run, tmp_path):
+    from textrl.recipes import recipe_config, train
+    from textrl.training import load_run
+
+    train(recipe_config("vae", None, {"oracle": "random:1", "n_train": 64, "n_valid": 16,
+                                      "n_test": 16, "emb_dim": 8, "hidden_dim": 8,
+                                      "latent_dim": 4, "epochs": 1, "autoencoder": True}),
+          tmp_path / "ae", progress=False)
+    loaded = load_run(tmp_path / "ae")
+    sample = loaded.model.sample(3, loaded.max_len, generator=g())
+    assert (sample.lengths == loaded.max_len).all()  # fixed-length sequences, no EOS
+
+
 def test_resume_is_bit_identical(vae_run, tmp_path):
     from textrl.recipes import recipe_config, train
     from textrl.training import RunDir
@@ -225,8 +238,8 @@ def test_bad_input_to_the_code_space_commands(vae_run, capsys, mle_run):
     assert_user_error(capsys, "interpolate", run, "the cat", "a dog", "--steps", "1",
                       match="--steps")
     assert_user_error(capsys, "interpolate", mle_run, "1 2", "3 4", match="no code space")
-    assert_user_error(capsys, "train", "vae", "--oracle", "random", "--out", root / "bad",
-                      match="sentences")
+    assert_user_error(capsys, "train", "vae", "--oracle", "random", "--word-keep", "0.5",
+                      "--out", root / "bad", match="--word-keep 1 on oracle data")
 
 
 def test_constrained_beam_search_is_exact_with_a_wide_beam_and_keeps_given_words():

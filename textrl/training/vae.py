@@ -57,13 +57,10 @@ class VAEPolicyConfig:
 
     def build(self, corpus: Corpus) -> SentenceVAE:
         vocab = corpus.vocab
-        if not vocab.has_specials or corpus.eos_id is None:
-            raise UserError("the VAE reads sentences: give text data, one sentence per line "
-                            "(not an oracle, not --windows)")
         return SentenceVAE(VAEConfig(len(vocab), self.emb_dim, self.hidden_dim, self.latent_dim,
                                      self.num_layers, self.z_every_step, self.dropout,
                                      self.autoencoder, corpus.start_id, corpus.eos_id,
-                                     vocab.pad_id))
+                                     vocab.pad_id if vocab.has_specials else 0))
 
 
 @dataclass
@@ -170,6 +167,9 @@ class VAETrainer:
 
     def __init__(self, vae: SentenceVAE, corpus: Corpus, data: DataConfig,
                  schedule: VAEScheduleConfig, device: torch.device | str = "cpu"):
+        if schedule.word_keep < 1 and corpus.vocab.unk_id is None:
+            raise UserError("word dropout replaces words with <unk>, which an oracle's "
+                            "vocabulary lacks: use --word-keep 1 on oracle data")
         self.policy, self.corpus = vae.to(device), corpus.to(device)
         self.data, self.fingerprint, self.max_len = data, data_fingerprint(data), corpus.max_len
         self.schedule, self.vocab = schedule, corpus.vocab
