@@ -228,3 +228,14 @@ def test_actor_critic_uses_the_critic_a_reward_provides():
     agent.update(rollout_of(tokens, lengths, rewards))
     assert not torch.equal(before, critic.table.weight)  # the critic was trained
     assert set(agent.state_dict()["critic"]) == {"table.weight"}
+
+
+def test_explained_variance():
+    from textrl.agents.actor_critic import explained_variance
+
+    returns = torch.tensor([[1.0, 2.0, 3.0, 99.0]])
+    mask = torch.tensor([[1, 1, 1, 0]])
+    assert explained_variance(returns, returns, mask) == 1.0  # position 3 is not counted
+    assert explained_variance(torch.full_like(returns, 2.0), returns, mask) == 0.0
+    assert explained_variance(-returns, returns, mask) < 0
+    assert explained_variance(returns, torch.ones_like(returns), mask) == 0.0  # no spread

@@ -131,6 +131,7 @@ class ActorCritic(Agent):
         check_finite("actor-critic update", loss=loss.item(), grad_norm=grad_norm.item())
         self.optimizer.step()
         return {"policy_loss": policy_loss.item(), "value_loss": value_loss.item(),
+                "explained_variance": explained_variance(values, returns, mask),
                 "entropy": mean_entropy.item(), "grad_norm": grad_norm.item()}
 
     def update(self, rollout: Rollout) -> dict[str, float]:
@@ -206,3 +207,15 @@ class PPO(ActorCritic):
                 updates += 1
         out = {key: value / updates for key, value in totals.items()}
         return out | {"mean_return": (returns.sum() / acted.sum()).item()}
+
+
+@torch.no_grad()
+def explained_variance(values: torch.Tensor, returns: torch.Tensor, mask: torch.Tensor) -> float:
+    """1 - Var(returns - values) / Var(returns) over the positions of ``mask``: 1 for a
+    perfect critic, 0 for one no better than a constant, negative for worse (as SB3 logs).
+    0 when the returns do not vary (SB3's NaN would stop a run: logged stats must be finite)."""
+    chosen = mask.bool()
+    target, error = returns[chosen], (returns - values)[chosen]
+    if target.numel() < 2 or target.var() == 0:
+        return 0.0
+    return float(1 - error.var() / target.var())
