@@ -9,8 +9,9 @@ everyone's samples (MaskGAN's protocol: perplexity of free-running samples under
 Each finished stage appends a JSON line to OUT/results.jsonl (its command and wall time); a
 stage already there is skipped, so a stopped benchmark continues where it was. Then every
 model is scored by `textrl evaluate --json --seed 0 --samples 1000 --scorer OUT/scorer`
-(LM and MaskMLE at their best validation checkpoint, MaskGAN at its last iteration), and
-seed 0's three models are swept over temperatures with `textrl compare`.
+(LM and MaskMLE at their best validation checkpoint, MaskGAN at its last iteration),
+seed 0's three models are swept over temperatures with `textrl compare`, and seed 0's
+in-fillers fill the same five blanked test windows (OUT/infill.txt).
 """
 
 from __future__ import annotations
@@ -89,6 +90,16 @@ def score(args: argparse.Namespace) -> None:
                                str(out / "quality_diversity.png"), *scorer[2:]],
                               capture_output=True, text=True, check=True).stdout
         plane.write_text(rows)
+    filled = out / "infill.txt"
+    if not filled.exists():  # the same five test windows, the same blanks, for both models
+        lines = []
+        for model in ("maskmle", "maskgan"):
+            rows = subprocess.run(["textrl", "infill", str(out / f"{model}-seed0"), "--file",
+                                   str(PTB / "ptb.test.txt"), "--mask", "contiguous", "--rate",
+                                   "0.5", "--seed", "0"], capture_output=True, text=True,
+                                  check=True).stdout.splitlines()
+            lines += [f"{model}\t{row}" for row in rows[:5]]
+        filled.write_text("\n".join(lines) + "\n")
 
 
 def mean_sd(values: list[float], digits: int = 1) -> str:
