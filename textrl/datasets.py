@@ -143,11 +143,11 @@ def data_fingerprint(config: DataConfig) -> dict[str, str]:
 def data_identity(config: DataConfig, oracle: OracleLSTM | None) -> dict:
     """What two runs must share for their numbers to be comparable."""
     if oracle is not None:
-        return {"oracle": oracle.source, "n_train": config.n_train, "n_test": config.n_test,
-                "data_seed": config.data_seed}
+        return {"oracle": oracle.source, "n_train": config.n_train, "n_valid": config.n_valid,
+                "n_test": config.n_test, "data_seed": config.data_seed}
     if config.data == GRAMMAR:
-        return {"data": GRAMMAR, "n_train": config.n_train, "n_test": config.n_test,
-                "max_len": config.max_len, "data_seed": config.data_seed}
+        return {"data": GRAMMAR, "n_train": config.n_train, "n_valid": config.n_valid,
+                "n_test": config.n_test, "max_len": config.max_len, "data_seed": config.data_seed}
     return {"data": data_fingerprint(config), "tokenizer": config.tokenizer,
             "keep_spaces": config.keep_spaces, "lowercase": config.lowercase,
             "max_len": config.max_len, "data_seed": config.data_seed, "windows": config.windows}

@@ -36,7 +36,8 @@ def generator_loss(kind: str, real: torch.Tensor, fake: torch.Tensor) -> torch.T
 
 
 def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor,
-                     generator: torch.Generator | None = None, *extra) -> torch.Tensor:
+                     generator: torch.Generator | None = None, *, extra: tuple = ()
+                     ) -> torch.Tensor:
     """Gulrajani et al.'s penalty: mean over the batch of (||grad_x critic(x)|| - 1)^2 at
     x = e real + (1 - e) fake, e ~ U(0, 1) per example; ``real`` and ``fake`` are ``[B, ...]``
     (codes, or relaxed one-hots), ``extra`` further arguments of ``critic``."""

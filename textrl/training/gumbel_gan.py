@@ -20,6 +20,7 @@ from textrl.errors import UserError, check_finite
 from textrl.metrics.nll import nll_oracle, nll_test
 from textrl.models.base import Policy
 from textrl.models.gumbel import MODES, SCHEDULES, inverse_temperature, relaxed_sample
+from textrl.models.modes import eval_mode
 from textrl.oracle import OracleLSTM
 from textrl.rewards.discriminator import CNNDiscriminator
 from textrl.settings import check_at_least, check_choices
@@ -37,7 +38,8 @@ class GumbelGANConfig:
     """sentences per step, real and generated alike"""
     mode: str = "relgan"
     """relgan (the hard token is fed back; the discriminator reads the relaxed vector) or
-    kusner (the relaxed vector is fed back)"""
+    kusner (the relaxed vector is fed back in training; sampling and evaluation feed back
+    hard tokens, which the relaxed path approaches as the temperature falls)"""
     straight_through: bool = False
     """emit the hard one-hot forward, the relaxed gradient backward"""
     temperature_schedule: str = "exponential"
@@ -83,18 +85,21 @@ class GumbelGANConfig:
             raise UserError("--beta-max, --lr, --d-lr, --grad-clip and --tau-min must be > 0")
         if self.gp_lambda < 0:
             raise UserError(f"--gp-lambda must be >= 0, got {self.gp_lambda}")
+        if self.temperature_schedule == "exponential" and self.beta_max < 1:
+            raise UserError(f"--beta-max {self.beta_max} < 1 would make the exponential "
+                            "schedule heat up from tau = 1; give --beta-max >= 1")
 
 
 @dataclass
 class GANDiscriminatorConfig:
-    """The CNN discriminator reading (relaxed) one-hots; RelGAN's widths 2-5 with 300 maps
-    each (RelGAN also averages 64 embedded representations: textrl reads one)."""
+    """The CNN discriminator reading (relaxed) one-hots; RelGAN's widths 3, 4, 5 with 300
+    maps each (RelGAN also averages 64 embedded representations: textrl reads one)."""
 
     d_emb_dim: int = 64
     """discriminator embedding size"""
-    d_filter_sizes: list[int] = field(default_factory=lambda: [2, 3, 4, 5])
+    d_filter_sizes: list[int] = field(default_factory=lambda: [3, 4, 5])
     """CNN filter widths"""
-    d_num_filters: list[int] = field(default_factory=lambda: [300, 300, 300, 300])
+    d_num_filters: list[int] = field(default_factory=lambda: [300, 300, 300])
     """CNN filters per width"""
     d_dropout: float = 0.25
     """dropout before the output layer"""
@@ -163,8 +168,10 @@ class GumbelGANTrainer:
         loss = critic_loss(c.loss, real_logits, fake_logits)
         if c.loss == "wgan-gp" and c.gp_lambda > 0:
             lengths = torch.maximum(real_lengths, fake.lengths)  # the longer of each pair
-            loss = loss + c.gp_lambda * gradient_penalty(self.d.logits, real, fake.soft,
-                                                         self.generator, lengths)
+            with eval_mode(self.d):  # the penalty is on the critic's function, not its dropout
+                penalty = gradient_penalty(self.d.logits, real, fake.soft, self.generator,
+                                           extra=(lengths,))
+            loss = loss + c.gp_lambda * penalty
         self.d_optimizer.zero_grad()
         loss.backward()
         nn.utils.clip_grad_norm_(self.d.parameters(), c.grad_clip)
@@ -200,6 +207,7 @@ class GumbelGANTrainer:
 
     def train_step(self, step: int) -> dict:
         tau = self.tau(step)
+        self.policy.train()  # every step's samples in one mode, resumed or not
         totals: dict[str, float] = {}
         for _ in range(self.config.d_steps):
             for key, value in self.d_step(tau).items():
