@@ -253,6 +253,10 @@ def test_latent_gan_on_an_autoencoder(tmp_path, capsys, monkeypatch):
                        autoencoder.sample(4, 8, 0.0, context=codes).tokens)
     code, out, _ = cli(capsys, "interpolate", full, "the cat sat", "a dog ran", "--steps", "3")
     assert code == 0 and len(out.splitlines()) == 3
+    code, out, _ = cli(capsys, "reconstruct", ae, "the cat sat")  # the mean only
+    assert code == 0 and [line.split("\t")[0] for line in out.splitlines()] == ["input", "mean"]
+    assert_user_error(capsys, "reconstruct", ae, "the cat", "--posterior-samples", "2",
+                      match="0 for an autoencoder")
     code, out, _ = cli(capsys, "evaluate", full, "--samples", "20", "--json")
     assert code == 0 and "nll_test" not in json.loads(out)  # no likelihood to report
     assert_user_error(capsys, "train", "latent-gan", "--out", tmp_path / "x",

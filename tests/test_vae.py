@@ -55,13 +55,14 @@ def test_annealing_schedules_at_chosen_steps():
         return kl_weight(VAEScheduleConfig(**settings), step, steps_per_epoch=100)
 
     assert weight(0, kl_anneal="none") == weight(10**6, kl_anneal="none") == 1.0
-    # linear: 0.1 at the start, 1 after kl_warmup epochs (texar: +0.9 / (10 * 100) per step)
+    # linear (texar): 0.1 at the start, + 1 / (10 * 100) per step, 1 from step 900 on
     assert weight(0) == pytest.approx(0.1)
-    assert weight(500) == pytest.approx(0.55)
-    assert weight(1000) == weight(5000) == 1.0
-    # sigmoid (timbmg): 0.5 at x0
+    assert weight(500) == pytest.approx(0.6)
+    assert weight(899) < 1 and weight(900) == weight(5000) == 1.0
+    # sigmoid (timbmg): 0.5 at x0; steep settings do not overflow
     assert weight(2500, kl_anneal="sigmoid") == pytest.approx(0.5)
     assert weight(2500 + 400, kl_anneal="sigmoid") == pytest.approx(1 / (1 + math.exp(-1)))
+    assert weight(0, kl_anneal="sigmoid", kl_k=1.0) == 0.0
     # cyclical (Fu et al.): cycles of 2 epochs, rising over the first half, back at the start
     cyc = dict(kl_anneal="cyclical", kl_cycle=2, kl_ratio=0.5, kl_start=0.0)
     assert [weight(s, **cyc) for s in (0, 50, 100, 150, 199, 200, 250)] == pytest.approx(
@@ -106,6 +107,38 @@ def test_importance_weighted_nll_is_never_worse_than_the_bound():
     assert scores["nll_bound"] == pytest.approx(scores["rec"] + scores["kl"], rel=1e-6)
     words = float(lengths.sum())
     assert scores["ppl_iw"] == pytest.approx(math.exp(scores["nll_iw"] * 5 / words), rel=1e-6)
+
+
+def test_importance_weights_row_by_row():
+    vae = small_vae(z_every_step=True)
+    tokens = torch.randint(3, 12, (4, 6), generator=g())
+    lengths = torch.tensor([6, 4, 2, 5])
+    log_w, kl = importance_weights(vae, tokens, lengths, k=3, generator=g(7), chunk=3)
+    mu, logvar = vae.encode(tokens, lengths)
+    z = mu + (0.5 * logvar).exp() * torch.randn(3, 4, 3, generator=g(7))  # the same draws
+    with torch.no_grad():
+        for i in range(3):
+            for b in range(4):
+                rec = vae.log_prob(tokens[b:b + 1], lengths[b:b + 1], z[i, b:b + 1]).sum()
+                prior = gaussian_log_density(z[i, b], torch.zeros(3), torch.zeros(3))
+                posterior = gaussian_log_density(z[i, b], mu[b], logvar[b])
+                assert float(log_w[i, b]) == pytest.approx(float(rec + prior - posterior),
+                                                           rel=1e-5)
+    assert torch.allclose(kl, gaussian_kl(mu, logvar).sum(-1))
+
+
+def test_the_inputless_decoder_reads_no_word():
+    vae = small_vae(inputless=True, unk_id=3)
+    tokens = torch.randint(4, 12, (5, 6), generator=g())
+    other = torch.randint(4, 12, (5, 6), generator=g(1))
+    lengths = torch.full((5,), 6)
+    z = torch.randn(5, 3, generator=g(2))
+    with torch.no_grad():
+        a = vae.log_prob(tokens, lengths, z)
+        logits_a, _ = vae.teacher_forced(tokens, z)
+        logits_b, _ = vae.teacher_forced(other, z)
+    assert torch.equal(logits_a, logits_b)  # whatever the words, the same predictions
+    assert not torch.equal(a, vae.log_prob(other, lengths, z).detach())  # scored on its words
 
 
 def test_importance_weighting_recovers_log_p_x_when_the_decoder_ignores_z():
@@ -175,7 +208,7 @@ def vae_run(tmp_path_factory):
     return root, settings
 
 
-def test_an_autoencoder_on_oracle_sequences(mle_run, tmp_path):
+def test_an_autoencoder_on_oracle_sequences(tmp_path, capsys):
     from textrl.recipes import recipe_config, train
     from textrl.training import load_run
 
@@ -186,6 +219,7 @@ def test_an_autoencoder_on_oracle_sequences(mle_run, tmp_path):
     loaded = load_run(tmp_path / "ae")
     sample = loaded.model.sample(3, loaded.max_len, generator=g())
     assert (sample.lengths == loaded.max_len).all()  # fixed-length sequences, no EOS
+    assert_user_error(capsys, "reconstruct", tmp_path / "ae", "1 2 3", match="oracle")
 
 
 def test_resume_is_bit_identical(vae_run, tmp_path):
@@ -271,6 +305,11 @@ def test_constrained_beam_search_is_exact_with_a_wide_beam_and_keeps_given_words
     filled = impute(vae, words, vocab)  # iterated conditional modes
     assert filled[0] == 4 and filled[2] == 6 and None not in filled
     assert filled[1] not in (0, 1, 2) and filled[3] not in (0, 1, 2)
+    # One round: a beam of 5 under the posterior mean of the sentence with <unk> blanks.
+    with torch.no_grad():
+        mu, _ = vae.encode(torch.tensor([[4, 3, 6, 3, 2]]), torch.tensor([5]))
+    assert impute(vae, words, vocab, icm_steps=1) == constrained_beam_search(
+        vae, words, 5, mu, banned=(1,))
 
 
 def test_impute_command(vae_run, capsys, mle_run, tmp_path):

@@ -28,8 +28,9 @@ def add_code_space_commands(commands, add_loading_options: Callable[[argparse.Ar
                                       help="a VAE run: decode sentences from their posterior")
     reconstruct.add_argument("run", help="run directory (vae)")
     reconstruct.add_argument("texts", nargs="+", help="sentences to encode")
-    reconstruct.add_argument("--posterior-samples", type=int, default=3,
-                             help="codes drawn from q(z|x) besides its mean")
+    reconstruct.add_argument("--posterior-samples", type=int, default=None,
+                             help="codes drawn from q(z|x) besides its mean (default: 3 for a "
+                             "VAE, 0 for an autoencoder, whose code is its mean)")
     add_loading_options(reconstruct)
 
     interpolate = commands.add_parser("interpolate", formatter_class=defaults_shown,
@@ -71,12 +72,17 @@ def _code_space(args: argparse.Namespace) -> int:
     tokens, lengths = encode_texts(texts, loaded.vocab, tokenizer, loaded.max_len, device)
     g = seeded_generator(args.seed, device)
     if args.command == "reconstruct":
-        if args.posterior_samples < 0:
-            raise UserError("--posterior-samples must be >= 0")
-        codes = posterior_codes(loaded.model, tokens, lengths, args.posterior_samples, g)
+        deterministic = loaded.model.config.deterministic
+        samples = args.posterior_samples
+        if samples is None:
+            samples = 0 if deterministic else 3
+        if samples < 0 or (deterministic and samples):
+            raise UserError("--posterior-samples must be >= 0, and 0 for an autoencoder (its "
+                            "code is the encoder's mean; there is no posterior to sample)")
+        codes = posterior_codes(loaded.model, tokens, lengths, samples, g)
         decoded = decode(loaded.model, codes.flatten(0, 1), loaded.max_len, loaded.vocab,
                          tokenizer)
-        per = 1 + args.posterior_samples
+        per = 1 + samples
         for i, text in enumerate(texts):
             print(f"input\t{text}\nmean\t{decoded[i * per]}")
             for line in decoded[i * per + 1:(i + 1) * per]:

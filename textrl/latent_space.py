@@ -17,6 +17,9 @@ def encode_texts(texts: list[str], vocab: Vocab, tokenizer: Tokenizer, max_len: 
                  device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
     """``(tokens [N, T], lengths [N])`` of ``texts`` with EOS appended; a UserError for an
     empty text, a text of unknown words only, or one longer than ``max_len - 1`` words."""
+    if not vocab.has_specials:
+        raise UserError("this run reads an oracle's token ids, not text; reconstruct and "
+                        "interpolate need a run trained on sentences")
     rows = []
     for number, text in enumerate(texts, 1):
         words = tokenizer.tokenize(text)

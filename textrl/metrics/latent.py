@@ -12,8 +12,9 @@ is ``exp(total NLL / total tokens including EOS)`` (texar's convention).
   0.01 (He et al. 2019's ``calc_au``).
 - ``mutual_info``: I(x; z) under q, with the aggregate posterior q(z) estimated by the
   mixture of every sentence's posterior in the split (He et al.'s ``calc_mi_q`` over the
-  whole split instead of one batch; a Monte-Carlo estimate that can dip below zero, and
-  biased upwards on a small split, where each code's own posterior weighs 1/N in q(z)).
+  whole split instead of one batch; a Monte-Carlo estimate that can dip below zero, at most
+  log N, and biased downwards on a small split, where each code's own posterior weighs 1/N
+  in q(z)).
 """
 
 from __future__ import annotations
@@ -55,8 +56,8 @@ def importance_weights(vae: SentenceVAE, tokens: torch.Tensor, lengths: torch.Te
 def vae_likelihood(vae: SentenceVAE, split: Split, k: int = 100,
                    generator: torch.Generator | None = None, batch_size: int = 128
                    ) -> dict[str, float]:
-    """``nll_bound``, ``nll_iw`` (``k`` samples), ``kl`` and ``rec`` per sentence, and
-    ``ppl_bound`` / ``ppl_iw`` per token (see the module docstring)."""
+    """``nll_bound``, ``nll_iw`` (``k`` samples; left out with ``k = 0``), ``kl`` and ``rec``
+    per sentence, and ``ppl_bound`` / ``ppl_iw`` per token (see the module docstring)."""
     if len(split) == 0:
         raise ValueError("cannot score an empty split")
     totals = {"bound": 0.0, "iw": 0.0, "kl": 0.0, "rec": 0.0}
@@ -67,16 +68,18 @@ def vae_likelihood(vae: SentenceVAE, split: Split, k: int = 100,
             z = mu + (0.5 * logvar).exp() * eps
             rec = -vae.log_prob(tokens, lengths, z).sum(-1)
             kl = gaussian_kl(mu, logvar).sum(-1)
-            log_w, _ = importance_weights(vae, tokens, lengths, k, generator)
-            iw = -(torch.logsumexp(log_w, dim=0) - math.log(k))
             totals["rec"] += float(rec.sum())
             totals["kl"] += float(kl.sum())
             totals["bound"] += float((rec + kl).sum())
-            totals["iw"] += float(iw.sum())
+            if k:
+                log_w, _ = importance_weights(vae, tokens, lengths, k, generator)
+                totals["iw"] += float(-(torch.logsumexp(log_w, dim=0) - math.log(k)).sum())
     n, words = len(split), float(split.lengths.sum())
-    return {"nll_bound": totals["bound"] / n, "nll_iw": totals["iw"] / n,
-            "kl": totals["kl"] / n, "rec": totals["rec"] / n,
-            "ppl_bound": math.exp(totals["bound"] / words), "ppl_iw": math.exp(totals["iw"] / words)}
+    out = {"nll_bound": totals["bound"] / n, "kl": totals["kl"] / n, "rec": totals["rec"] / n,
+           "ppl_bound": math.exp(totals["bound"] / words)}
+    if k:
+        out |= {"nll_iw": totals["iw"] / n, "ppl_iw": math.exp(totals["iw"] / words)}
+    return out
 
 
 @torch.no_grad()

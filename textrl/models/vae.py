@@ -10,6 +10,8 @@ The decoder starts from a state computed from z (Bowman's model) and, with
 ``<unk>`` replacement of the words the decoder conditions on) is the trainer's business: it
 passes the dropped-out inputs as ``inputs``, the way scheduled sampling does for MLE.
 ``dropout`` is ordinary (embedding and output) dropout on the decoder, a separate setting.
+Word dropout is a training device: scoring and generation read the real words, except with
+``inputless`` (Bowman's k = 0), where the decoder reads ``<unk>`` for every word, always.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ class VAEConfig:
     start_id: int = 0
     eos_id: int | None = None
     pad_id: int = 0
+    inputless: bool = False  # Bowman's inputless decoder: every word it reads is <unk>
+    unk_id: int | None = None
 
 
 class SentenceVAE(PolicyModule):
@@ -111,6 +115,9 @@ class SentenceVAE(PolicyModule):
     def _trunk(self, inputs: torch.Tensor, state: _State) -> tuple[torch.Tensor, _State]:
         """``inputs [B, t]`` ids (or ``[B, t, V]`` distributions) -> ``(features [B, t, H],
         state)``."""
+        if self.config.inputless:  # only the start token and the position get through
+            ids = inputs.argmax(-1) if inputs.is_floating_point() else inputs
+            inputs = torch.where(ids == self.config.start_id, ids, self.config.unk_id)
         embedded = (inputs @ self.embedding.weight if inputs.is_floating_point()
                     else self.embedding(inputs))
         embedded = self.dropout(embedded)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
-from textrl.data.corpus import Corpus, Split
+from textrl.data.corpus import Corpus
 from textrl.datasets import DataConfig, data_fingerprint
 from textrl.errors import UserError, check_finite
 from textrl.metrics.latent import posterior_parameters
@@ -68,7 +68,8 @@ class LatentGANScheduleConfig:
 
     def __post_init__(self) -> None:
         check_at_least(self, 1, ("iterations", "batch_size", "critic_steps", "eval_every",
-                                 "eval_samples", "checkpoint_every"))
+                                 "checkpoint_every"))
+        check_at_least(self, 2, ("eval_samples",))  # a covariance needs two codes
         if self.lr <= 0 or self.gp_lambda < 0 or not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
             raise UserError("--lr must be > 0, --gp-lambda >= 0, --beta1 and --beta2 in [0, 1)")
 
@@ -116,12 +117,15 @@ class LatentGANTrainer:
         self.g_optimizer = torch.optim.Adam(self.policy.generator.parameters(), schedule.lr,
                                             betas=betas)
         self.c_optimizer = torch.optim.Adam(self.critic.parameters(), schedule.lr, betas=betas)
-        self.real_codes = self._codes(corpus.train)
-        self.valid_codes = self._codes(corpus.valid)
+        self._codes: dict[str, torch.Tensor] = {}
 
-    def _codes(self, split: Split) -> torch.Tensor:
-        """The frozen encoder's codes (its means) of ``split``."""
-        return posterior_parameters(self.policy.autoencoder, split)[0]
+    def codes(self, split: str) -> torch.Tensor:
+        """The frozen encoder's codes (its means) of the ``split`` sentences, computed at first
+        use: after a resume has loaded the checkpoint's autoencoder, not before."""
+        if split not in self._codes:
+            self._codes[split] = posterior_parameters(self.policy.autoencoder,
+                                                      getattr(self.corpus, split))[0]
+        return self._codes[split]
 
     def _critic(self, codes: torch.Tensor) -> torch.Tensor:
         return self.critic(codes)[:, 0]
@@ -129,8 +133,9 @@ class LatentGANTrainer:
     def train_step(self, step: int) -> dict:
         s, g = self.schedule, self.generator
         for _ in range(s.critic_steps):
-            rows = torch.randint(len(self.real_codes), (s.batch_size,), generator=g, device=g.device)
-            real = self.real_codes[rows]
+            real_codes = self.codes("train")
+            rows = torch.randint(len(real_codes), (s.batch_size,), generator=g, device=g.device)
+            real = real_codes[rows]
             with torch.no_grad():
                 fake = self.policy.codes(s.batch_size, g)
             loss = (critic_loss("wgan-gp", self._critic(real), self._critic(fake))
@@ -150,9 +155,9 @@ class LatentGANTrainer:
     def evaluate(self, step: int) -> dict[str, float]:
         g = torch.Generator(device=self.generator.device).manual_seed(self.schedule.seed + step)
         fake = self.policy.codes(self.schedule.eval_samples, g)
-        return {"code_fd": frechet_distance(fake, self.valid_codes),
-                "wasserstein": float(self._critic(self.valid_codes).mean()
-                                     - self._critic(fake).mean())}
+        valid = self.codes("valid")
+        return {"code_fd": frechet_distance(fake, valid),
+                "wasserstein": float(self._critic(valid).mean() - self._critic(fake).mean())}
 
     def begin(self) -> dict:
         return self.evaluate(0)

@@ -294,6 +294,8 @@ def _streams(generator: torch.Generator) -> dict:
     """The random streams to save: this process's (process 0's in a distributed run) at the
     top, as a run in one process saves them, and every process's under ``processes``."""
     own = {"generator": generator.get_state(), "torch": torch.get_rng_state()}
+    if generator.device.type == "cuda":  # dropout on a GPU draws from the CUDA stream
+        own["cuda"] = torch.cuda.get_rng_state(generator.device)
     streams = own | {"device": generator.device.type}
     if distributed.active():
         streams["processes"] = distributed.gather(own)
@@ -311,6 +313,8 @@ def _restore_streams(generator: torch.Generator, rng: dict, seed: int, step: int
         own = saved[distributed.rank()]
         generator.set_state(own["generator"])
         torch.set_rng_state(own["torch"])
+        if "cuda" in own:
+            torch.cuda.set_rng_state(own["cuda"], generator.device)
         return
     generator.manual_seed(distributed.stream_seed(seed) + 7_919 * (step + 1))
     if distributed.is_main():

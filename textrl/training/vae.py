@@ -49,6 +49,9 @@ class VAEPolicyConfig:
     autoencoder: bool = False
     """a deterministic code (the encoder's mean) and no KL: an autoencoder, the first stage
     of the latent-space GAN"""
+    inputless: bool = False
+    """Bowman's inputless decoder: it reads <unk> for every word, in training, scoring and
+    generation alike (--word-keep 0 drops words in training only)"""
 
     def __post_init__(self) -> None:
         check_at_least(self, 1, ("emb_dim", "hidden_dim", "latent_dim", "num_layers"))
@@ -57,10 +60,14 @@ class VAEPolicyConfig:
 
     def build(self, corpus: Corpus) -> SentenceVAE:
         vocab = corpus.vocab
+        if self.inputless and vocab.unk_id is None:
+            raise UserError("--inputless feeds the decoder <unk>, which an oracle's vocabulary "
+                            "lacks; train it on text")
         return SentenceVAE(VAEConfig(len(vocab), self.emb_dim, self.hidden_dim, self.latent_dim,
                                      self.num_layers, self.z_every_step, self.dropout,
                                      self.autoencoder, corpus.start_id, corpus.eos_id,
-                                     vocab.pad_id if vocab.has_specials else 0))
+                                     vocab.pad_id if vocab.has_specials else 0, self.inputless,
+                                     vocab.unk_id))
 
 
 @dataclass
@@ -76,14 +83,15 @@ class VAEScheduleConfig:
     grad_clip: float = 5.0
     """gradient norm clip"""
     kl_anneal: str = "linear"
-    """the KL weight's schedule over gradient steps: none (1 throughout), linear (from
-    --kl-start to 1 over --kl-warmup epochs: texar), sigmoid (1 / (1 + exp(-k (step - x0))):
-    timbmg), cyclical (Fu et al.: every --kl-cycle epochs back to --kl-start, up to 1 over
-    the first --kl-ratio of the cycle, then 1)"""
+    """the KL weight's schedule over gradient steps: none (1 throughout), linear (texar's:
+    from --kl-start, + 1 / (--kl-warmup epochs) per step, so 1 after (1 - start) x warmup
+    epochs), sigmoid (1 / (1 + exp(-k (step - x0))): timbmg), cyclical (Fu et al.: every
+    --kl-cycle epochs back to --kl-start, up to 1 over the first --kl-ratio of the cycle,
+    then 1)"""
     kl_start: float = 0.1
     """the KL weight at the start of linear and cyclical annealing"""
     kl_warmup: float = 10.0
-    """epochs over which linear annealing reaches 1"""
+    """linear annealing adds 1 / (this many epochs) per epoch"""
     kl_k: float = 0.0025
     """steepness of sigmoid annealing"""
     kl_x0: int = 2500
@@ -122,13 +130,12 @@ def kl_weight(s: VAEScheduleConfig, step: int, steps_per_epoch: int) -> float:
     """The KL weight at gradient step ``step`` (0-based) of ``s.kl_anneal``."""
     if s.kl_anneal == "none":
         return 1.0
-    if s.kl_anneal == "sigmoid":
-        return 1.0 / (1.0 + math.exp(-s.kl_k * (step - s.kl_x0)))
+    if s.kl_anneal == "sigmoid":  # the logistic, in a form that cannot overflow
+        return 0.5 * (1.0 + math.tanh(0.5 * s.kl_k * (step - s.kl_x0)))
     if s.kl_anneal == "linear":
-        progress = step / (s.kl_warmup * steps_per_epoch)
-    else:  # cyclical
-        period = s.kl_cycle * steps_per_epoch
-        progress = (step % period) / period / s.kl_ratio
+        return min(1.0, s.kl_start + step / (s.kl_warmup * steps_per_epoch))
+    period = s.kl_cycle * steps_per_epoch  # cyclical
+    progress = (step % period) / period / s.kl_ratio
     return min(1.0, s.kl_start + (1.0 - s.kl_start) * progress)
 
 
@@ -239,7 +246,7 @@ class VAETrainer:
             rec = reconstruction_nll(self.policy, valid)
             return {"nll_valid": rec * len(valid) / words, "rec_valid": rec}
         g = seeded_generator(self.schedule.seed, self.generator.device)
-        scores = vae_likelihood(self.policy, valid, k=1, generator=g)
+        scores = vae_likelihood(self.policy, valid, k=0, generator=g)
         nll = scores["nll_bound"] * len(valid) / words
         mu, _ = posterior_parameters(self.policy, valid)
         return {"nll_valid": nll, "ppl_valid": perplexity(nll),
