@@ -3,7 +3,10 @@ for a language model, and approximate iterated conditional modes for a VAE (the 
 words start as ``<unk>``; z is set to the posterior mean of the sentence as it stands; a
 constrained beam search under z fills the words; repeat).
 
-A blank is ``___`` in the text; the sentence keeps its length and ends with EOS."""
+A blank is ``___`` in the text; the sentence keeps its length and ends with EOS. Unlike
+Bowman's experiment, which decodes right to left to impute a sentence's end, textrl's
+models read left to right and the blanks may be anywhere; a blank may be filled with
+``<unk>`` when the model rates it highest (PTB's models often do)."""
 
 from __future__ import annotations
 
