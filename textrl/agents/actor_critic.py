@@ -57,7 +57,7 @@ class ActorCritic(Agent):
     >>> x = torch.randint(7, (3, 4))
     >>> stats = agent.update(Rollout(x, torch.full((3,), 4), torch.zeros(3, 4), torch.ones(3, 4)))
     >>> sorted(stats)
-    ['entropy', 'grad_norm', 'mean_return', 'policy_loss', 'value_loss']
+    ['entropy', 'explained_variance', 'grad_norm', 'mean_return', 'policy_loss', 'value_loss']
     """
 
     def __init__(self, policy: Policy, lr: float = 1e-3, grad_clip: float = 5.0,
