@@ -326,6 +326,9 @@ def test_maskmle_trains_resumes_and_starts_from_a_language_model(text_file, tmp_
     code, stdout, _ = run_cli(["evaluate", out, "--samples", "20", "--json"], capsys)
     result = json.loads(stdout)
     assert code == 0 and result["distinct1"] > 0
+    # A window's <eos> separates sentences: the metrics read all its 8 words, not the first
+    # sentence (decoding stopped at EOS until 2026-11-26).
+    assert result["length_mean"] == result["length_min"] == 8
     # Masked perplexity under both kinds of masks; the random kind, at the run's own rate and
     # seed, is the validation number its last epoch logged.
     assert result["masked_ppl_contiguous"] > 1

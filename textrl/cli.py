@@ -307,7 +307,8 @@ def run(argv: list[str] | None = None) -> int:
         sample = loaded.model.sample(args.n, loaded.max_len, args.temperature, generator=generator)
         tokenizer = get_tokenizer(loaded.data.tokenizer, loaded.data.keep_spaces)
         for row, length in zip(sample.tokens.tolist(), sample.lengths.tolist(), strict=True):
-            print(tokenizer.detokenize(loaded.vocab.decode(row[:length])))
+            print(tokenizer.detokenize(loaded.vocab.decode(row[:length],
+                                                           loaded.data.windows is not None)))
         return 0
     loaded = load_run(args.run, best=args.checkpoint == "best", device=resolve_device(args.device))
     corpus, data = loaded.corpus, loaded.data

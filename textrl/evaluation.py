@@ -27,7 +27,7 @@ from textrl.training.infill import MaskConfig, masked_nll
 
 def decode_split(split: Split | torch.Tensor, corpus: Corpus) -> list[list[str]]:
     tokens = split.tokens if isinstance(split, Split) else split
-    return [corpus.vocab.decode(row) for row in tokens.tolist()]
+    return [corpus.vocab.decode(row, corpus.stream) for row in tokens.tolist()]
 
 
 def score_samples(policy: SequenceModel, corpus: Corpus, oracle: OracleLSTM | None,

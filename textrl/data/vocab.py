@@ -88,8 +88,11 @@ class Vocab:
             return [self.stoi.get(t, unk) for t in tokens]
         return [self.stoi[t] for t in tokens]
 
-    def decode(self, ids: Iterable[int]) -> list[str]:
-        """Ids to token strings, stopping at EOS and skipping PAD and BOS."""
+    def decode(self, ids: Iterable[int], stream: bool = False) -> list[str]:
+        """Ids to token strings, stopping at EOS and skipping PAD and BOS; with ``stream``
+        (a window of a token stream, where EOS separates sentences) every id is a word."""
+        if stream:
+            return [self.itos[int(i)] for i in ids]
         out = []
         for i in ids:
             i = int(i)

@@ -109,7 +109,8 @@ def decode_samples(trainer: Trainer, n: int, seed: int) -> list[str]:
         sample = trainer.policy.sample(n, trainer.max_len,
                                        generator=seeded_generator(seed, trainer.generator.device))
     tokenizer = get_tokenizer(trainer.data.tokenizer, trainer.data.keep_spaces)
-    return [tokenizer.detokenize(trainer.vocab.decode(row[:length])) for row, length in
+    stream = trainer.data.windows is not None  # EOS separates sentences inside a window
+    return [tokenizer.detokenize(trainer.vocab.decode(row[:length], stream)) for row, length in
             zip(sample.tokens.tolist(), sample.lengths.tolist(), strict=True)]
 
 
