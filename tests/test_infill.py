@@ -412,3 +412,18 @@ def test_maskgan_trains_on_blanks_only_and_resumes(text_file, tmp_path, capsys, 
                     "--out", lm], capsys)[0] == 0
     user_error(["train", "maskgan", "--init", lm, *tiny, "--out", tmp_path / "y"], capsys,
                "starts from a `textrl train maskmle` run")
+
+
+def test_maskmle_loss_is_a_mean_over_the_blanked_words():
+    from textrl.agents.mle import BehaviourCloning
+
+    model = Seq2SeqGenerator(Seq2SeqConfig(vocab_size=10, emb_dim=8, hidden_dim=8))
+    tokens = torch.randint(10, (4, 6), generator=g())
+    lengths = torch.tensor([6, 5, 4, 6])
+    present = make_mask(lengths, 6, "random", 0.5, g(1))
+    context = Infill(template(tokens, present, model.mask_id), present, lengths)
+    blanks = (torch.arange(6) < lengths[:, None]) & ~present
+    with torch.no_grad():
+        expected = -model.log_prob(tokens, lengths, context).sum() / blanks.sum()
+    stats = BehaviourCloning(model).update(tokens, lengths, context=context)
+    assert stats["loss"] == pytest.approx(float(expected), rel=1e-5)

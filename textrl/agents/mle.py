@@ -10,10 +10,11 @@ import torch
 from torch import nn
 
 from textrl import distributed
-from textrl.data.corpus import Split
+from textrl.data.corpus import Split, length_mask
 from textrl.errors import check_finite
 from textrl.models.base import Policy
 from textrl.models.sampling import sample_categorical
+from textrl.models.seq2seq import Infill
 
 SCHEDULES = ("none", "linear", "exponential", "inverse_sigmoid")
 
@@ -55,13 +56,17 @@ class BehaviourCloning:
 
     def update(self, tokens: torch.Tensor, lengths: torch.Tensor, teacher_forcing: float = 1.0,
                generator: torch.Generator | None = None, context: Any = None) -> dict[str, float]:
-        """One gradient step on ``tokens [B, T]``; returns the batch's mean token NLL."""
+        """One gradient step on ``tokens [B, T]``; returns the batch's mean NLL per scored token
+        (per blanked word for an in-filler)."""
         inputs = None
         if teacher_forcing < 1.0:
             inputs = self._scheduled_inputs(tokens, teacher_forcing, generator, context)
         log_probs = distributed.call(self.policy, "log_prob", tokens, lengths, context,
                                      inputs=inputs)
-        loss = -log_probs.sum() / distributed.mean_denominator(lengths.sum())
+        scored = lengths.sum()
+        if isinstance(context, Infill):  # MaskMLE: a mean over the blanked words only
+            scored = (length_mask(lengths, tokens.shape[1]).bool() & ~context.present).sum()
+        loss = -log_probs.sum() / distributed.mean_denominator(scored)
         self.optimizer.zero_grad()
         loss.backward()
         grad_norm = nn.utils.clip_grad_norm_(self.policy.parameters(), self.grad_clip)
