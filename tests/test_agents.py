@@ -239,3 +239,15 @@ def test_explained_variance():
     assert explained_variance(torch.full_like(returns, 2.0), returns, mask) == 0.0
     assert explained_variance(-returns, returns, mask) < 0
     assert explained_variance(returns, torch.ones_like(returns), mask) == 0.0  # no spread
+
+
+def test_the_critic_can_have_its_own_learning_rate():
+    from textrl.agents.actor_critic import ActorCritic
+    from textrl.models import LMConfig, RecurrentLM
+
+    policy = RecurrentLM(LMConfig(vocab_size=7, hidden_dim=8))
+    agent = ActorCritic(policy, lr=1e-3, critic_lr=0.5)
+    lrs = [group["lr"] for group in agent.optimizer.param_groups]
+    assert lrs == [1e-3, 0.5]
+    assert agent.optimizer.param_groups[1]["params"][0] is agent.value_head.weight
+    assert ActorCritic(policy).optimizer.param_groups[1]["lr"] == 1e-3

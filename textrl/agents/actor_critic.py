@@ -44,7 +44,8 @@ class ActorCritic(Agent):
     ``value_coef`` times the squared error of V against the GAE returns, minus
     ``entropy_coef`` times the per-token entropy; means over the tokens the agent chose
     (``policy_loss="sum"``: the policy term summed over them, as the MaskGAN authors do).
-    ``advantage_clip`` clips the advantages to ``[-clip, clip]`` (MaskGAN: 5). With
+    ``advantage_clip`` clips the advantages to ``[-clip, clip]`` (MaskGAN: 5); ``critic_lr``
+    gives the critic its own learning rate (default ``lr``). With
     ``gae_lambda=1`` the advantage is the discounted return minus the value.
 
     The critic is ``critic`` when given (e.g. ``reward.critic``), else a linear value head
@@ -63,7 +64,8 @@ class ActorCritic(Agent):
     def __init__(self, policy: Policy, lr: float = 1e-3, grad_clip: float = 5.0,
                  gamma: float = 1.0, gae_lambda: float = 0.95, value_coef: float = 0.5,
                  entropy_coef: float = 0.0, critic: Critic | None = None,
-                 advantage_clip: float | None = None, policy_loss: str = "mean"):
+                 advantage_clip: float | None = None, policy_loss: str = "mean",
+                 critic_lr: float | None = None):
         if policy_loss not in ("mean", "sum"):
             raise ValueError(f"policy_loss must be 'mean' or 'sum', got {policy_loss!r}")
         self.advantage_clip, self.policy_loss = advantage_clip, policy_loss
@@ -74,7 +76,11 @@ class ActorCritic(Agent):
             self.value_head = nn.Linear(policy.feature_dim, 1)
             nn.init.zeros_(self.value_head.weight)
             nn.init.zeros_(self.value_head.bias)
-        self.optimizer = torch.optim.Adam(self._parameters(), lr=lr)
+        critic_parameters = (critic if critic is not None else self.value_head).parameters()
+        self.optimizer = torch.optim.Adam([
+            {"params": list(policy.parameters())},
+            {"params": list(critic_parameters), "lr": lr if critic_lr is None else critic_lr}],
+            lr=lr)
         self.grad_clip, self.gamma, self.gae_lambda = grad_clip, gamma, gae_lambda
         self.value_coef, self.entropy_coef = value_coef, entropy_coef
 
@@ -170,10 +176,11 @@ class PPO(ActorCritic):
                  entropy_coef: float = 0.0, critic: Critic | None = None, clip: float = 0.2,
                  epochs: int = 4, minibatch: int = 16, normalize_advantages: bool = True,
                  generator: torch.Generator | None = None, advantage_clip: float | None = None,
-                 policy_loss: str = "mean"):
+                 policy_loss: str = "mean", critic_lr: float | None = None):
         super().__init__(policy, lr=lr, grad_clip=grad_clip, gamma=gamma, gae_lambda=gae_lambda,
                          value_coef=value_coef, entropy_coef=entropy_coef, critic=critic,
-                         advantage_clip=advantage_clip, policy_loss=policy_loss)
+                         advantage_clip=advantage_clip, policy_loss=policy_loss,
+                         critic_lr=critic_lr)
         self.clip, self.epochs, self.minibatch = clip, epochs, minibatch
         self.normalize_advantages, self.generator = normalize_advantages, generator
 

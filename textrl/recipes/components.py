@@ -263,11 +263,14 @@ class A2CConfig:
     """clip advantages to [-clip, clip] (MaskGAN: 5); unset: no clip"""
     policy_loss: str = "mean"
     """the policy term over the chosen tokens: mean, or sum (MaskGAN's authors)"""
+    critic_lr: float | None = None
+    """the critic's Adam learning rate (MaskGAN's authors: 5.1761e-7); unset: --lr"""
 
     def __post_init__(self) -> None:
         check_choices(self, {"policy_loss": ("mean", "sum")})
-        if self.lr <= 0 or self.grad_clip <= 0:
-            raise UserError("--lr and --grad-clip must be > 0")
+        if self.lr <= 0 or self.grad_clip <= 0 or (self.critic_lr is not None
+                                                    and self.critic_lr <= 0):
+            raise UserError("--lr, --critic-lr and --grad-clip must be > 0")
         if self.advantage_clip is not None and self.advantage_clip <= 0:
             raise UserError(f"--advantage-clip must be > 0, got {self.advantage_clip}")
 
@@ -275,7 +278,8 @@ class A2CConfig:
 def _actor_critic(config: A2CConfig) -> dict[str, Any]:
     return {"lr": config.lr, "grad_clip": config.grad_clip, "gae_lambda": config.gae_lambda,
             "value_coef": config.value_coef, "entropy_coef": config.entropy_coef,
-            "advantage_clip": config.advantage_clip, "policy_loss": config.policy_loss}
+            "advantage_clip": config.advantage_clip, "policy_loss": config.policy_loss,
+            "critic_lr": config.critic_lr}
 
 
 def build_a2c(config: A2CConfig, *, policy: Any, gamma: float, critic: Any = None,
