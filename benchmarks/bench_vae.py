@@ -155,7 +155,7 @@ def score(args: argparse.Namespace) -> None:
         words_per_sentence = float(test.lengths.sum()) / len(test)
         if "nll_test" in result:  # the RNNLM's exact NLL, per sentence
             result["nll_sentence"] = result["nll_test"] * words_per_sentence
-        result |= imputation(out / name, out / "scorer", args.impute, 0)
+        result |= imputation(out / name, Path(args.scorer or out / "scorer"), args.impute, 0)
         append_result(out / "scores.jsonl", {"run": name, "words_per_sentence": words_per_sentence}
                       | {k: v for k, v in result.items() if k != "settings"})
     if not (out / "qualitative.md").exists():
@@ -202,6 +202,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default="benchmarks/out/vae_ptb")
     parser.add_argument("--ptb", default=str(PTB), help="a folder of ptb.{train,valid,test}.txt")
+    parser.add_argument("--scorer", help="an LM run on PTB's vocabulary, seeded apart, to score "
+                        "imputed sentences (default: train OUT/scorer)")
     parser.add_argument("--runs", nargs="+", default=["vae", "rnnlm", "scorer"],
                         help="train only these kinds of run (several invocations can share OUT)")
     parser.add_argument("--no-score", dest="score", action="store_false",
