@@ -111,7 +111,7 @@ def summarise(out: Path) -> None:
     scores = {r["run"]: r for r in map(json.loads, (out / "scores.jsonl").read_text().splitlines())}
     walls = {r["run"]: r["wall_s"] for r in map(json.loads,
                                                  (out / "results.jsonl").read_text().splitlines())}
-    print("| model | seeds | validation perplexity | masked ppl, random 0.5 | masked ppl, "
+    print("| model | seeds | validation perplexity (best epoch) | masked ppl, random 0.5 | masked ppl, "
           "contiguous 0.5 | sample ppl under the evaluator LM | % unique 2- / 3- / 4-grams | "
           "4-grams found in validation | training, min | paper |")
     print("|---|---|---|---|---|---|---|---|---|---|")
@@ -121,13 +121,14 @@ def summarise(out: Path) -> None:
             continue
         rows = [scores[r] for r in runs]
         logs = [read_log(out / r) for r in runs]
-        valid = [min(x["ppl_valid"] for x in log if "ppl_valid" in x) for log in logs]
+        valid = ([min(x["ppl_valid"] for x in log if "ppl_valid" in x) for log in logs]
+                 if model == "lm" else None)
         masked = {k: mean_sd([r[f"masked_ppl_{k}"] for r in rows]) if "masked_ppl_random"
                   in rows[0] else "-" for k in ("random", "contiguous")}
         unique = " / ".join(mean_sd([100 * r[f"distinct{n}"] for r in rows]) for n in (2, 3, 4))
         found = mean_sd([100 * r["in_valid4"] for r in rows])
         minutes = mean_sd([walls[r] / 60 for r in runs])
-        print(f"| {model} | {len(runs)} | {mean_sd(valid) if model != 'maskgan' else '-'} "
+        print(f"| {model} | {len(runs)} | {mean_sd(valid) if valid else '-'} "
               f"| {masked['random']} | {masked['contiguous']} "
               f"| {mean_sd([r['scorer_ppl'] for r in rows])} | {unique} | {found} % "
               f"| {minutes} | {PAPER[model]} |")
