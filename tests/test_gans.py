@@ -18,6 +18,30 @@ def g(seed=0):
     return torch.Generator().manual_seed(seed)
 
 
+def interrupted_and_resumed(recipe, settings, trainer_class, full, split, monkeypatch):
+    """The final weights of ``recipe`` trained straight through into ``full``, and of the
+    same run stopped by an error in iteration 3 and resumed from its checkpoint in
+    ``split``."""
+    from textrl.recipes import recipe_config, train
+    from textrl.training import RunDir
+
+    train(recipe_config(recipe, "cpu", settings), full, progress=False)
+    original = trainer_class.train_step
+
+    def stop_at_three(self, step):
+        if step == 3:
+            raise RuntimeError("interrupted")
+        return original(self, step)
+
+    monkeypatch.setattr(trainer_class, "train_step", stop_at_three)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        train(recipe_config(recipe, "cpu", settings), split, progress=False)
+    monkeypatch.setattr(trainer_class, "train_step", original)
+    train(recipe_config(recipe, None, {}, saved=RunDir(split).load_config()), split,
+          resume=True, progress=False)
+    return tuple(RunDir(run).load_checkpoint()["model"]["state_dict"] for run in (full, split))
+
+
 def test_gumbel_argmax_is_an_exact_sample_and_low_temperature_approaches_it():
     logits = torch.tensor([1.0, 0.0, -1.0, 2.0]).repeat(40_000, 1)
     soft, ids = gumbel_softmax(logits, tau=0.01, generator=g())
@@ -156,7 +180,6 @@ def test_gumbel_gan_resumes_bit_identically_and_ends_at_beta_max(mle_run, tmp_pa
                                                                  variant):
     import json
 
-    from textrl.recipes import recipe_config, train
     from textrl.training import RunDir
     from textrl.training.gumbel_gan import GumbelGANTrainer
 
@@ -164,24 +187,10 @@ def test_gumbel_gan_resumes_bit_identically_and_ends_at_beta_max(mle_run, tmp_pa
                 "eval_every": 2, "eval_samples": 16, "checkpoint_every": 1, "beta_max": 10.0,
                 "d_num_filters": [4, 4, 4]} | variant
     full, split = tmp_path / "full", tmp_path / "split"
-    train(recipe_config("gumbel-gan", "cpu", settings), full, progress=False)
-    original = GumbelGANTrainer.train_step
-
-    def stop_at_three(self, step):
-        if step == 3:
-            raise RuntimeError("interrupted")
-        return original(self, step)
-
-    monkeypatch.setattr(GumbelGANTrainer, "train_step", stop_at_three)
-    with pytest.raises(RuntimeError, match="interrupted"):
-        train(recipe_config("gumbel-gan", "cpu", settings), split, progress=False)
-    monkeypatch.setattr(GumbelGANTrainer, "train_step", original)
-    train(recipe_config("gumbel-gan", None, {}, saved=RunDir(split).load_config()), split,
-          resume=True, progress=False)
+    a, b = interrupted_and_resumed("gumbel-gan", settings, GumbelGANTrainer, full, split,
+                                   monkeypatch)
+    assert all(torch.equal(a[k], b[k]) for k in a)
     a = RunDir(full).load_checkpoint()
-    b = RunDir(split).load_checkpoint()
-    assert all(torch.equal(a["model"]["state_dict"][k], b["model"]["state_dict"][k])
-               for k in a["model"]["state_dict"])
     start = RunDir(mle_run).load_checkpoint()["model"]["state_dict"]
     assert any(not torch.equal(a["model"]["state_dict"][k], start[k]) for k in start)  # it learns
     log = [json.loads(x) for x in (full / "metrics.jsonl").read_text().splitlines()]
@@ -207,7 +216,7 @@ def test_latent_gan_on_an_autoencoder(tmp_path, capsys, monkeypatch):
 
     from tests.test_cli import assert_user_error, cli
     from textrl.recipes import recipe_config, train
-    from textrl.training import RunDir, load_run
+    from textrl.training import load_run
     from textrl.training.latent_gan import LatentGANTrainer
 
     words = ["the", "cat", "sat", "on", "a", "mat", "dog", "ran", "to", "log"]
@@ -226,21 +235,8 @@ def test_latent_gan_on_an_autoencoder(tmp_path, capsys, monkeypatch):
                 "blocks": 1, "width": 8, "noise_dim": 3, "eval_every": 2, "eval_samples": 50,
                 "checkpoint_every": 1}
     full, split = tmp_path / "full", tmp_path / "split"
-    train(recipe_config("latent-gan", "cpu", settings), full, progress=False)
-    original = LatentGANTrainer.train_step
-
-    def stop_at_three(self, step):
-        if step == 3:
-            raise RuntimeError("interrupted")
-        return original(self, step)
-
-    monkeypatch.setattr(LatentGANTrainer, "train_step", stop_at_three)
-    with pytest.raises(RuntimeError, match="interrupted"):
-        train(recipe_config("latent-gan", "cpu", settings), split, progress=False)
-    monkeypatch.setattr(LatentGANTrainer, "train_step", original)
-    train(recipe_config("latent-gan", None, {}, saved=RunDir(split).load_config()), split,
-          resume=True, progress=False)
-    a, b = (RunDir(r).load_checkpoint()["model"]["state_dict"] for r in (full, split))
+    a, b = interrupted_and_resumed("latent-gan", settings, LatentGANTrainer, full, split,
+                                   monkeypatch)
     assert all(torch.equal(a[k], b[k]) for k in a)
     # The autoencoder is frozen: the latent GAN's copy equals the autoencoder run's.
     model = load_run(full).model

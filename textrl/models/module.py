@@ -9,8 +9,10 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from textrl.data.corpus import length_mask
 from textrl.models.base import Sample
 from textrl.models.generation import generate
+from textrl.models.token_log_probs import token_log_probs
 
 
 class PolicyModule(nn.Module):
@@ -59,3 +61,33 @@ class PolicyModule(nn.Module):
         model = cls(cls.config_class(**data["config"]))
         model.load_state_dict(data["state_dict"])
         return model
+
+
+class LinearHeadPolicy(PolicyModule):
+    """A policy whose ``_trunk(inputs [B, t], state) -> (features [B, t, F], state)`` feeds a
+    linear output layer ``head`` (the language model, the VAE's decoder): teacher forcing
+    and the log-probability path are the same for all of them."""
+
+    def teacher_forced(self, tokens: torch.Tensor, context: Any = None,
+                       inputs: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(logits [B, T, V], features [B, T, F])``: ``logits[:, t]`` predicts
+        ``tokens[:, t]`` from the start token and ``tokens[:, :t]``, or from ``inputs [B, T]``
+        when given."""
+        state = self.initial_state(tokens.shape[0], context)
+        features, _ = self._trunk(self.teacher_inputs(tokens) if inputs is None else inputs, state)
+        return self.head(features), features
+
+    def log_prob(self, tokens: torch.Tensor, lengths: torch.Tensor, context: Any = None,
+                 temperature: float = 1.0, inputs: torch.Tensor | None = None) -> torch.Tensor:
+        """``[B, T]`` log-probability of each target token, 0 on padding, under the
+        distribution ``sample`` draws from at ``temperature`` (> 0); teacher-forced on
+        ``inputs [B, T]`` instead of the shifted tokens when given (scheduled sampling, word
+        dropout). Only real positions reach the output layer (:func:`token_log_probs`)."""
+        if temperature <= 0:
+            raise ValueError(f"temperature must be > 0 to score tokens, got {temperature}")
+        state = self.initial_state(len(tokens), context)
+        features, _ = self._trunk(self.teacher_inputs(tokens) if inputs is None else inputs, state)
+        real = length_mask(lengths, tokens.shape[1]).bool()
+        chosen = token_log_probs(features[real], self.head.weight, self.head.bias, tokens[real],
+                                 temperature)
+        return features.new_zeros(tokens.shape).masked_scatter(real, chosen)

@@ -9,10 +9,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from textrl.data.corpus import length_mask
 from textrl.models.base import State
-from textrl.models.module import PolicyModule
-from textrl.models.token_log_probs import token_log_probs
+from textrl.models.module import LinearHeadPolicy
 
 
 @dataclass
@@ -29,7 +27,7 @@ class LMConfig:
     init_std: float | None = None  # None: PyTorch's defaults; SeqGAN draws all from N(0, 0.1)
 
 
-class RecurrentLM(PolicyModule):
+class RecurrentLM(LinearHeadPolicy):
     """Embedding -> LSTM/GRU -> linear over the vocabulary.
 
     Sequences follow textrl's mask convention (:mod:`textrl.data.corpus`): ``start_id`` is
@@ -114,29 +112,6 @@ class RecurrentLM(PolicyModule):
         # bias into [B, V] costs a third as much as the product itself at [512, 5000].
         weight = torch.cat([self.head.weight, self.head.bias[:, None]], dim=1)
         return torch.cat([out, out.new_ones(len(out), 1)], dim=1) @ weight.T, state
-
-    def teacher_forced(self, tokens: torch.Tensor, context: Any = None,
-                       inputs: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(logits [B, T, V], features [B, T, H])``: ``logits[:, t]`` predicts ``tokens[:, t]``
-        from the start token and ``tokens[:, :t]``, or from ``inputs [B, T]`` when given."""
-        state = self.initial_state(tokens.shape[0], context)
-        features, _ = self._trunk(self.teacher_inputs(tokens) if inputs is None else inputs, state)
-        return self.head(features), features
-
-    def log_prob(self, tokens: torch.Tensor, lengths: torch.Tensor, context: Any = None,
-                 temperature: float = 1.0, inputs: torch.Tensor | None = None) -> torch.Tensor:
-        """``[B, T]`` log-probability of each target token, 0 on padding, under the
-        distribution ``sample`` draws from at ``temperature`` (> 0); teacher-forced on
-        ``inputs [B, T]`` instead of the shifted tokens when given (scheduled sampling).
-        Only real positions reach the output layer (:func:`token_log_probs`)."""
-        if temperature <= 0:
-            raise ValueError(f"temperature must be > 0 to score tokens, got {temperature}")
-        state = self.initial_state(len(tokens), context)
-        features, _ = self._trunk(self.teacher_inputs(tokens) if inputs is None else inputs, state)
-        real = length_mask(lengths, tokens.shape[1]).bool()
-        chosen = token_log_probs(features[real], self.head.weight, self.head.bias, tokens[real],
-                                 temperature)
-        return features.new_zeros(tokens.shape).masked_scatter(real, chosen)
 
     def nll(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Mean negative log-likelihood per real token (a scalar)."""

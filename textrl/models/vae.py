@@ -24,10 +24,8 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from textrl.data.corpus import length_mask
 from textrl.models.base import Sample
-from textrl.models.module import PolicyModule
-from textrl.models.token_log_probs import token_log_probs
+from textrl.models.module import LinearHeadPolicy
 
 
 class _State(NamedTuple):
@@ -53,7 +51,7 @@ class VAEConfig:
     unk_id: int | None = None
 
 
-class SentenceVAE(PolicyModule):
+class SentenceVAE(LinearHeadPolicy):
     """Encoder -> q(z|x) = N(mu, diag(exp(logvar))) -> decoder (see the module docstring).
     One embedding table serves the encoder and the decoder.
 
@@ -138,26 +136,6 @@ class SentenceVAE(PolicyModule):
     def step(self, inputs: torch.Tensor, state: _State) -> tuple[torch.Tensor, _State]:
         logits, state = self(inputs[:, None], state)
         return logits[:, 0], state
-
-    def teacher_forced(self, tokens: torch.Tensor, context: torch.Tensor | None = None,
-                       inputs: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        state = self.initial_state(len(tokens), context)
-        features, _ = self._trunk(self.teacher_inputs(tokens) if inputs is None else inputs, state)
-        return self.head(features), features
-
-    def log_prob(self, tokens: torch.Tensor, lengths: torch.Tensor,
-                 context: torch.Tensor | None = None, temperature: float = 1.0,
-                 inputs: torch.Tensor | None = None) -> torch.Tensor:
-        """``[B, T]`` log p(x_t | x_<t, z) with ``context = z [B, Z]``, 0 on padding;
-        teacher-forced on ``inputs [B, T]`` when given (word dropout)."""
-        if temperature <= 0:
-            raise ValueError(f"temperature must be > 0 to score tokens, got {temperature}")
-        state = self.initial_state(len(tokens), context)
-        features, _ = self._trunk(self.teacher_inputs(tokens) if inputs is None else inputs, state)
-        real = length_mask(lengths, tokens.shape[1]).bool()
-        chosen = token_log_probs(features[real], self.head.weight, self.head.bias, tokens[real],
-                                 temperature)
-        return features.new_zeros(tokens.shape).masked_scatter(real, chosen)
 
     @torch.no_grad()
     def sample(self, n: int, max_len: int, temperature: float = 1.0,
