@@ -17,7 +17,6 @@ from torch import nn
 from textrl.data.corpus import Corpus
 from textrl.datasets import DataConfig, data_fingerprint
 from textrl.errors import UserError, check_finite
-from textrl.metrics.nll import nll_oracle, nll_test
 from textrl.models.base import Policy
 from textrl.models.gumbel import MODES, SCHEDULES, inverse_temperature, relaxed_sample
 from textrl.models.modes import eval_mode
@@ -26,6 +25,7 @@ from textrl.rewards.discriminator import CNNDiscriminator
 from textrl.settings import check_at_least, check_choices
 from textrl.training.adversarial import RealSentences
 from textrl.training.gan_losses import LOSSES, critic_loss, generator_loss, gradient_penalty
+from textrl.training.mle import evaluate_policy
 
 
 @dataclass
@@ -215,13 +215,8 @@ class GumbelGANTrainer:
         return {"tau": tau} | totals | self.g_step(tau)
 
     def evaluate(self, step: int) -> dict[str, float]:
-        out = {"nll_valid": nll_test(self.policy, self.corpus.valid)}
-        if self.oracle is not None:
-            g = torch.Generator(device=self.generator.device).manual_seed(
-                self.config.seed + 1_000_003 * (step + 1))
-            out["nll_oracle"] = nll_oracle(self.policy, self.oracle, self.config.eval_samples,
-                                           generator=g)
-        return out
+        return evaluate_policy(self.policy, self.corpus, self.oracle, "valid",
+                               self.config.eval_samples, self.config.seed + 1_000_003 * (step + 1))
 
     def state_dict(self) -> dict:
         return {"discriminator": self.d.state_dict(), "g_optimizer": self.g_optimizer.state_dict(),
