@@ -21,7 +21,7 @@ import shlex
 import statistics
 from pathlib import Path
 
-from cli_runs import append_result, evaluate, run_parallel, train
+from cli_runs import append_result, evaluate, recorded, run_parallel, train
 
 DATA = ["--data", "grammar", "--n-train", "10000", "--n-valid", "1000", "--n-test", "1000"]
 MODELS = {
@@ -38,17 +38,12 @@ MODELS = {
 }
 
 
-def done(path: Path) -> dict[str, dict]:
-    lines = path.read_text().splitlines() if path.exists() else []
-    return {r["run"]: r for r in map(json.loads, lines)}
-
-
 def pipeline(seed: int, args: argparse.Namespace) -> None:
     """Every model of one seed, starts first."""
     out = Path(args.out)
     for model in MODELS:
         name = f"{model}-seed{seed}"
-        if name in done(out / "results.jsonl"):
+        if name in recorded(out / "results.jsonl"):
             continue
         cmd = ["textrl", "train", *MODELS[model](out, seed), "--seed", str(seed), "--out",
                str(out / name), "--quiet", *shlex.split(args.flags.get(model, ""))]
@@ -60,7 +55,7 @@ def pipeline(seed: int, args: argparse.Namespace) -> None:
 
 
 def summarise(out: Path) -> None:
-    rows = list(done(out / "results.jsonl").values())
+    rows = list(recorded(out / "results.jsonl").values())
     print("| model | seeds | % grammatical | % novel | % unique | distinct-2 | distinct-4 | "
           "training, min |")
     print("|---|---|---|---|---|---|---|---|")

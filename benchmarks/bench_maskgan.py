@@ -25,7 +25,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from cli_runs import append_result, evaluate, read_log, run_parallel, train
+from cli_runs import append_result, evaluate, read_log, recorded, run_parallel, train_stage
 
 ROOT = Path(__file__).resolve().parents[1]
 PTB = ROOT.parent / "shared/data/ptb"
@@ -40,21 +40,8 @@ PAPER = {"lm": "ppl 78; unique 40.6/75.2/91.9", "maskmle": "masked ppl 55.3; sam
          "38.2/70.7/88.2"}
 
 
-def done(out: Path) -> set[str]:
-    path = out / "results.jsonl"
-    lines = path.read_text().splitlines() if path.exists() else []
-    return {json.loads(line)["run"] for line in lines if line}
-
-
 def stage(name: str, cmd: list[str], args: argparse.Namespace) -> None:
-    out = Path(args.out)
-    if name in done(out):
-        return
-    cmd, wall, final = train([*cmd, "--out", str(out / name), "--quiet"], out / name,
-                             args.threads)
-    append_result(out / "results.jsonl", {"run": name, "wall_s": wall, "command": " ".join(cmd),
-                                          "threads": args.threads, "workers": args.workers,
-                                          "final": final})
+    train_stage(Path(args.out), name, cmd, args.threads, workers=args.workers)
 
 
 def pipeline(seed: int, args: argparse.Namespace) -> None:
@@ -75,10 +62,9 @@ def pipeline(seed: int, args: argparse.Namespace) -> None:
 def score(args: argparse.Namespace) -> None:
     out = Path(args.out)
     scored = out / "scores.jsonl"
-    have = ({json.loads(line)["run"] for line in scored.read_text().splitlines()}
-            if scored.exists() else set())
+    have = recorded(scored)
     scorer = ["--samples", str(args.samples), "--scorer", str(out / "scorer")]
-    for name in sorted(done(out) - have - {"scorer"}):
+    for name in sorted(set(recorded(out / "results.jsonl")) - set(have) - {"scorer"}):
         best = [] if name.startswith("maskgan") else ["--checkpoint", "best"]
         result = evaluate(out / name, args.threads * args.workers, [*scorer, *best])
         append_result(scored, {"run": name} | {k: v for k, v in result.items()

@@ -20,14 +20,13 @@ Stages already in OUT/results.jsonl are skipped.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 from pathlib import Path
 
 import torch
 import yaml
-from cli_runs import append_result, evaluate, run_parallel, train
+from cli_runs import append_result, evaluate, recorded, run_parallel, train_stage
 
 from textrl.data.corpus import Split
 from textrl.data.tokenizers import get_tokenizer
@@ -47,20 +46,8 @@ HOMOTOPIES = [("i want to talk to you .", "she did n't want to be with him ."),
               ("the market fell sharply .", "prices rose in new york trading .")]
 
 
-def done(out: Path, name: str = "results.jsonl") -> dict[str, dict]:
-    path = out / name
-    lines = path.read_text().splitlines() if path.exists() else []
-    return {r["run"]: r for r in map(json.loads, lines)}
-
-
 def stage(name: str, cmd: list[str], args: argparse.Namespace) -> None:
-    out = Path(args.out)
-    if name in done(out):
-        return
-    cmd, wall, final = train([*cmd, "--out", str(out / name), "--quiet"], out / name,
-                             args.threads)
-    append_result(out / "results.jsonl", {"run": name, "wall_s": wall, "command": " ".join(cmd),
-                                          "threads": args.threads, "final": final})
+    train_stage(Path(args.out), name, cmd, args.threads)
 
 
 def job(kind: str, seed: int, args: argparse.Namespace) -> None:
@@ -146,8 +133,8 @@ def qualitative(out: Path, seed: int) -> None:
 def score(args: argparse.Namespace) -> None:
     out = Path(args.out)
     torch.set_num_threads(args.threads * args.workers)
-    have = done(out, "scores.jsonl")
-    for name in sorted(set(done(out)) - set(have) - {"scorer"}):
+    have = recorded(out / "scores.jsonl")
+    for name in sorted(set(recorded(out / "results.jsonl")) - set(have) - {"scorer"}):
         result = evaluate(out / name, args.threads * args.workers,
                           ["--samples", "1000", "--checkpoint", "best", "--importance-samples",
                            str(args.importance_samples)])
@@ -168,7 +155,7 @@ def mean_sd(values: list[float], digits: int = 2) -> str:
 
 
 def summarise(out: Path) -> None:
-    scores, runs = done(out, "scores.jsonl"), done(out)
+    scores, runs = recorded(out / "scores.jsonl"), recorded(out / "results.jsonl")
     print("| model | seeds | test NLL per sentence, bound | importance-weighted | perplexity "
           "(IW) | KL | active units | mutual information | imputed NLL (scorer) | adversarial "
           "error, unigram / LSTM | training, min |")

@@ -48,6 +48,22 @@ def read_log(run: Path) -> list[dict]:
     return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
 
 
+def recorded(path: Path) -> dict[str, dict]:
+    """The records of a results file, by their ``run`` name (empty before the first)."""
+    lines = path.read_text().splitlines() if path.exists() else []
+    return {r["run"]: r for r in map(json.loads, lines) if r}
+
+
+def train_stage(out: Path, name: str, cmd: list[str], threads: int, **record) -> None:
+    """Train ``cmd`` into ``OUT/name`` and append its record (command, wall time, threads,
+    final line, ``record``) to OUT/results.jsonl, unless a record of ``name`` is there."""
+    if name in recorded(out / "results.jsonl"):
+        return
+    cmd, wall, final = train([*cmd, "--out", str(out / name), "--quiet"], out / name, threads)
+    append_result(out / "results.jsonl", {"run": name, "wall_s": wall, "command": " ".join(cmd),
+                                          "threads": threads} | record | {"final": final})
+
+
 def append_result(path: Path, record: dict) -> None:
     with open(path, "a") as f:
         f.write(json.dumps(record) + "\n")
