@@ -49,7 +49,7 @@ def test_evaluate_with_references(capsys, tmp_path, text_runs, text_file):
     code, out, _ = cli(capsys, "evaluate", text_runs[0], "--json", "--samples", "50")
     result = json.loads(out)
     assert code == 0 and result["settings"]["references"] == "test split"
-    for key in ("bleu2", "bleu4", "sacrebleu4", "self_bleu4", "distinct2", "length_mean",
+    for key in ("bleu2", "bleu4", "bleu5", "sacrebleu4", "self_bleu4", "distinct2", "length_mean",
                 "nll_test"):
         assert key in result
     refs = text_file(["the cat sat on a mat", "a dog ran"], "refs.txt")

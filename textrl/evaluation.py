@@ -32,7 +32,7 @@ def decode_split(split: Split | torch.Tensor, corpus: Corpus) -> list[list[str]]
 
 def score_samples(policy: SequenceModel, corpus: Corpus, oracle: OracleLSTM | None,
                   references: list[list[str]], n_samples: int, temperature: float, seed: int,
-                  bleu_orders: Sequence[int] = (2, 3, 4), scorer: Policy | None = None,
+                  bleu_orders: Sequence[int] = (2, 3, 4, 5), scorer: Policy | None = None,
                   grammar: bool = False) -> dict[str, float]:
     """Every metric of one set of ``n_samples`` samples drawn at ``temperature`` with ``seed``:
     BLEU-n against ``references``, sacrebleu's corpus BLEU-4, self-BLEU-4, distinct-n (x 100:
