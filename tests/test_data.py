@@ -3,6 +3,7 @@ import torch
 
 from textrl.data import CharTokenizer, Corpus, Vocab, WordTokenizer, length_mask, read_lines
 from textrl.data.corpus import LoadReport, encode_sentences, tokenize_lines
+from textrl.data.tokenizers import get_tokenizer
 from textrl.errors import DataError
 
 
@@ -29,6 +30,17 @@ def test_vocab_specials_and_frequency_order():
     assert v.decode([5, 4, v.eos_id, 5]) == ["a", "b"]
     assert v.decode([v.bos_id, 4, v.pad_id]) == ["b"]
     assert len(Vocab.from_corpus([["a", "b", "c"]], max_size=5)) == 5
+
+
+def test_vocab_texts_cut_each_row_at_its_length():
+    v = Vocab.from_corpus([["b", "a", "b"]])  # b = 4, a = 5
+    tokens = torch.tensor([[4, 5, v.eos_id, 4], [5, v.eos_id, 4, 4]])
+    tokenizer = get_tokenizer("word")
+    assert v.texts(tokens, torch.tensor([2, 4]), tokenizer) == ["b a", "a"]
+    # a window of a token stream: EOS is a word, and only the length ends the row
+    assert v.texts(tokens, torch.tensor([4, 3]), tokenizer, stream=True) == [
+        "b a <eos> b", "a <eos> b"]
+    assert v.texts(tokens[:0], torch.tensor([], dtype=torch.long), tokenizer) == []
 
 
 def test_vocab_json_round_trip_and_bad_file(tmp_path):

@@ -306,9 +306,9 @@ def run(argv: list[str] | None = None) -> int:
         generator = seeded_generator(args.seed, device)
         sample = loaded.model.sample(args.n, loaded.max_len, args.temperature, generator=generator)
         tokenizer = get_tokenizer(loaded.data.tokenizer, loaded.data.keep_spaces)
-        for row, length in zip(sample.tokens.tolist(), sample.lengths.tolist(), strict=True):
-            print(tokenizer.detokenize(loaded.vocab.decode(row[:length],
-                                                           loaded.data.windows is not None)))
+        for line in loaded.vocab.texts(sample.tokens, sample.lengths, tokenizer,
+                                       stream=loaded.data.windows is not None):
+            print(line)
         return 0
     loaded = load_run(args.run, best=args.checkpoint == "best", device=resolve_device(args.device))
     corpus, data = loaded.corpus, loaded.data

@@ -46,8 +46,7 @@ def decode(vae: SentenceVAE, z: torch.Tensor, max_len: int, vocab: Vocab,
     """Greedy decodes of the codes ``z [N, Z]`` (x_t = argmax p(x_t | x_<t, z))."""
     with eval_mode(vae):
         sample = vae.sample(len(z), max_len, temperature=0.0, context=z)
-    return [tokenizer.detokenize(vocab.decode(row[:length])) for row, length in
-            zip(sample.tokens.tolist(), sample.lengths.tolist(), strict=True)]
+    return vocab.texts(sample.tokens, sample.lengths, tokenizer)
 
 
 @torch.no_grad()

@@ -15,6 +15,9 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+import torch
+
+from textrl.data.tokenizers import Tokenizer
 from textrl.errors import DataError
 
 SPECIALS = ("<pad>", "<bos>", "<eos>", "<unk>")
@@ -103,6 +106,13 @@ class Vocab:
                     continue
             out.append(self.itos[i])
         return out
+
+    def texts(self, tokens: torch.Tensor, lengths: torch.Tensor, tokenizer: Tokenizer,
+              stream: bool = False) -> list[str]:
+        """The rows of ``tokens [N, T]``, each cut at its length (``lengths [N]``), decoded
+        (see ``decode`` for ``stream``) and joined back into text by ``tokenizer``."""
+        return [tokenizer.detokenize(self.decode(row[:length], stream)) for row, length in
+                zip(tokens.tolist(), lengths.tolist(), strict=True)]
 
     def to_dict(self) -> dict:
         return {"tokens": self.itos, "has_specials": self.has_specials}

@@ -110,8 +110,7 @@ def decode_samples(trainer: Trainer, n: int, seed: int) -> list[str]:
                                        generator=seeded_generator(seed, trainer.generator.device))
     tokenizer = get_tokenizer(trainer.data.tokenizer, trainer.data.keep_spaces)
     stream = trainer.data.windows is not None  # EOS separates sentences inside a window
-    return [tokenizer.detokenize(trainer.vocab.decode(row[:length], stream)) for row, length in
-            zip(sample.tokens.tolist(), sample.lengths.tolist(), strict=True)]
+    return trainer.vocab.texts(sample.tokens, sample.lengths, tokenizer, stream)
 
 
 class _Watchers:
