@@ -22,11 +22,10 @@ Each model: `textrl evaluate --json --seed 0 --samples N --reverse-ppl N --score
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 from pathlib import Path
 
-from cli_runs import append_result, evaluate, recorded, run_parallel, train_stage
+from cli_runs import append_result, evaluate, mean_sd, recorded, run_parallel, train_stage
 
 ROOT = Path(__file__).resolve().parents[1]
 POEMS = ROOT.parent / "shared/data/poems/shi.txt"
@@ -78,9 +77,7 @@ def summarise(out: Path) -> None:
             continue
         cells = []
         for key in REPORTED:
-            values = [r[key] for r in rows]
-            sd = f" ± {statistics.stdev(values):.3f}" if len(values) > 1 else ""
-            cells.append(f"{statistics.mean(values):.3f}{sd}")
+            cells.append(mean_sd([r[key] for r in rows]))
         stages = [model] if model != "latent-gan" else ["autoencoder", model]
         minutes = [sum(records[f"{s}-seed{r['seed']}"]["wall_s"] for s in stages) / 60
                    for r in rows]

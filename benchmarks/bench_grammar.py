@@ -18,10 +18,9 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
-import statistics
 from pathlib import Path
 
-from cli_runs import append_result, evaluate, recorded, run_parallel, train
+from cli_runs import append_result, evaluate, mean_sd, recorded, run_parallel, train
 
 from textrl.data.grammar import grammar_metrics
 from textrl.datasets import DataConfig, build_corpus
@@ -96,10 +95,7 @@ def summarise(out: Path) -> None:
 
         def cell(key: str, scale: float = 100.0, digits: int = 1, mine=mine) -> str:
             values = [scale * r[key] for r in mine if key in r]
-            if not values:
-                return "-"
-            sd = f" ± {statistics.stdev(values):.{digits}f}" if len(values) > 1 else ""
-            return f"{statistics.mean(values):.{digits}f}{sd}"
+            return mean_sd(values, digits)
 
         print(f"| {model} | {len(mine)} | {cell('grammatical')} | {cell('novel')} "
               f"| {cell('unique')} | {cell('distinct2', 100, 2)} | {cell('distinct4', 100, 2)} "

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import time
 from collections.abc import Callable, Sequence
@@ -62,6 +63,14 @@ def train_stage(out: Path, name: str, cmd: list[str], threads: int, **record) ->
     cmd, wall, final = train([*cmd, "--out", str(out / name), "--quiet"], out / name, threads)
     append_result(out / "results.jsonl", {"run": name, "wall_s": wall, "command": " ".join(cmd),
                                           "threads": threads} | record | {"final": final})
+
+
+def mean_sd(values: Sequence[float], digits: int = 3) -> str:
+    """"mean ± sd" of a table cell; the mean alone for one value, "-" for none."""
+    if not values:
+        return "-"
+    sd = f" ± {statistics.stdev(values):.{digits}f}" if len(values) > 1 else ""
+    return f"{statistics.mean(values):.{digits}f}{sd}"
 
 
 def append_result(path: Path, record: dict) -> None:
