@@ -24,7 +24,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from cli_runs import append_result, read_log, run_parallel, train_and_evaluate
+from cli_runs import append_result, mean_sd, read_log, run_parallel, train_and_evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
 ORACLE = ROOT.parent / "shared/data/seqgan_oracle/target_params_py3.pkl"
@@ -55,11 +55,6 @@ def best_logged(run: Path) -> tuple[float, int, int]:
     scored = [(r["nll_oracle"], r["iteration"]) for r in read_log(run)
               if r["iteration"] > 0 and "nll_oracle" in r]
     return (*min(scored), len(scored))
-
-
-def mean_sd(values: list[float]) -> str:
-    sd = statistics.stdev(values) if len(values) > 1 else float("nan")
-    return f"{statistics.mean(values):.3f} ± {sd:.3f}"
 
 
 def summarise(out: Path) -> None:

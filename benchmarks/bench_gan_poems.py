@@ -75,9 +75,7 @@ def summarise(out: Path) -> None:
                        and "bleu2" in r), key=lambda r: r["seed"])
         if not rows:
             continue
-        cells = []
-        for key in REPORTED:
-            cells.append(mean_sd([r[key] for r in rows]))
+        cells = [mean_sd([r[key] for r in rows]) for key in REPORTED]
         stages = [model] if model != "latent-gan" else ["autoencoder", model]
         minutes = [sum(records[f"{s}-seed{r['seed']}"]["wall_s"] for s in stages) / 60
                    for r in rows]

@@ -24,6 +24,7 @@ from cli_runs import append_result, evaluate, mean_sd, recorded, run_parallel, t
 
 from textrl.data.grammar import grammar_metrics
 from textrl.datasets import DataConfig, build_corpus
+from textrl.evaluation import decode_split
 from textrl.metrics.bleu import self_bleu
 from textrl.metrics.diversity import distinct_n, length_stats
 
@@ -72,13 +73,8 @@ def real_test_row() -> dict[str, float]:
     """The metrics of the 1,000 held-out grammar strings themselves: what a generator that
     matched the data would score (short strings recur, so many real strings are not novel)."""
     corpus, _ = build_corpus(DataConfig(data="grammar", **SIZES))
-
-    def strings(split):
-        return [corpus.vocab.decode(row[:n]) for row, n in
-                zip(split.tokens.tolist(), split.lengths.tolist(), strict=True)]
-
-    test = strings(corpus.test)
-    return (grammar_metrics(test, strings(corpus.train)) | length_stats(test)
+    test = decode_split(corpus.test, corpus)
+    return (grammar_metrics(test, decode_split(corpus.train, corpus)) | length_stats(test)
             | {"distinct2": distinct_n(test, 2), "distinct4": distinct_n(test, 4),
                "self_bleu4": self_bleu(test, 4)})
 

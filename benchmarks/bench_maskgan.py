@@ -19,13 +19,12 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
-import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from cli_runs import append_result, evaluate, read_log, recorded, run_parallel, train_stage
+from cli_runs import append_result, evaluate, mean_sd, read_log, recorded, run_parallel, train_stage
 
 ROOT = Path(__file__).resolve().parents[1]
 PTB = ROOT.parent / "shared/data/ptb"
@@ -92,11 +91,6 @@ def score(args: argparse.Namespace) -> None:
         filled.write_text("\n".join(lines) + "\n")
 
 
-def mean_sd(values: list[float], digits: int = 1) -> str:
-    sd = statistics.stdev(values) if len(values) > 1 else float("nan")
-    return f"{statistics.mean(values):.{digits}f} ± {sd:.{digits}f}"
-
-
 def summarise(out: Path) -> None:
     scores = {r["run"]: r for r in map(json.loads, (out / "scores.jsonl").read_text().splitlines())}
     walls = {r["run"]: r["wall_s"] for r in map(json.loads,
@@ -113,14 +107,14 @@ def summarise(out: Path) -> None:
         logs = [read_log(out / r) for r in runs]
         valid = ([min(x["ppl_valid"] for x in log if "ppl_valid" in x) for log in logs]
                  if model == "lm" else None)
-        masked = {k: mean_sd([r[f"masked_ppl_{k}"] for r in rows]) if "masked_ppl_random"
+        masked = {k: mean_sd([r[f"masked_ppl_{k}"] for r in rows], 1) if "masked_ppl_random"
                   in rows[0] else "-" for k in ("random", "contiguous")}
-        unique = " / ".join(mean_sd([100 * r[f"distinct{n}"] for r in rows]) for n in (2, 3, 4))
-        found = mean_sd([100 * r["in_valid4"] for r in rows])
-        minutes = mean_sd([walls[r] / 60 for r in runs])
-        print(f"| {model} | {len(runs)} | {mean_sd(valid) if valid else '-'} "
+        unique = " / ".join(mean_sd([100 * r[f"distinct{n}"] for r in rows], 1) for n in (2, 3, 4))
+        found = mean_sd([100 * r["in_valid4"] for r in rows], 1)
+        minutes = mean_sd([walls[r] / 60 for r in runs], 1)
+        print(f"| {model} | {len(runs)} | {mean_sd(valid, 1)} "
               f"| {masked['random']} | {masked['contiguous']} "
-              f"| {mean_sd([r['scorer_ppl'] for r in rows])} | {unique} | {found} % "
+              f"| {mean_sd([r['scorer_ppl'] for r in rows], 1)} | {unique} | {found} % "
               f"| {minutes} | {PAPER[model]} |")
     plane = out / "compare.jsonl"
     if plane.exists():

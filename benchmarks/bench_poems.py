@@ -15,12 +15,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 from pathlib import Path
 
-from cli_runs import append_result, read_log, run_parallel, train_and_evaluate
+from cli_runs import append_result, mean_sd, read_log, run_parallel, train_and_evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
 POEMS = ROOT.parent / "shared/data/poems/shi.txt"
@@ -74,11 +73,7 @@ def summarise(path: Path) -> None:
         rows = sorted((r for r in records if r["model"] == model), key=lambda r: r["seed"])
         if not rows:
             continue
-        cells = []
-        for key in REPORTED:
-            values = [r[key] for r in rows]
-            sd = statistics.stdev(values) if len(values) > 1 else float("nan")
-            cells.append(f"{statistics.mean(values):.4f} ± {sd:.4f}")
+        cells = [mean_sd([r[key] for r in rows], 4) for key in REPORTED]
         minutes = [training_minutes(path.parent / f"{model}-seed{r['seed']}") for r in rows]
         walls = ", ".join(f"{m:.1f}" for m in minutes)
         print(f"| {model} | {', '.join(str(r['seed']) for r in rows)} | {' | '.join(cells)} | "

@@ -20,13 +20,12 @@ Stages already in OUT/results.jsonl are skipped.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 from pathlib import Path
 
 import torch
 import yaml
-from cli_runs import append_result, evaluate, recorded, run_parallel, train_stage
+from cli_runs import append_result, evaluate, mean_sd, recorded, run_parallel, train_stage
 
 from textrl.data.corpus import Split
 from textrl.data.tokenizers import get_tokenizer
@@ -149,11 +148,6 @@ def score(args: argparse.Namespace) -> None:
         qualitative(out, min(args.seeds))
 
 
-def mean_sd(values: list[float], digits: int = 2) -> str:
-    sd = statistics.stdev(values) if len(values) > 1 else float("nan")
-    return f"{statistics.mean(values):.{digits}f} ± {sd:.{digits}f}"
-
-
 def summarise(out: Path) -> None:
     scores, runs = recorded(out / "scores.jsonl"), recorded(out / "results.jsonl")
     print("| model | seeds | test NLL per sentence, bound | importance-weighted | perplexity "
@@ -165,17 +159,17 @@ def summarise(out: Path) -> None:
         if not rows:
             continue
         if model == "rnnlm":
-            exact = mean_sd([r["nll_sentence"] for r in rows])
-            cells = [exact, exact, mean_sd([r["ppl_test"] for r in rows]), "-", "-", "-"]
+            exact = mean_sd([r["nll_sentence"] for r in rows], 2)
+            cells = [exact, exact, mean_sd([r["ppl_test"] for r in rows], 2), "-", "-", "-"]
         else:
-            cells = [mean_sd([r[k] for r in rows]) for k in ("nll_bound", "nll_iw", "ppl_iw",
+            cells = [mean_sd([r[k] for r in rows], 2) for k in ("nll_bound", "nll_iw", "ppl_iw",
                                                              "kl", "active_units",
                                                              "mutual_info")]
         adversarial = " / ".join(mean_sd([r[f"adversarial_{k}"] for r in rows], 1)
                                  for k in ("unigram", "lstm"))
         minutes = mean_sd([runs[r["run"]]["wall_s"] / 60 for r in rows], 1)
         print(f"| {model} | {len(rows)} | {' | '.join(cells)} "
-              f"| {mean_sd([r['imputed_nll'] for r in rows])} | {adversarial} | {minutes} |")
+              f"| {mean_sd([r['imputed_nll'] for r in rows], 2)} | {adversarial} | {minutes} |")
 
 
 def main() -> None:

@@ -44,10 +44,10 @@ def schedule_flags(schedule: str, epochs: int, steps_per_epoch: int) -> list[str
     return ["--kl-anneal", "none", "--free-bits", "0.125"]
 
 
-def run_one(schedule: str, word_keep: float, args: argparse.Namespace) -> None:
+def run_one(schedule: str, word_keep: float, steps: int, args: argparse.Namespace) -> None:
+    """Train and score one schedule; ``steps`` gradient steps make an epoch."""
     out, ptb = Path(args.out), Path(args.ptb)
     name = f"{schedule}-keep{word_keep}"
-    steps = math.ceil(len((ptb / "ptb.train.txt").read_text().splitlines()) / BATCH)
     cmd = ["textrl", "train", "vae", "--data", str(ptb / "ptb.train.txt"), "--valid",
            str(ptb / "ptb.valid.txt"), "--test", str(ptb / "ptb.test.txt"), "--config", "cpu",
            "--batch-size", str(BATCH), "--epochs", str(args.epochs), "--seed", str(args.seed),
@@ -97,8 +97,9 @@ def main() -> None:
     out = Path(args.out)
     if not args.summary:
         out.mkdir(parents=True, exist_ok=True)
+        lines = len((Path(args.ptb) / "ptb.train.txt").read_text().splitlines())
         run_parallel([(s, k) for s in args.schedules for k in args.word_keep], args.workers,
-                     lambda s, k: run_one(s, k, args))
+                     lambda s, k: run_one(s, k, math.ceil(lines / BATCH), args))
     summarise(out)
 
 
