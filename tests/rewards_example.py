@@ -42,7 +42,8 @@ class RepeatPenalty:
         self.weight = weight
 
     def __call__(self, tokens, lengths, context=None):
-        same = (tokens[:, 1:] == tokens[:, :-1]) & (torch.arange(1, tokens.shape[1]) < lengths[:, None])
+        positions = torch.arange(1, tokens.shape[1], device=tokens.device)
+        same = (tokens[:, 1:] == tokens[:, :-1]) & (positions < lengths[:, None])
         return -self.weight * same.sum(1).float()
 
 

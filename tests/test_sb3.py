@@ -37,8 +37,8 @@ def test_last_token_encoder_for_recurrent_policies():
 def test_sb3_trains_unmodified_on_the_registered_env(algo):
     env = gymnasium.make(textrl.ENV_ID)
     kwargs = {"n_steps": 40, "batch_size": 40} if algo is PPO else {"n_steps": 20}
-    model = use_fast_sampler(algo("MlpPolicy", env, policy_kwargs=policy_kwargs(), seed=0, **kwargs),
-                             torch.Generator().manual_seed(0))
+    model = algo("MlpPolicy", env, policy_kwargs=policy_kwargs(), seed=0, **kwargs)
+    model = use_fast_sampler(model, torch.Generator(device=model.device).manual_seed(0))
     assert isinstance(model.policy.action_dist, FastCategoricalDistribution)
     model.learn(40)
     assert len(model.ep_info_buffer) == 2  # two 20-token sentences
@@ -53,6 +53,14 @@ def test_recurrent_ppo_with_the_last_token_encoder():
                                      policy_kwargs=policy_kwargs(50, last_token=True))
     use_fast_sampler(model).learn(40)
     assert len(model.ep_info_buffer) == 8
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_fast_sampler_refuses_a_generator_on_another_device():
+    model = PPO("MlpPolicy", gymnasium.make(textrl.ENV_ID), policy_kwargs=policy_kwargs(),
+                device="cpu")
+    with pytest.raises(ValueError, match="generator is on cuda"):
+        use_fast_sampler(model, torch.Generator(device="cuda"))
 
 
 def test_fast_sampler_refuses_continuous_actions():

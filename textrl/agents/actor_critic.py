@@ -12,6 +12,7 @@ from torch import nn
 from textrl.agents.base import Agent, Rollout
 from textrl.errors import check_finite
 from textrl.models.base import Policy
+from textrl.models.modes import backward_in_eval_mode
 
 
 class Critic(Protocol):
@@ -95,17 +96,18 @@ class ActorCritic(Agent):
         tokens, lengths, context = rollout.tokens, rollout.lengths, rollout.context
         valid = rollout.valid()
         self.policy.eval()
-        logits, features = self.policy.teacher_forced(tokens, context)
+        with backward_in_eval_mode(self.policy):  # a critic may share the policy's encoder
+            logits, features = self.policy.teacher_forced(tokens, context)
+            if self.critic is not None:
+                values = self.critic(tokens, lengths, context)
+            else:
+                values = self.value_head(features).squeeze(2)
         log_probs = torch.log_softmax(logits, dim=-1)
         chosen = log_probs.gather(2, tokens[..., None]).squeeze(2)
         # 0 log 0 = 0 for tokens a policy rules out (log-probability -inf: an in-filler's
         # given positions); finite log-probabilities pass the clamp unchanged.
         finite = log_probs.clamp(min=torch.finfo(log_probs.dtype).min)
         entropy = -(log_probs.exp() * finite).sum(-1)
-        if self.critic is not None:
-            values = self.critic(tokens, lengths, context)
-        else:
-            values = self.value_head(features).squeeze(2)
         return chosen * valid, entropy * valid, values * valid
 
     def advantages(self, rollout: Rollout, values: torch.Tensor

@@ -9,6 +9,7 @@ from textrl import distributed
 from textrl.agents.base import Agent, Rollout
 from textrl.errors import check_finite
 from textrl.models.base import Policy
+from textrl.models.modes import backward_in_eval_mode
 
 BASELINES = ("none", "moving_average")
 
@@ -59,8 +60,9 @@ class PolicyGradient(Agent):
         self.policy.eval()  # dropout off: the gradient is of the policy that sampled the tokens
         returns = returns_to_go(rollout.rewards.float() * acted, rollout.valid(), self.gamma) * acted
         advantages = (returns - self.baseline_value) * acted
-        log_probs = distributed.call(self.policy, "log_prob", rollout.tokens, rollout.lengths,
-                                     rollout.context)
+        with backward_in_eval_mode(self.policy):
+            log_probs = distributed.call(self.policy, "log_prob", rollout.tokens,
+                                         rollout.lengths, rollout.context)
         # A sum over the batch: each process's share counts as much as in one process, and
         # DDP's gradient average divides by the processes.
         return -(log_probs * advantages).sum() * distributed.world(), returns

@@ -86,6 +86,9 @@ def use_fast_sampler(model, generator: torch.Generator | None = None):
     policy = model.policy
     if not isinstance(policy.action_dist, CategoricalDistribution):
         raise TypeError("use_fast_sampler needs a Discrete action space (a categorical policy)")
+    if generator is not None and generator.device.type != policy.device.type:
+        raise ValueError(f"use_fast_sampler: the generator is on {generator.device} but the "
+                         f"policy on {policy.device}; pass torch.Generator(device=model.device)")
     fast = FastCategoricalDistribution(policy.action_dist.action_dim)
     fast.generator = generator
     policy.action_dist = fast
