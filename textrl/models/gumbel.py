@@ -74,19 +74,23 @@ def relaxed_sample(policy: Policy, n: int, max_len: int, tau: float, mode: str =
     lengths = torch.full((n,), max_len, dtype=torch.long, device=device)
     pad_row = torch.nn.functional.one_hot(torch.tensor(pad, device=device), vocab).float()
     soft_steps, token_steps = [], []
+    any_done = False
     for t in range(max_len):
         logits, state = policy.step(inputs, state)
         soft, ids = gumbel_softmax(logits, tau, generator, straight_through)
-        soft = torch.where(done[:, None], pad_row, soft)
-        ids = ids.masked_fill(done, pad)
+        if any_done:  # a pass over [n, V]: skipped until a row has ended (always, without EOS)
+            soft = torch.where(done[:, None], pad_row, soft)
+            ids = ids.masked_fill(done, pad)
         soft_steps.append(soft)
         token_steps.append(ids)
         if eos is not None:
             ended = ~done & (ids == eos)
             lengths[ended] = t + 1
             done = done | ended  # not in place: torch.where saved the old mask for backward
-            if bool(done.all()):
+            finished = int(done.sum())  # one host sync a step, as before
+            if finished == n:
                 break
+            any_done = finished > 0
         inputs = soft if mode == "kusner" else ids
     soft_all, tokens = torch.stack(soft_steps, dim=1), torch.stack(token_steps, dim=1)
     if tokens.shape[1] < max_len:  # every row ended early: pad to the full length
