@@ -27,7 +27,7 @@ import tempfile
 from pathlib import Path
 
 import torch
-from cli_runs import read_log
+from cli_runs import unevaluated_step_times
 
 PTB = Path(__file__).resolve().parents[2] / "shared/data/ptb/ptb.train.txt"
 
@@ -44,13 +44,23 @@ def launch(processes: int) -> list[str]:
             f"--nproc_per_node={processes}", "-m", "textrl"]
 
 
+def ptb_workload(work: Path) -> tuple[Path, list[str]]:
+    """The PTB-shape MLE workload: ``(the first 4,000 lines of ptb.train.txt, written to
+    WORK, and the `textrl train mle` arguments that train on them as one stream in windows of
+    35 at emb/hidden 256, batch 32)``."""
+    ptb = work / "ptb4000.txt"
+    ptb.write_text("".join(PTB.read_text().splitlines(keepends=True)[:4000]))
+    return ptb, ["train", "mle", "--data", str(ptb), "--valid", str(ptb), "--test", str(ptb),
+                 "--windows", "35", "--emb-dim", "256", "--hidden-dim", "256", "--batch-size",
+                 "32"]
+
+
 def step_time(argv: list[str], processes: int, out: Path, unit: str) -> float:
     """The fastest logged time of a step that was not evaluated."""
     env = os.environ | {"OMP_NUM_THREADS": "1"}
     subprocess.run([*launch(processes), *argv, "--out", str(out)], env=env, check=True,
                    capture_output=True, text=True)
-    times = [r["time_s"] for r in read_log(out) if r.get(unit, 0) > 0 and "nll_valid" not in r]
-    return min(times)
+    return min(unevaluated_step_times(out, unit))
 
 
 def main() -> None:
@@ -64,11 +74,8 @@ def main() -> None:
     start = work / "start"
     subprocess.run([*launch(1), *MLE, "--epochs", "1", "--out", str(start)], check=True,
                    env=os.environ | {"OMP_NUM_THREADS": "1"}, capture_output=True)
-    ptb = work / "ptb4000.txt"
-    ptb.write_text("".join(PTB.read_text().splitlines(keepends=True)[:4000]))
-    ptb_mle = ["train", "mle", "--data", str(ptb), "--valid", str(ptb), "--test", str(ptb),
-               "--windows", "35", "--emb-dim", "256", "--hidden-dim", "256", "--batch-size", "32",
-               "--eval-every", "1000", "--device", "cpu", "--quiet"]
+    ptb, ptb_mle = ptb_workload(work)
+    ptb_mle = [*ptb_mle, "--eval-every", "1000", "--device", "cpu", "--quiet"]
     times: dict[str, dict[int, list[float]]] = {"mle_epoch": {1: [], 2: []},
                                                  "ptb_mle_epoch": {1: [], 2: []},
                                                  "seqgan_iteration": {1: [], 2: []}}

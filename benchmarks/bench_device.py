@@ -35,10 +35,10 @@ import time
 from pathlib import Path
 
 import torch
-from cli_runs import read_log
+from bench_ddp_scaling import ptb_workload
+from cli_runs import read_log, unevaluated_step_times
 
-DATA = Path(__file__).resolve().parents[2] / "shared/data"
-ORACLE = DATA / "seqgan_oracle/target_params_py3.pkl"
+ORACLE = Path(__file__).resolve().parents[2] / "shared/data/seqgan_oracle/target_params_py3.pkl"
 WORKLOADS = ["mle_oracle_epoch", "mle_ptb_epoch", "seqgan_cpu_iteration", "seqgan_paper_iteration",
              "gumbel_paper_iteration"]
 QUIET = ["--eval-every", "1000", "--eval-samples", "1000", "--quiet"]
@@ -50,10 +50,8 @@ def step_times(argv: list[str], out: Path, unit: str, device: str, threads: int)
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-m", "textrl", *argv, "--device", device, "--out", str(out)],
                    env=env, check=True, capture_output=True, text=True)
-    log = read_log(out)
-    steps = [r["time_s"] for r in log if r.get(unit, 0) > 0 and "nll_valid" not in r
-             and "nll_oracle" not in r]
-    pretrain = [r["d_pretrain_s"] for r in log if "d_pretrain_s" in r]
+    steps = unevaluated_step_times(out, unit)
+    pretrain = [r["d_pretrain_s"] for r in read_log(out) if "d_pretrain_s" in r]
     return {"step_s": min(steps), "mean_step_s": sum(steps) / len(steps), "all_steps_s": steps,
             "wall_s": time.perf_counter() - t0,
             **({"d_round_s": pretrain[0]} if pretrain else {})}
@@ -74,14 +72,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp())
-    ptb = work / "ptb4000.txt"
-    ptb.write_text("".join((DATA / "ptb/ptb.train.txt").read_text()
-                           .splitlines(keepends=True)[:4000]))
+    _, ptb_mle = ptb_workload(work)
     start = args.init or work / "mle"
     mle = ["train", "mle", "--oracle", str(ORACLE), "--epochs", "3", *QUIET]
-    ptb_mle = ["train", "mle", "--data", str(ptb), "--valid", str(ptb), "--test", str(ptb),
-               "--windows", "35", "--emb-dim", "256", "--hidden-dim", "256", "--batch-size",
-               "32", "--epochs", "3", *QUIET]
+    ptb_mle = [*ptb_mle, "--epochs", "3", *QUIET]
     seqgan = ["train", "seqgan", "--init", str(start), "--d-pretrain-steps", "1", *QUIET]
     workloads = {
         "mle_oracle_epoch": (mle, "epoch"),

@@ -49,6 +49,13 @@ def read_log(run: Path) -> list[dict]:
     return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
 
 
+def unevaluated_step_times(run: Path, unit: str) -> list[float]:
+    """The logged ``time_s`` of a run's steps of ``unit`` (epoch, iteration) that did not
+    evaluate: evaluation is not training speed."""
+    return [r["time_s"] for r in read_log(run) if r.get(unit, 0) > 0 and "nll_valid" not in r
+            and "nll_oracle" not in r]
+
+
 def recorded(path: Path) -> dict[str, dict]:
     """The records of a results file, by their ``run`` name (empty before the first)."""
     lines = path.read_text().splitlines() if path.exists() else []
