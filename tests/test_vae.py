@@ -220,6 +220,23 @@ def test_an_autoencoder_on_oracle_sequences(tmp_path, capsys):
     sample = loaded.model.sample(3, loaded.max_len, generator=g())
     assert (sample.lengths == loaded.max_len).all()  # fixed-length sequences, no EOS
     assert_user_error(capsys, "reconstruct", tmp_path / "ae", "1 2 3", match="oracle")
+    # A latent GAN has no NLL-test: `compare` keeps it in the table, leaves it out of the
+    # NLL-oracle / NLL-test plot, says so, and still plots the runs that have both.
+    train(recipe_config("latent-gan", None, {"init": str(tmp_path / "ae"), "iterations": 2,
+                                             "batch_size": 8, "critic_steps": 1, "blocks": 1,
+                                             "width": 8, "noise_dim": 3, "eval_samples": 16}),
+          tmp_path / "gan", progress=False)
+    train(recipe_config("mle", None, {"oracle": "random:1", "n_train": 64, "n_valid": 16,
+                                      "n_test": 16, "epochs": 1, "hidden_dim": 8,
+                                      "eval_samples": 16}), tmp_path / "mle", progress=False)
+    plot = tmp_path / "qd.png"
+    code, out, err = cli(capsys, "compare", tmp_path / "gan", tmp_path / "mle", "--samples", "16",
+                         "--plot", plot)
+    header, gan_row, mle_row = (line.split() for line in out.splitlines())
+    assert code == 0 and header[:4] == ["run", "temperature", "nll_oracle", "nll_test"]
+    assert len(gan_row) == len(mle_row) - 1  # the GAN's nll_test cell is empty
+    assert f"{tmp_path / 'gan'} has no nll_oracle or nll_test" in err
+    assert str(tmp_path / "mle") not in err and plot.stat().st_size > 0
 
 
 def test_resume_is_bit_identical(vae_run, tmp_path):

@@ -274,14 +274,16 @@ def _compare(args: argparse.Namespace) -> int:
     quality, diversity = QD_AXES[is_oracle]
     columns = ["run", "temperature", quality, diversity, "nll_test", "bleu4", "self_bleu4",
                "distinct4", "grammatical", "novel", "length_mean"]
-    columns = list(dict.fromkeys(c for c in columns if c in rows[0]))
+    columns = list(dict.fromkeys(c for c in columns if any(c in row for row in rows)))
     if args.json:
         for row in rows:
             print(json.dumps(row))
     else:
         print(format_table(rows, columns))
     if args.plot:
-        plot_quality_diversity(rows, quality, diversity, args.plot)
+        for run in plot_quality_diversity(rows, quality, diversity, args.plot):
+            print(f"compare: {run} has no {quality} or {diversity} (a latent GAN has no "
+                  "likelihood of the test set): in the table, not in the plot", file=sys.stderr)
     return 0
 
 

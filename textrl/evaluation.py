@@ -165,16 +165,21 @@ def format_table(rows: Sequence[dict], columns: Sequence[str]) -> str:
 
 
 def plot_quality_diversity(rows: Sequence[dict], quality: str, diversity: str,
-                           path: str | Path) -> None:
-    """One line per run through its temperatures, each point labelled with its temperature."""
+                           path: str | Path) -> list[str]:
+    """One line per run through its temperatures, each point labelled with its temperature;
+    returns the runs left out for lack of either axis."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 4.5))
+    left_out = []
     for run in dict.fromkeys(r["run"] for r in rows):
         points = [r for r in rows if r["run"] == run]
+        if any(quality not in p or diversity not in p for p in points):
+            left_out.append(str(run))
+            continue
         xs, ys = [p[diversity] for p in points], [p[quality] for p in points]
         ax.plot(xs, ys, marker="o", label=str(run))
         for p, x, y in zip(points, xs, ys, strict=True):
@@ -187,3 +192,4 @@ def plot_quality_diversity(rows: Sequence[dict], quality: str, diversity: str,
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+    return left_out
