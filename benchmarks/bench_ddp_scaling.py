@@ -12,6 +12,12 @@ Each is the user's command (``python -m textrl train ...`` or ``torchrun --stand
 for steps that were not evaluated (evaluation runs on process 0 alone and is excluded), the
 fastest of them. The configurations alternate over ``--rounds`` so drifting load hits both.
 
+The ceiling of each MLE row: two independent single processes with half the batch each,
+side by side (the work of one DDP process, without the all-reduce or the wait for the
+other). An epoch of DDP can at best take half of such a process's epoch (it has half the
+steps), so ``2 x (1 process's epoch) / (half-batch epoch side by side)`` bounds the speedup
+any data-parallel scheme could reach here, whatever its communication costs.
+
     python benchmarks/bench_ddp_scaling.py --out benchmarks/out/ddp_scaling.json
 """
 
@@ -63,6 +69,19 @@ def step_time(argv: list[str], processes: int, out: Path, unit: str) -> float:
     return min(unevaluated_step_times(out, unit))
 
 
+def side_by_side_step_time(argv: list[str], out: Path, unit: str) -> float:
+    """Two single processes of ``argv`` at once (1 thread each, directories OUT-a, OUT-b): the
+    mean of their fastest logged unevaluated steps."""
+    env = os.environ | {"OMP_NUM_THREADS": "1"}
+    runs = [Path(f"{out}-{name}") for name in "ab"]
+    procs = [subprocess.Popen([*launch(1), *argv, "--out", str(run)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for run in runs]
+    for proc in procs:
+        if proc.wait():
+            raise RuntimeError(proc.stderr.read().decode()[-2000:])
+    return sum(min(unevaluated_step_times(run, unit)) for run in runs) / 2
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=2)
@@ -79,6 +98,7 @@ def main() -> None:
     times: dict[str, dict[int, list[float]]] = {"mle_epoch": {1: [], 2: []},
                                                  "ptb_mle_epoch": {1: [], 2: []},
                                                  "seqgan_iteration": {1: [], 2: []}}
+    half_epochs: dict[str, list[float]] = {"mle_epoch": [], "ptb_mle_epoch": []}
     for round_ in range(args.rounds):
         for processes in (1, 2):
             tag = f"{round_}-{processes}"
@@ -90,6 +110,12 @@ def main() -> None:
                 ["train", "seqgan", "--init", str(start), "--iterations", str(args.iterations),
                  *SEQGAN], processes, work / f"seqgan{tag}", "iteration"))
             print(json.dumps({k: v for k, v in times.items()}), flush=True)
+        half_epochs["mle_epoch"].append(side_by_side_step_time(
+            [*MLE, "--epochs", str(args.epochs), "--batch-size", "32"], work / f"mlehalf{round_}",
+            "epoch"))
+        half_epochs["ptb_mle_epoch"].append(side_by_side_step_time(
+            [*ptb_mle, "--epochs", "2", "--batch-size", "16"], work / f"ptbhalf{round_}", "epoch"))
+        print(json.dumps({"half_batch_side_by_side": half_epochs}), flush=True)
     ptb_tokens = sum(len(line.split()) + 1 for line in ptb.read_text().splitlines())
     tokens = {"mle_epoch": 10_000 * 20, "ptb_mle_epoch": ptb_tokens // 35 * 35,
               "seqgan_iteration": None}
@@ -104,6 +130,10 @@ def main() -> None:
         if tokens[name]:
             row |= {"1_process_tokens_per_s": tokens[name] / one,
                     "2_processes_tokens_per_s": tokens[name] / two}
+        if name in half_epochs:
+            half = min(half_epochs[name])
+            row |= {"half_batch_side_by_side_s": half, "ceiling": 2 * one / half,
+                    "half_batch_all_s": half_epochs[name]}
         result[name] = row
     print(json.dumps(result, indent=2))
     if args.out:
