@@ -36,6 +36,7 @@ import torch
 from cli_runs import unevaluated_step_times
 
 PTB = Path(__file__).resolve().parents[2] / "shared/data/ptb/ptb.train.txt"
+ONE_THREAD = os.environ | {"OMP_NUM_THREADS": "1"}
 
 MLE = ["train", "mle", "--oracle", "random", "--n-valid", "100", "--n-test", "100",
        "--eval-samples", "100", "--eval-every", "1000", "--device", "cpu", "--quiet"]
@@ -63,8 +64,7 @@ def ptb_workload(work: Path) -> tuple[Path, list[str]]:
 
 def step_time(argv: list[str], processes: int, out: Path, unit: str) -> float:
     """The fastest logged time of a step that was not evaluated."""
-    env = os.environ | {"OMP_NUM_THREADS": "1"}
-    subprocess.run([*launch(processes), *argv, "--out", str(out)], env=env, check=True,
+    subprocess.run([*launch(processes), *argv, "--out", str(out)], env=ONE_THREAD, check=True,
                    capture_output=True, text=True)
     return min(unevaluated_step_times(out, unit))
 
@@ -72,13 +72,13 @@ def step_time(argv: list[str], processes: int, out: Path, unit: str) -> float:
 def side_by_side_step_time(argv: list[str], out: Path, unit: str) -> float:
     """Two single processes of ``argv`` at once (1 thread each, directories OUT-a, OUT-b): the
     mean of their fastest logged unevaluated steps."""
-    env = os.environ | {"OMP_NUM_THREADS": "1"}
     runs = [Path(f"{out}-{name}") for name in "ab"]
-    procs = [subprocess.Popen([*launch(1), *argv, "--out", str(run)], env=env,
+    procs = [subprocess.Popen([*launch(1), *argv, "--out", str(run)], env=ONE_THREAD,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for run in runs]
     for proc in procs:
-        if proc.wait():
-            raise RuntimeError(proc.stderr.read().decode()[-2000:])
+        _, stderr = proc.communicate()  # not wait(): a full stderr pipe would block the run
+        if proc.returncode:
+            raise RuntimeError(stderr.decode()[-2000:])
     return sum(min(unevaluated_step_times(run, unit)) for run in runs) / 2
 
 
@@ -92,7 +92,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp())
     start = work / "start"
     subprocess.run([*launch(1), *MLE, "--epochs", "1", "--out", str(start)], check=True,
-                   env=os.environ | {"OMP_NUM_THREADS": "1"}, capture_output=True)
+                   env=ONE_THREAD, capture_output=True)
     ptb, ptb_mle = ptb_workload(work)
     ptb_mle = [*ptb_mle, "--eval-every", "1000", "--device", "cpu", "--quiet"]
     times: dict[str, dict[int, list[float]]] = {"mle_epoch": {1: [], 2: []},
