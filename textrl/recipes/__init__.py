@@ -50,6 +50,7 @@ from textrl.training.latent_gan import (
     LatentGANModelConfig,
     LatentGANScheduleConfig,
 )
+from textrl.training.plateau import LRPlateauConfig
 from textrl.training.vae import VAEPolicyConfig, VAEScheduleConfig
 
 CONFIG_DIR = Path(__file__).parent / "configs"
@@ -185,9 +186,11 @@ def reward_component(name: str) -> Component:
 def components(recipe: Recipe, reward: str = "discriminator") -> dict[str, type]:
     """The config classes of ``recipe`` (with ``reward`` when the recipe takes any)."""
     if recipe.kind == "mle":
-        return {"data": DataConfig, "policy": PolicyConfig, "schedule": MLEConfig}
+        return {"data": DataConfig, "policy": PolicyConfig, "schedule": MLEConfig,
+                "lr_rule": LRPlateauConfig}
     if recipe.kind == "vae":
-        return {"data": DataConfig, "policy": VAEPolicyConfig, "schedule": VAEScheduleConfig}
+        return {"data": DataConfig, "policy": VAEPolicyConfig, "schedule": VAEScheduleConfig,
+                "lr_rule": LRPlateauConfig}
     if recipe.kind == "latent_gan":
         return {"start": AutoencoderStart, "schedule": LatentGANScheduleConfig,
                 "model": LatentGANModelConfig}
@@ -196,7 +199,7 @@ def components(recipe: Recipe, reward: str = "discriminator") -> dict[str, type]
                 "discriminator": GANDiscriminatorConfig}
     if recipe.kind == "maskmle":
         return {"data": DataConfig, "policy": Seq2SeqPolicyConfig, "masks": MaskConfig,
-                "schedule": MLEConfig, "start": LMStart}
+                "schedule": MLEConfig, "start": LMStart, "lr_rule": LRPlateauConfig}
     reward = recipe.reward or reward
     parts: dict[str, type] = {"init": InitConfig}
     if recipe.reward is None:

@@ -37,7 +37,8 @@ def build_from_data(config: RunConfig, resume: bool, device: torch.device | str
     policy = config.parts["policy"].build(corpus)
     if isinstance(policy, SentenceVAE):
         one_process(config.recipe)
-        return VAETrainer(policy, corpus, config.parts["data"], config.parts["schedule"], device)
+        return VAETrainer(policy, corpus, config.parts["data"], config.parts["schedule"], device,
+                          config.parts["lr_rule"])
     start = config.parts.get("start")
     if start is not None and start.init_lm is not None and not resume:
         lm = load_run(start.init_lm, with_data=False)
@@ -49,7 +50,7 @@ def build_from_data(config: RunConfig, resume: bool, device: torch.device | str
                             "train the language model on the same data")
         policy.init_from_lm(lm.model)
     return MLETrainer(policy, corpus, oracle, config.parts["data"], config.parts["schedule"],
-                      device, masks=config.parts.get("masks"))
+                      device, masks=config.parts.get("masks"), lr_rule=config.parts["lr_rule"])
 
 
 def build_latent_gan(config: RunConfig, device: torch.device | str) -> LatentGANTrainer:

@@ -159,9 +159,13 @@ class RunConfig:
         return tuple(name for part in self.parts.values() for name in getattr(part, "RESUMABLE", ()))
 
     def check_resumable(self, saved: dict, run: str) -> None:
-        """A resumed run may change only its parts' ``RESUMABLE`` settings."""
+        """A resumed run may change only its parts' ``RESUMABLE`` settings. A setting the saved
+        run predates counts as its default."""
         mine = self.to_dict()
-        changed = [k for k, v in mine.items() if v != saved.get(k) and k not in self.resumable]
+        defaults = {f.name: f.default for part in self.parts.values() for f in fields(part)
+                    if f.default is not MISSING}
+        changed = [k for k, v in mine.items()
+                   if v != saved.get(k, defaults.get(k)) and k not in self.resumable]
         if changed:
             allowed = " and ".join(flag(k) for k in self.resumable)
             raise CheckpointError(f"{run}: --resume with different {', '.join(changed)} than "

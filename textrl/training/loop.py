@@ -215,6 +215,8 @@ def run_training(trainer: Trainer, config: Any, out: str | Path, resume: bool = 
         bar = tqdm(range(step, trainer.total), initial=step, total=trainer.total,
                    desc=config.recipe, unit=trainer.unit, disable=not progress)
         for _ in bar:
+            if getattr(trainer, "lr_rule", None) is not None and trainer.lr_rule.stopped:
+                break  # texar's learning-rate rule ended the run (--lr-halvings)
             t0 = time.perf_counter()
             step += 1
             where = f"{trainer.unit} {step}"

@@ -21,6 +21,7 @@ from textrl.models.seq2seq import Infill
 from textrl.oracle import OracleLSTM
 from textrl.settings import check_at_least, check_choices
 from textrl.training.infill import MaskConfig, masked_nll
+from textrl.training.plateau import LRPlateauConfig, PlateauHalving
 
 
 @dataclass
@@ -115,7 +116,7 @@ class MLETrainer:
 
     def __init__(self, policy: Policy, corpus: Corpus, oracle: OracleLSTM | None,
                  data: DataConfig, schedule: MLEConfig, device: torch.device | str = "cpu",
-                 masks: MaskConfig | None = None):
+                 masks: MaskConfig | None = None, lr_rule: LRPlateauConfig | None = None):
         self.policy, self.corpus = policy.to(device), corpus.to(device)
         self.oracle = oracle.to(device) if oracle is not None else None
         self.data, self.fingerprint, self.max_len = data, data_fingerprint(data), corpus.max_len
@@ -127,6 +128,7 @@ class MLETrainer:
         self.generator = seeded_generator(distributed.stream_seed(schedule.seed), device)
         self.order = (self.generator if distributed.world() == 1
                       else seeded_generator(schedule.seed, device))
+        self.lr_rule = PlateauHalving(lr_rule or LRPlateauConfig(), policy, self.agent.optimizer)
         distributed.wrap(self.policy)
 
     def begin(self) -> None:
@@ -155,15 +157,19 @@ class MLETrainer:
     def evaluate(self, step: int) -> dict:
         if self.masks is not None:  # the same validation masks at every evaluation
             nll = masked_nll(self.policy, self.corpus.valid, self.masks, self.schedule.seed)
-            return {"nll_valid": nll, "ppl_valid": perplexity(nll)}
-        return evaluate_policy(self.policy, self.corpus, self.oracle, "valid",
-                               self.schedule.eval_samples, seed=self.schedule.seed + step)
+            record = {"nll_valid": nll, "ppl_valid": perplexity(nll)}
+        else:
+            record = evaluate_policy(self.policy, self.corpus, self.oracle, "valid",
+                                     self.schedule.eval_samples, seed=self.schedule.seed + step)
+        return record | self.lr_rule.observe(record["nll_valid"])
 
     def state_dict(self) -> dict:
-        return {"agent": self.agent.state_dict(), "order": self.order.get_state()}
+        return {"agent": self.agent.state_dict(), "order": self.order.get_state(),
+                "lr_rule": self.lr_rule.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
         self.agent.load_state_dict(state["agent"])
+        self.lr_rule.load_state_dict(state.get("lr_rule"))
         saved = state.get("order")
         if self.order is not self.generator and saved is not None and (
                 saved.numel() == self.order.get_state().numel()):  # same kind of device

@@ -25,6 +25,7 @@ from textrl.metrics.latent import (
 from textrl.metrics.nll import perplexity
 from textrl.models.vae import SentenceVAE, VAEConfig, gaussian_kl
 from textrl.settings import check_at_least, check_choices
+from textrl.training.plateau import LRPlateauConfig, PlateauHalving
 
 ANNEALING = ("none", "linear", "sigmoid", "cyclical")
 
@@ -173,7 +174,8 @@ class VAETrainer:
     progress = False
 
     def __init__(self, vae: SentenceVAE, corpus: Corpus, data: DataConfig,
-                 schedule: VAEScheduleConfig, device: torch.device | str = "cpu"):
+                 schedule: VAEScheduleConfig, device: torch.device | str = "cpu",
+                 lr_rule: LRPlateauConfig | None = None):
         if schedule.word_keep < 1 and corpus.vocab.unk_id is None:
             raise UserError("word dropout replaces words with <unk>, which an oracle's "
                             "vocabulary lacks: use --word-keep 1 on oracle data")
@@ -182,6 +184,7 @@ class VAETrainer:
         self.schedule, self.vocab = schedule, corpus.vocab
         self.total, self.eval_every = schedule.epochs, schedule.eval_every
         self.optimizer = torch.optim.Adam(vae.parameters(), lr=schedule.lr)
+        self.lr_rule = PlateauHalving(lr_rule or LRPlateauConfig(), vae, self.optimizer)
         self.generator = seeded_generator(schedule.seed, device)
         self.steps_per_epoch = -(-len(corpus.train) // schedule.batch_size)
         self.updates = 0  # gradient steps so far: the annealing clock
@@ -239,23 +242,27 @@ class VAETrainer:
     def evaluate(self, step: int) -> dict:
         """The bound on the validation split (one code per sentence, the same codes at every
         evaluation): per token as ``nll_valid`` (the checkpoint selection), per sentence,
-        the KL and the active units."""
+        the KL and the active units; then --lr-patience's rule, if on, takes ``nll_valid``."""
         valid = self.corpus.valid
         words = float(valid.lengths.sum())
         if self.policy.config.deterministic:  # an autoencoder: reconstruction from the mean
             rec = reconstruction_nll(self.policy, valid)
-            return {"nll_valid": rec * len(valid) / words, "rec_valid": rec}
-        g = seeded_generator(self.schedule.seed, self.generator.device)
-        scores = vae_likelihood(self.policy, valid, k=0, generator=g)
-        nll = scores["nll_bound"] * len(valid) / words
-        mu, _ = posterior_parameters(self.policy, valid)
-        return {"nll_valid": nll, "ppl_valid": perplexity(nll),
-                "nll_sentence_valid": scores["nll_bound"], "kl_valid": scores["kl"],
-                "active_units": active_units(mu)}
+            record = {"nll_valid": rec * len(valid) / words, "rec_valid": rec}
+        else:
+            g = seeded_generator(self.schedule.seed, self.generator.device)
+            scores = vae_likelihood(self.policy, valid, k=0, generator=g)
+            nll = scores["nll_bound"] * len(valid) / words
+            mu, _ = posterior_parameters(self.policy, valid)
+            record = {"nll_valid": nll, "ppl_valid": perplexity(nll),
+                      "nll_sentence_valid": scores["nll_bound"], "kl_valid": scores["kl"],
+                      "active_units": active_units(mu)}
+        return record | self.lr_rule.observe(record["nll_valid"])
 
     def state_dict(self) -> dict:
-        return {"optimizer": self.optimizer.state_dict(), "updates": self.updates}
+        return {"optimizer": self.optimizer.state_dict(), "updates": self.updates,
+                "lr_rule": self.lr_rule.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
         self.optimizer.load_state_dict(state["optimizer"])
         self.updates = state["updates"]
+        self.lr_rule.load_state_dict(state.get("lr_rule"))
