@@ -18,6 +18,12 @@ other). An epoch of DDP can at best take half of such a process's epoch (it has 
 steps), so ``2 x (1 process's epoch) / (half-batch epoch side by side)`` bounds the speedup
 any data-parallel scheme could reach here, whatever its communication costs.
 
+The ceiling with communication: the median time of one gloo all-reduce of the model's
+whole gradient (one flat tensor of its parameter count, between two one-thread processes
+doing nothing else) added to each of the DDP epoch's steps, ``(1 process's epoch) /
+(half-batch epoch / 2 + steps x all-reduce)``. DDP sends at least that much per step (in one
+or two buckets), so no DDP run of the workload can beat this bound here.
+
     python benchmarks/bench_ddp_scaling.py --out benchmarks/out/ddp_scaling.json
 """
 
@@ -27,12 +33,16 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
 from cli_runs import unevaluated_step_times
 
 PTB = Path(__file__).resolve().parents[2] / "shared/data/ptb/ptb.train.txt"
@@ -82,6 +92,34 @@ def side_by_side_step_time(argv: list[str], out: Path, unit: str) -> float:
     return sum(min(unevaluated_step_times(run, unit)) for run in runs) / 2
 
 
+def _allreduce_worker(rank: int, numel: int, repeats: int, store: str, result: str) -> None:
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=2)
+    grads = torch.ones(numel)
+    times = []
+    for index in range(repeats + 10):  # the first 10 warm up
+        dist.barrier()
+        t0 = time.perf_counter()
+        dist.all_reduce(grads)
+        if index >= 10:
+            times.append(time.perf_counter() - t0)
+    if rank == 0:
+        Path(result).write_text(json.dumps(statistics.median(times)))
+    dist.destroy_process_group()
+
+
+def allreduce_seconds(numel: int, work: Path, repeats: int = 200) -> float:
+    """Median seconds of one gloo all-reduce of ``numel`` floats between 2 processes."""
+    store, result = work / f"store{numel}", work / f"allreduce{numel}.json"
+    mp.spawn(_allreduce_worker, args=(numel, repeats, str(store), str(result)), nprocs=2)
+    return json.loads(result.read_text())
+
+
+def parameters(run: Path) -> int:
+    state = torch.load(run / "checkpoint.pt", weights_only=True)["model"]["state_dict"]
+    return sum(t.numel() for t in state.values())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=2)
@@ -119,6 +157,9 @@ def main() -> None:
     ptb_tokens = sum(len(line.split()) + 1 for line in ptb.read_text().splitlines())
     tokens = {"mle_epoch": 10_000 * 20, "ptb_mle_epoch": ptb_tokens // 35 * 35,
               "seqgan_iteration": None}
+    steps = {"mle_epoch": -(-10_000 // 64), "ptb_mle_epoch": -(-(ptb_tokens // 35) // 32)}
+    gradients = {"mle_epoch": parameters(work / "mle0-1"), "ptb_mle_epoch": parameters(
+        work / "ptb0-1")}
     result = {"date": subprocess.run(["date", "-u", "+%F"], capture_output=True,
                                      text=True).stdout.strip(),
               "machine": f"{platform.machine()}, {os.cpu_count()} cores",
@@ -132,8 +173,11 @@ def main() -> None:
                     "2_processes_tokens_per_s": tokens[name] / two}
         if name in half_epochs:
             half = min(half_epochs[name])
+            allreduce = allreduce_seconds(gradients[name], work)
             row |= {"half_batch_side_by_side_s": half, "ceiling": 2 * one / half,
-                    "half_batch_all_s": half_epochs[name]}
+                    "half_batch_all_s": half_epochs[name], "gradient_floats": gradients[name],
+                    "steps": steps[name], "allreduce_s": allreduce,
+                    "ceiling_with_allreduce": one / (half / 2 + steps[name] * allreduce)}
         result[name] = row
     print(json.dumps(result, indent=2))
     if args.out:
