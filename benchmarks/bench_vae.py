@@ -1,9 +1,11 @@
 """The sentence VAE against the RNN language model on PTB (issue 14), each the CLI command a
 user would run, per seed: an RNNLM (`textrl train mle`, 256/256, decoder dropout 0.5,
-PyTorch's initialisation) and a VAE (`textrl train vae --config cpu`, 256/256, z = 32),
-plus one RNNLM of another seed that scores imputed sentences.
+PyTorch's initialisation) and a VAE (`textrl train vae --config PRESET`, 256/256, z = 32),
+plus one RNNLM of another seed that scores imputed sentences. With `--preset paper` (texar's
+100 epochs, a GPU's work) the RNNLM follows texar's learning-rate rule as the VAE does.
 
     python benchmarks/bench_vae.py --seeds 0 --epochs 5 --workers 2
+    python benchmarks/bench_vae.py --preset paper --seeds 0 1 2 --workers 6
     python benchmarks/bench_vae.py --summary
 
 Then, at each run's best validation checkpoint:
@@ -36,6 +38,7 @@ from textrl.training import load_run
 
 ROOT = Path(__file__).resolve().parents[1]
 PTB = ROOT.parent / "shared/data/ptb"
+PRESETS = ROOT / "textrl/recipes/configs"
 RNNLM = {"tokenizer": "word", "max_len": 100, "emb_dim": 256, "hidden_dim": 256,
          "dropout": 0.5, "init_std": None, "batch_size": 32, "lr": 0.001, "grad_clip": 5.0,
          "eval_every": 1, "eval_samples": 100}
@@ -53,13 +56,15 @@ def job(kind: str, seed: int, args: argparse.Namespace) -> None:
     ptb = Path(args.ptb)
     data = ["--data", str(ptb / "ptb.train.txt"), "--valid", str(ptb / "ptb.valid.txt"),
             "--test", str(ptb / "ptb.test.txt")]
-    epochs = ["--epochs", str(args.epochs), "--seed", str(seed)]
+    epochs = ["--seed", str(seed)] + (["--epochs", str(args.epochs)] if args.epochs else [])
     if kind == "vae":
-        stage(f"vae-seed{seed}", ["textrl", "train", "vae", *data, "--config", "cpu", *epochs,
-                                  *args.vae_flags.split()], args)
+        stage(f"vae-seed{seed}", ["textrl", "train", "vae", *data, "--config", args.preset,
+                                  *epochs, *args.vae_flags.split()], args)
     else:
+        preset = yaml.safe_load((PRESETS / f"vae-{args.preset}.yaml").read_text())
         config = Path(args.out) / "rnnlm.yaml"
-        config.write_text(yaml.safe_dump(RNNLM))
+        config.write_text(yaml.safe_dump(RNNLM | {k: preset[k] for k in (
+            "epochs", "lr_patience", "lr_halvings") if k in preset}))
         stage("scorer" if kind == "scorer" else f"rnnlm-seed{seed}",
               ["textrl", "train", "mle", *data, "--config", str(config), *epochs], args)
 
@@ -175,7 +180,9 @@ def summarise(out: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
-    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--preset", choices=("cpu", "paper"), default="cpu",
+                        help="the VAE's preset; the RNNLM takes its epochs and learning-rate rule")
+    parser.add_argument("--epochs", type=int, help="override the preset's epochs (both models)")
     parser.add_argument("--vae-flags", default="", help="more `textrl train vae` flags")
     parser.add_argument("--importance-samples", type=int, default=100)
     parser.add_argument("--impute", type=int, default=1000, help="test sentences imputed")
