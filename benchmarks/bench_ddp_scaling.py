@@ -22,7 +22,8 @@ The ceiling with communication: the median time of one gloo all-reduce of the mo
 whole gradient (one flat tensor of its parameter count, between two one-thread processes
 doing nothing else) added to each of the DDP epoch's steps, ``(1 process's epoch) /
 (half-batch epoch / 2 + steps x all-reduce)``. DDP sends at least that much per step (in one
-or two buckets), so no DDP run of the workload can beat this bound here.
+or two buckets); the bound assumes none of it overlaps the backward pass, which DDP allows
+bucket by bucket but which has little room here, every core being busy with a process.
 
     python benchmarks/bench_ddp_scaling.py --out benchmarks/out/ddp_scaling.json
 """

@@ -31,6 +31,7 @@ def build_from_data(config: RunConfig, resume: bool, device: torch.device | str
                     ) -> MLETrainer | VAETrainer:
     """A fresh policy (an in-filler started from ``--init-lm`` when given) on the data files,
     and its MLE (MaskMLE) or VAE trainer."""
+    config.parts["lr_rule"].check_one_process()
     corpus, oracle = build_corpus(config.parts["data"])
     report_changes(corpus)
     torch.manual_seed(config.seed)

@@ -25,17 +25,23 @@ class LRPlateauConfig:
 
     lr_patience: int = 0
     """halve the learning rate when the validation NLL has not improved for this many
-    evaluations in a row, first going back to the weights and optimiser state of the best
-    evaluation (texar's rule; its PTB recipe: 2); 0: a fixed learning rate"""
+    evaluations (every --eval-every epochs) in a row, first going back to the weights and
+    optimiser state of the best evaluation (texar's rule; its PTB recipe: 2); the log's row at
+    a halving scores the weights set aside, and checkpoint.pt also holds the best evaluation's
+    model and optimiser; 0: a fixed learning rate"""
     lr_halvings: int = 5
     """with --lr-patience: training stops at this many halvings (texar: 5)"""
 
     def __post_init__(self) -> None:
         check_at_least(self, 0, ("lr_patience",))
         check_at_least(self, 1, ("lr_halvings",))
+
+    def check_one_process(self) -> None:
+        """The rule acts where the model is evaluated, on process 0 alone: refuse it under
+        torchrun (call once the processes are started)."""
         if self.lr_patience and distributed.active():
-            raise UserError("--lr-patience runs in one process only (the rule is applied where "
-                            "the model is evaluated); run without torchrun or drop it")
+            raise UserError("--lr-patience runs in one process only (the rule acts where the "
+                            "model is evaluated); run without torchrun or drop it")
 
 
 class PlateauHalving:
@@ -73,8 +79,10 @@ class PlateauHalving:
             return {"lr": self.lr}
         self.waited += 1
         if self.waited == self.config.lr_patience and self.best is not None:
+            # Copies: the optimiser keeps the tensors it is given and updates them in place,
+            # and the snapshot must survive for a later halving without a better evaluation.
             self.model.load_state_dict(self.best["model"])
-            self.optimizer.load_state_dict(self.best["optimizer"])
+            self.optimizer.load_state_dict(copy.deepcopy(self.best["optimizer"]))
             self.lr *= FACTOR
             for group in self.optimizer.param_groups:
                 group["lr"] = self.lr
