@@ -59,9 +59,12 @@ class PlateauHalving:
     def __init__(self, config: LRPlateauConfig, model: nn.Module,
                  optimizer: torch.optim.Optimizer):
         self.config, self.model, self.optimizer = config, model, optimizer
-        self.lr = optimizer.param_groups[0]["lr"]
         self.best_nll, self.waited, self.halvings = float("inf"), 0, 0
         self.best: dict | None = None  # the model and optimiser at the best evaluation
+
+    @property
+    def lr(self) -> float:
+        return self.optimizer.param_groups[0]["lr"]
 
     @property
     def stopped(self) -> bool:
@@ -81,19 +84,19 @@ class PlateauHalving:
         if self.waited == self.config.lr_patience and self.best is not None:
             # Copies: the optimiser keeps the tensors it is given and updates them in place,
             # and the snapshot must survive for a later halving without a better evaluation.
+            halved = self.lr * FACTOR
             self.model.load_state_dict(self.best["model"])
             self.optimizer.load_state_dict(copy.deepcopy(self.best["optimizer"]))
-            self.lr *= FACTOR
             for group in self.optimizer.param_groups:
-                group["lr"] = self.lr
+                group["lr"] = halved
             self.waited, self.halvings = 0, self.halvings + 1
         return {"lr": self.lr}
 
     def state_dict(self) -> dict:
-        return {"lr": self.lr, "best_nll": self.best_nll, "waited": self.waited,
-                "halvings": self.halvings, "best": self.best}
+        return {"best_nll": self.best_nll, "waited": self.waited, "halvings": self.halvings,
+                "best": self.best}
 
     def load_state_dict(self, state: dict | None) -> None:
         if state is not None:  # None: a checkpoint from before the rule existed
-            self.lr, self.best_nll, self.waited = state["lr"], state["best_nll"], state["waited"]
+            self.best_nll, self.waited = state["best_nll"], state["waited"]
             self.halvings, self.best = state["halvings"], state["best"]
