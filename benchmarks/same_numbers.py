@@ -8,6 +8,13 @@ The jobs (the redesign issue's acceptance set):
   rankgan  the same for `textrl train rankgan`
   ppo      textrl's PPO on TextVecEnv (the default task), 2,000 steps
   sb3_ppo  stable-baselines3's PPO on the registered env, 2,048 steps
+  maskmle  `textrl train maskmle` on PTB's validation file (windows of 20), 2 epochs, small
+  maskgan  `textrl train maskgan` from it, 4 iterations, evaluated every iteration
+  vae      `textrl train vae` on PTB's validation file, 2 epochs, word dropout and free bits
+  gumbel   `textrl train gumbel-gan` from the mle job, 4 iterations
+  ppo_d    `textrl train ppo --reward discriminator` from the mle job, 3 iterations
+  a2c_oracle  `textrl train a2c --reward oracle --n-rollouts 0` from the mle job, 3 iterations
+  latent   `textrl train vae --autoencoder` on the embedded grammar, then `latent-gan` on it
 
     python benchmarks/same_numbers.py --out benchmarks/out/tmp/same --label main
     python benchmarks/same_numbers.py --compare A.json B.json
@@ -29,7 +36,9 @@ from pathlib import Path
 
 import torch
 
-ORACLE = Path(__file__).resolve().parents[2] / "shared/data/seqgan_oracle/target_params_py3.pkl"
+SHARED = Path(__file__).resolve().parents[2] / "shared/data"
+ORACLE = SHARED / "seqgan_oracle/target_params_py3.pkl"
+PTB = [str(SHARED / f"ptb/ptb.{split}.txt") for split in ("valid", "test", "test")]
 WALL_TIMES = {"time_s", "d_pretrain_s"}
 
 
@@ -99,6 +108,32 @@ def run_all(out: Path) -> dict:
         results[recipe] = run_log(out / recipe)
     results["ppo"] = native_ppo()
     results["sb3_ppo"] = sb3_ppo()
+    text = ["--data", PTB[0], "--valid", PTB[1], "--test", PTB[2], "--seed", "0"]
+    cli("train", "maskmle", *text, "--epochs", "2", "--emb-dim", "32", "--hidden-dim", "32",
+        "--out", str(out / "maskmle"))
+    cli("train", "maskgan", "--init", str(out / "maskmle"), "--iterations", "4", "--eval-every",
+        "1", "--checkpoint-every", "4", "--d-pretrain-steps", "3", "--d-emb-dim", "32",
+        "--d-hidden-dim", "32", "--seed", "0", "--out", str(out / "maskgan"))
+    cli("train", "vae", *text, "--epochs", "2", "--emb-dim", "64", "--hidden-dim", "64",
+        "--latent-dim", "16", "--word-keep", "0.75", "--free-bits", "0.1", "--out",
+        str(out / "vae"))
+    from_mle = ["--init", str(out / "mle"), "--seed", "0", "--eval-samples", "1000"]
+    cli("train", "gumbel-gan", *from_mle, "--iterations", "4", "--eval-every", "2",
+        "--checkpoint-every", "4", "--out", str(out / "gumbel"))
+    cli("train", "ppo", *from_mle, "--reward", "discriminator", "--iterations", "3",
+        "--eval-every", "1", "--checkpoint-every", "3", "--n-rollouts", "4",
+        "--d-pretrain-steps", "2", "--d-samples", "1000", "--out", str(out / "ppo_d"))
+    cli("train", "a2c", *from_mle, "--reward", "oracle", "--n-rollouts", "0", "--iterations",
+        "3", "--eval-every", "1", "--checkpoint-every", "3", "--out", str(out / "a2c_oracle"))
+    cli("train", "vae", "--data", "grammar", "--autoencoder", "--kl-anneal", "none", "--epochs",
+        "2", "--emb-dim", "32", "--hidden-dim", "32", "--latent-dim", "8", "--seed", "0",
+        "--out", str(out / "autoencoder"))
+    cli("train", "latent-gan", "--init", str(out / "autoencoder"), "--iterations", "20",
+        "--eval-every", "10", "--checkpoint-every", "20", "--blocks", "2", "--seed", "0",
+        "--out", str(out / "latent"))
+    for job in ("maskmle", "maskgan", "vae", "gumbel", "ppo_d", "a2c_oracle", "autoencoder",
+                "latent"):
+        results[job] = run_log(out / job)
     return results
 
 
