@@ -4,6 +4,8 @@ from dataclasses import dataclass
 
 import torch
 
+from textrl.rewards import LearnedReward, Reward
+
 
 def distinct_share(tokens, lengths, context=None):
     """Share of distinct tokens in each sentence: ``[B]``."""
@@ -34,10 +36,7 @@ class RepeatPenaltyConfig:
     """penalty per repeated token"""
 
 
-class RepeatPenalty:
-    token_level = False
-    causal = False
-
+class RepeatPenalty(Reward):
     def __init__(self, weight: float):
         self.weight = weight
 
@@ -49,3 +48,61 @@ class RepeatPenalty:
 
 def build_repeat_penalty(config: RepeatPenaltyConfig, **_) -> RepeatPenalty:
     return RepeatPenalty(weight=config.repeat_weight)
+
+
+class CountingDiscriminator(LearnedReward):
+    """A learned reward of the user's: a linear score of the mean token embedding, trained
+    to tell real from generated sentences; ``updates`` counts its d-steps."""
+
+    updates = 0
+
+    def __init__(self, vocab_size: int = 5000):
+        super().__init__()
+        self.embedding = torch.nn.EmbeddingBag(vocab_size, 4, mode="sum")
+        self.out = torch.nn.Linear(4, 1)
+        self.optimizer = torch.optim.Adam(self.parameters(), lr=0.01)
+
+    def logits(self, tokens, lengths):
+        weights = (torch.arange(tokens.shape[1]) < lengths[:, None]).float()
+        return self.out(self.embedding(tokens, per_sample_weights=weights / lengths[:, None])
+                        ).squeeze(1)
+
+    def forward(self, tokens, lengths, context=None):
+        with torch.no_grad():
+            return torch.sigmoid(self.logits(tokens, lengths))
+
+    def update(self, real, fake, context=None):
+        z = self.logits(torch.cat([real[0], fake[0]]), torch.cat([real[1], fake[1]]))
+        labels = torch.cat([torch.ones(len(real[0])), torch.zeros(len(fake[0]))])
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(z, labels)
+        self.optimize(loss, "counting discriminator update")
+        type(self).updates += 1
+        return {"loss": loss.item()}
+
+
+class HalfLearned:
+    """Has an update() but is not a LearnedReward: the loop could never train it."""
+
+    def __call__(self, tokens, lengths, context=None):
+        return lengths.float()
+
+    def update(self, real, fake, context=None):
+        return {}
+
+
+class NoOptimizer(LearnedReward):
+    """A LearnedReward that never set self.optimizer."""
+
+    def forward(self, tokens, lengths, context=None):
+        return lengths.float()
+
+    def update(self, real, fake, context=None):
+        return {}
+
+
+@dataclass
+class ClashConfig:
+    """A reward whose setting shares the agent's name."""
+
+    lr: float = 0.5
+    """clashes with the agent's --lr"""

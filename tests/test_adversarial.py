@@ -7,7 +7,17 @@ import yaml
 from textrl.cli import main
 from textrl.errors import UserError
 from textrl.models import LMConfig, RecurrentLM
-from textrl.recipes import RECIPES, components, recipe_config, reward_component, setting_names, train
+from textrl.recipes import (
+    RECIPES,
+    build_trainer,
+    choices_of,
+    components,
+    recipe_config,
+    reward_component,
+    setting_names,
+    train,
+)
+from textrl.rewards import LearnedReward
 from textrl.training import AdversarialTrainer, load_run
 
 TINY = {"iterations": 2, "batch_size": 8, "n_rollouts": 2, "d_emb_dim": 8,
@@ -18,7 +28,8 @@ TINY = {"iterations": 2, "batch_size": 8, "n_rollouts": 2, "d_emb_dim": 8,
 
 def tiny(recipe, reward="discriminator"):
     """TINY's settings that belong to ``recipe`` (with ``reward``, for those that take any)."""
-    names = setting_names(components(RECIPES[recipe], reward))
+    recipe = RECIPES[recipe]
+    names = setting_names(components(recipe, choices_of(recipe, {"reward": reward})))
     return {k: v for k, v in TINY.items() if k in names}
 
 
@@ -63,10 +74,13 @@ def test_every_recipe_trains_and_logs(recipe, extra, mle_run, tmp_path):
     log = records(tmp_path / recipe)
     assert [r["iteration"] for r in log] == [0, 1, 2]
     assert last["iteration"] == 2 and "nll_oracle" in last and "reward" in last
-    if reward_component(RECIPES[recipe].reward or config.reward).learned:
+    if issubclass(reward_component(config.choices.reward).cls, LearnedReward):
         assert "d_loss" in log[0] and "d_loss" in log[2]
     best = torch.load(tmp_path / recipe / "best.pt", weights_only=True)
     assert best["nll_valid"] == min(r["nll_valid"] for r in log)
+    start = torch.load(mle_run / "checkpoint.pt", weights_only=True)["model"]["state_dict"]
+    end = torch.load(tmp_path / recipe / "checkpoint.pt", weights_only=True)["model"]["state_dict"]
+    assert not torch.equal(start["head.weight"], end["head.weight"])  # the agent updated it
 
 
 def test_seqgan_on_text_starts_from_the_best_mle_weights(tiny_yaml, tmp_path, monkeypatch):
@@ -222,11 +236,9 @@ def test_pg_bleu_paper_preset_is_the_authors_reward(mle_run):
 
 @pytest.mark.parametrize("rollout_policy", ["live", "delayed"])
 def test_live_rollouts_follow_the_policy_and_a_delayed_copy_waits_for_its_update(
-        rollout_policy, mle_run):
-    from textrl.recipes import build_adversarial
-
+        rollout_policy, mle_run, tmp_path):
     config = tiny_config("seqgan", init=str(mle_run), rollout_policy=rollout_policy)
-    trainer = build_adversarial(config, config.init)
+    trainer = build_trainer(config, tmp_path)
     assert (trainer.rollout_policy is trainer.policy) == (rollout_policy == "live")
     tokens, lengths = trainer.real(4)
 

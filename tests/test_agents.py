@@ -65,14 +65,14 @@ def hand_written_a2c_loss(agent, tokens, lengths, rewards, acted=None):
 def gradients_of_update(agent, rollout):
     """The gradients ``agent.update`` stepped with (no clipping: the clip is huge)."""
     agent.update(rollout)
-    return [p.grad.clone() for p in agent._parameters()]
+    return [p.grad.clone() for group in agent.optimizer.param_groups for p in group["params"]]
 
 
 def hand_gradients(agent, loss):
-    for p in agent._parameters():
+    for p in (p for group in agent.optimizer.param_groups for p in group["params"]):
         p.grad = None
     loss.backward()
-    return [p.grad.clone() for p in agent._parameters()]
+    return [p.grad.clone() for group in agent.optimizer.param_groups for p in group["params"]]
 
 
 def test_a2c_gradient_matches_its_definition():

@@ -132,3 +132,26 @@ def test_corpus_separate_files_and_unknown_tokens(text_file):
 def test_corpus_too_small_to_split(text_file):
     with pytest.raises(DataError, match="too few"):
         Corpus.from_files(text_file(["a b", "c"]), WordTokenizer())
+
+
+def test_a_tokenizer_s_own_special_ids_make_a_vocabulary():
+    # GPT-2 style: one <|endoftext|> serves as BOS and EOS, no PAD, no UNK, not at ids 0-3.
+    tokens = ["hello", "world", "<|endoftext|>", "!"]
+    vocab = Vocab(tokens, specials={"bos": 2, "eos": 2})
+    assert (vocab.pad_id, vocab.bos_id, vocab.eos_id, vocab.unk_id) == (None, 2, 2, None)
+    assert vocab.has_specials and vocab.fill_id == 0
+    assert vocab.decode([0, 1, 2, 3]) == ["hello", "world"]  # stops at EOS
+    with pytest.raises(KeyError):
+        vocab.encode(["unknown"])  # no UNK to map it to
+    again = Vocab.from_dict(vocab.to_dict())
+    assert again.specials == vocab.specials and again.itos == tokens
+    # specials found wherever they stand; a vocabulary saved before `specials` still loads
+    moved = Vocab(["a", "<pad>", "<bos>", "<eos>", "<unk>"])
+    assert (moved.pad_id, moved.bos_id, moved.eos_id, moved.unk_id) == (1, 2, 3, 4)
+    old = Vocab.from_dict({"tokens": ["<pad>", "<bos>", "<eos>", "<unk>", "a"],
+                           "has_specials": True})
+    assert (old.pad_id, old.eos_id) == (0, 2) and old.encode(["b"]) == [3]
+    with pytest.raises(ValueError, match="outside the vocabulary"):
+        Vocab(tokens, specials={"eos": 9})
+    with pytest.raises(ValueError, match="<unk> missing"):
+        Vocab(["<pad>", "<bos>", "<eos>", "a"])

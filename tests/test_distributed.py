@@ -1,6 +1,8 @@
-"""Two gloo processes on the CPU: one DDP MLE step, one policy-gradient g-step and one
-discriminator d-step give the parameters one process gets from the whole global batch; and
-the CLI trains and resumes a run the way torchrun starts it."""
+"""Two gloo processes on the CPU: one MLE step, one policy-gradient and one actor-critic
+g-step and one discriminator d-step, each on its process's share, give the parameters one
+process gets from the whole global batch (the gradient sync lives in the one optimiser step:
+no agent or reward names it); and the CLI trains and resumes a run the way torchrun starts
+it."""
 
 import json
 import os
@@ -12,7 +14,7 @@ from torch import distributed as dist
 from torch import multiprocessing
 
 from textrl import distributed
-from textrl.agents import BehaviourCloning, PolicyGradient, Rollout
+from textrl.agents import ActorCritic, BehaviourCloning, PolicyGradient, Rollout
 from textrl.models import LMConfig, RecurrentLM
 from textrl.rewards import CNNDiscriminator
 
@@ -29,17 +31,17 @@ def global_batch():
     return tokens, lengths, rewards, real, fake
 
 
-def three_updates(part=lambda n: slice(0, n)):
-    """MLE, PG and discriminator updates from seeded models on ``part`` of the global batch:
-    the parameters after them, and the gradient of each update (Adam's step hardly depends
-    on the gradient's scale, so the gradients are what shows a wrongly scaled loss)."""
+def four_updates(part=lambda n: slice(0, n)):
+    """MLE, PG, A2C and discriminator updates from seeded models on ``part`` of the global
+    batch: the parameters after them, and the gradient of each update (Adam's step hardly
+    depends on the gradient's scale, so the gradients are what shows a wrongly scaled
+    loss)."""
     tokens, lengths, rewards, real, fake = global_batch()
     torch.manual_seed(0)
     policy = RecurrentLM(LMConfig(vocab_size=12, emb_dim=6, hidden_dim=5))
     discriminator = CNNDiscriminator(12, emb_dim=4, filter_sizes=(2, 3), num_filters=(3, 3),
                                      dropout=0.0)
-    distributed.wrap(policy)
-    distributed.wrap(discriminator)
+    a2c = ActorCritic(policy, lr=0.1, grad_clip=1e9, entropy_coef=0.1)
     rows, half = part(len(tokens)), part(len(real[0]))
     rollout = Rollout(tokens, lengths, torch.zeros(8, 6), rewards)
     out = {}
@@ -48,17 +50,19 @@ def three_updates(part=lambda n: slice(0, n)):
                 tokens[rows], lengths[rows])),
             ("pg", policy, lambda: PolicyGradient(policy, lr=0.1, grad_clip=1e9).update(
                 rollout.rows(torch.arange(8)[rows]))),
+            ("a2c", a2c.value_head, lambda: a2c.update(rollout.rows(torch.arange(8)[rows]))),
             ("d", discriminator, lambda: discriminator.update(
                 (real[0][half], real[1][half]), (fake[0][half], fake[1][half])))):
         update()
         out |= {f"{name} grad {k}": p.grad.clone() for k, p in module.named_parameters()}
-    return out | policy.state_dict() | {f"d.{k}": v for k, v in discriminator.state_dict().items()}
+    return (out | policy.state_dict() | {f"v.{k}": v for k, v in a2c.value_head.state_dict().items()}
+            | {f"d.{k}": v for k, v in discriminator.state_dict().items()})
 
 
 def _worker(rank, init, out):
     dist.init_process_group("gloo", init_method=init, rank=rank, world_size=WORLD)
     try:
-        torch.save(three_updates(distributed.share), f"{out}/rank{rank}.pt")
+        torch.save(four_updates(distributed.share), f"{out}/rank{rank}.pt")
     finally:
         distributed.stop()
 
@@ -66,7 +70,7 @@ def _worker(rank, init, out):
 def test_two_processes_give_the_one_process_parameters(tmp_path):
     multiprocessing.start_processes(_worker, args=(f"file://{tmp_path}/init", str(tmp_path)),
                                     nprocs=WORLD, start_method="spawn")
-    expected = three_updates()
+    expected = four_updates()
     for rank in range(WORLD):
         got = torch.load(tmp_path / f"rank{rank}.pt", weights_only=True)
         assert got.keys() == expected.keys()

@@ -17,7 +17,7 @@ from textrl.rewards import (
     KLPenalty,
     MonteCarloReward,
     OracleReward,
-    RewardModel,
+    Reward,
 )
 
 
@@ -63,8 +63,8 @@ def test_eos_ends_the_episode_and_render():
 
 
 def test_reward_protocol():
-    assert isinstance(ConstantReward(), RewardModel)
-    assert isinstance(OracleReward(OracleLSTM.random(0, vocab_size=10, seq_len=3)), RewardModel)
+    assert isinstance(ConstantReward(), Reward)
+    assert isinstance(OracleReward(OracleLSTM.random(0, vocab_size=10, seq_len=3)), Reward)
     with pytest.raises(ValueError, match="vocab_size and max_len"):
         TextGenerationEnv(ConstantReward())
     policy = RecurrentLM(LMConfig(vocab_size=5))
@@ -86,7 +86,7 @@ def test_causal_token_level_rewards_are_paid_per_step():
     actions = torch.tensor([[1, 2, 5], [3, 4, 1], [5, 2, 2]]).T  # row 2 ends at once
     paid = []
     for t, step in enumerate(actions):
-        _, rewards, done, _, _ = env.step_tensors(step)
+        rewards, done = env.step_tensors(step)[1:3]
         paid.append(rewards)
         assert done.tolist() == [[False, False, True], [False, False, False], [True, False, False]][t]
     paid = torch.stack(paid, dim=1)

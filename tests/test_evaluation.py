@@ -95,6 +95,15 @@ def test_maskgan_metrics_scorer_and_ngrams_found_in_validation(capsys, tmp_path,
                        "--scorer", text_runs[1])
     result = json.loads(out)
     assert code == 0 and result["scorer_nll"] > 0 and result["settings"]["scorer"]
+    # the samples (seed 0, temperature 1) scored by the scorer's own likelihood
+    from textrl.data.corpus import Split
+    from textrl.device import seeded_generator
+    from textrl.training import load_run
+
+    run, scorer = load_run(text_runs[0]), load_run(text_runs[1], with_data=False)
+    sample = run.model.sample(40, run.corpus.max_len, 1.0, generator=seeded_generator(0))
+    expected = nll_test(scorer.model, Split(sample.tokens, sample.lengths))
+    assert result["scorer_nll"] == pytest.approx(expected, rel=1e-6)
     assert result["scorer_ppl"] == pytest.approx(2.718281828 ** result["scorer_nll"], rel=1e-6)
     assert 0 < result["in_valid1"] <= 1 and result["in_valid4"] <= result["in_valid1"]
     # Scored by itself, the samples' NLL is the model's own: a sanity anchor for the scorer.

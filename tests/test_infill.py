@@ -316,11 +316,12 @@ def test_maskmle_trains_resumes_and_starts_from_a_language_model(text_file, tmp_
     code, stdout, _ = run_cli(["sample", out, "-n", "2"], capsys)
     assert code == 0 and len(stdout.splitlines()) == 2
     # evaluate samples the authors' way: a real first word, every other word filled.
-    from textrl.evaluation import unconditional_templates
+    from textrl.recipes import task_of
     from textrl.training import load_run
 
     loaded = load_run(out)
-    context = unconditional_templates(loaded.model, loaded.corpus.test, 5, g(10))
+    task = task_of(loaded.config, len(loaded.vocab))
+    context = task.sample_contexts(loaded.corpus.test, 5, g(10))
     assert context.present[:, 0].all() and not context.present[:, 1:].any()
     assert set(context.template[:, 0].tolist()) <= set(loaded.corpus.test.tokens[:, 0].tolist())
     code, stdout, _ = run_cli(["evaluate", out, "--samples", "20", "--json"], capsys)
@@ -352,7 +353,7 @@ def test_maskmle_trains_resumes_and_starts_from_a_language_model(text_file, tmp_
     assert all("<m>" in r[1] and len(r[2].split()) == 8 for r in rows)
     user_error(["infill", out, "the cat sat"], capsys, "no <m>")
     user_error(["infill", out, " ".join(["<m>"] * 9)], capsys, "this model fills 1 to 8")
-    user_error(["infill", lm, "the <m> sat"], capsys, "cannot fill blanks")
+    user_error(["infill", lm, "the <m> sat"], capsys, "cannot read an in-filling template")
 
 
 def test_maskgan_trains_on_blanks_only_and_resumes(text_file, tmp_path, capsys, monkeypatch):
@@ -405,13 +406,14 @@ def test_maskgan_trains_on_blanks_only_and_resumes(text_file, tmp_path, capsys, 
         assert torch.equal(value, b["model"]["state_dict"][key]), key
     for key, value in a["trainer"]["reward"]["model"].items():
         assert torch.equal(value, b["trainer"]["reward"]["model"][key]), key
-    user_error(["train", "maskgan", *tiny, "--out", tmp_path / "x"], capsys,
-               "starts from an in-filler")
+    user_error(["train", "maskgan", "--init", maskmle, *tiny, "--n-rollouts", "4", "--out",
+                tmp_path / "x"], capsys, "the infill task pays every action its own reward")
+    assert not (tmp_path / "x").exists()
     lm = tmp_path / "lm"
     assert run_cli(["train", "mle", "--data", data, "--windows", "10", "--epochs", "1", "--quiet",
                     "--out", lm], capsys)[0] == 0
     user_error(["train", "maskgan", "--init", lm, *tiny, "--out", tmp_path / "y"], capsys,
-               "starts from a `textrl train maskmle` run")
+               "a RecurrentLM cannot read an in-filling template")
 
 
 def test_maskmle_loss_is_a_mean_over_the_blanked_words():
@@ -425,5 +427,5 @@ def test_maskmle_loss_is_a_mean_over_the_blanked_words():
     blanks = (torch.arange(6) < lengths[:, None]) & ~present
     with torch.no_grad():
         expected = -model.log_prob(tokens, lengths, context).sum() / blanks.sum()
-    stats = BehaviourCloning(model).update(tokens, lengths, context=context)
+    stats = BehaviourCloning(model).update(tokens, lengths, context=context, chosen=blanks)
     assert stats["loss"] == pytest.approx(float(expected), rel=1e-5)

@@ -1,5 +1,6 @@
 """The recipe registry: component wiring, per-recipe flags, user and registered rewards."""
 
+import itertools
 import json
 import sys
 from dataclasses import fields
@@ -9,14 +10,27 @@ import pytest
 import torch
 
 from textrl.cli import main
-from textrl.models import LMConfig, RecurrentLM
-from textrl.recipes import RECIPES, components, recipe_config, train
-from textrl.recipes.components import AGENTS, REWARDS, Component
+from textrl.components import Component
+from textrl.models import POLICIES, LMConfig, RecurrentLM
+from textrl.recipes import (
+    RECIPES,
+    Choices,
+    build_trainer,
+    choices_of,
+    components,
+    recipe_config,
+    train,
+)
+from textrl.recipes.components import AGENTS, REWARDS
 from textrl.rewards import FunctionReward
 from textrl.training import RealSentences
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `tests.rewards_example` imports
-from tests.rewards_example import RepeatPenaltyConfig, build_repeat_penalty  # noqa: E402
+from tests.rewards_example import (  # noqa: E402
+    RepeatPenalty,
+    RepeatPenaltyConfig,
+    build_repeat_penalty,
+)
 
 TINY = {"iterations": 1, "batch_size": 8, "n_rollouts": 0, "eval_every": 1, "eval_samples": 16,
         "checkpoint_every": 1}
@@ -30,16 +44,20 @@ def run_cli(argv, capsys):
 
 
 def tiny_flags(recipe="pg", reward="oracle"):
-    names = {f.name for cls in components(RECIPES[recipe], reward).values() for f in fields(cls)}
+    recipe = RECIPES[recipe]
+    names = {f.name for cls in components(recipe, choices_of(recipe, {"reward": reward})).values()
+             for f in fields(cls)}
     return [a for k, v in TINY.items() if k in names for a in ("--" + k.replace("_", "-"), str(v))]
 
 
 def test_field_names_are_unique_within_every_recipe():
     for recipe in RECIPES.values():
-        for reward in ([recipe.reward] if recipe.reward or recipe.kind == "mle" else REWARDS):
-            names = [f.name for cls in components(recipe, reward or "discriminator").values()
-                     for f in fields(cls)]
-            assert len(names) == len(set(names)), (recipe.name, reward)
+        for reward, policy, task in itertools.product(
+                [recipe.reward] if recipe.reward else REWARDS,
+                POLICIES if recipe.policy else [None], recipe.tasks):
+            classes = components(recipe, Choices(policy, task, reward))  # refuses a clash
+            names = [f.name for cls in classes.values() for f in fields(cls)]
+            assert len(names) == len(set(names)), (recipe.name, reward, policy, task)
 
 
 def distinct_values(config_class):
@@ -108,7 +126,11 @@ def test_a_recipe_accepts_exactly_its_own_flags(mle_run, tmp_path, capsys):
 
 
 def test_a_new_reward_is_one_file_and_one_registry_line(mle_run, tmp_path, capsys, monkeypatch):
-    monkeypatch.setitem(REWARDS, "repeats", Component(RepeatPenaltyConfig, build_repeat_penalty))
+    monkeypatch.setitem(REWARDS, "repeats",
+                        Component(RepeatPenaltyConfig, build_repeat_penalty, RepeatPenalty))
+    config = recipe_config("pg", "cpu", TINY | {"reward": "repeats", "repeat_weight": 2.5,
+                                                 "init": str(mle_run)})
+    assert build_trainer(config, tmp_path / "unused").reward.weight == 2.5  # the flag arrives
     out = tmp_path / "repeats"
     code, stdout, err = run_cli(["train", "pg", "--reward", "repeats", "--repeat-weight", "2.5",
                                  "--init", str(mle_run), "--out", str(out), "--quiet",
@@ -148,3 +170,68 @@ def test_python_api_trains_a_user_function(mle_run, tmp_path):
                                                  "init": str(mle_run)})
     last = train(config, tmp_path / "api", progress=False)
     assert last["iteration"] == 1 and 0 < last["reward"] <= 1  # a share of distinct tokens
+
+
+def test_a_learned_user_reward_is_trained_by_d_steps_and_checkpointed(mle_run, tmp_path, capsys):
+    from tests.rewards_example import CountingDiscriminator
+
+    CountingDiscriminator.updates = 0
+    out = tmp_path / "counting"
+    spec = "tests.rewards_example:CountingDiscriminator"
+    code, _, err = run_cli(["train", "pg", "--reward", spec, "--init", str(mle_run), "--out",
+                            str(out), "--quiet", *tiny_flags("pg", spec), "--d-pretrain-steps",
+                            "2", "--d-steps", "1", "--d-every", "1", "--d-epochs", "1",
+                            "--d-samples", "8", "--d-batch-size", "4"],
+                           capsys)
+    assert code == 0, err
+    # 2 pretraining rounds and 1 d-phase, each an epoch of 8 real and 8 generated in pairs of 2
+    assert CountingDiscriminator.updates == 3 * 4
+    log = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert "d_loss" in log[0] and "d_loss" in log[1]
+    state = torch.load(out / "checkpoint.pt", weights_only=True)["trainer"]["reward"]
+    assert "out.weight" in state["model"] and state["optimizer"]["state"]
+
+
+def test_a_reward_class_that_half_conforms_is_refused(mle_run, tmp_path, capsys):
+    for spec, message in [
+            ("tests.rewards_example:HalfLearned", "defines update() but is not a "
+             "textrl.rewards.LearnedReward"),
+            ("tests.rewards_example:NoOptimizer", "must set self.optimizer")]:
+        code, _, err = run_cli(["train", "pg", "--reward", spec, "--init", str(mle_run), "--out",
+                                str(tmp_path / "bad"), "--quiet", *tiny_flags()], capsys)
+        assert code == 2 and message in err and "Traceback" not in err, (spec, err)
+        assert not (tmp_path / "bad").exists()
+
+
+def test_a_reward_of_another_task_is_refused_before_anything_is_written(tmp_path, capsys):
+    out = tmp_path / "x"
+    code, stdout, err = run_cli(["train", "pg", "--reward", "token_discriminator", "--out",
+                                 str(out)], capsys)
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert "--reward token_discriminator scores the infill task" in err
+    assert "--task infill" in err and not out.exists()
+
+
+def test_components_sharing_a_setting_name_are_refused_naming_both(monkeypatch, capsys, tmp_path):
+    from tests.rewards_example import ClashConfig, RepeatPenalty
+
+    monkeypatch.setitem(REWARDS, "clash", Component(ClashConfig, build_repeat_penalty,
+                                                    RepeatPenalty))
+    code, _, err = run_cli(["train", "pg", "--reward", "clash", "--help"], capsys)
+    assert code == 2 and "Traceback" not in err, err
+    assert "ClashConfig and PGConfig both have a setting --lr" in err or (
+        "PGConfig and ClashConfig both have a setting --lr" in err), err
+
+
+def test_a_start_that_fails_leaves_nothing_and_the_command_can_be_rerun(mle_run, tmp_path,
+                                                                       capsys):
+    out = tmp_path / "run"
+    code, _, err = run_cli(["train", "pg", "--reward", "tests.rewards_example:wrong_shape",
+                            "--init", str(mle_run), "--out", str(out), "--quiet",
+                            *tiny_flags()], capsys)
+    assert code == 2 and "expected [B] (one per sentence)" in err
+    assert not out.exists()
+    code, _, err = run_cli(["train", "pg", "--reward", "tests.rewards_example:distinct_share",
+                            "--init", str(mle_run), "--out", str(out), "--quiet",
+                            *tiny_flags()], capsys)
+    assert code == 0, err

@@ -67,3 +67,27 @@ def test_fast_sampler_refuses_continuous_actions():
     env = gymnasium.make("Pendulum-v1")
     with pytest.raises(TypeError, match="Discrete"):
         use_fast_sampler(A2C("MlpPolicy", env))
+
+
+def one_per_token(tokens, lengths, context=None):
+    return (torch.arange(tokens.shape[1]) < lengths[:, None]).float()
+
+
+one_per_token.token_level = True
+one_per_token.causal = True
+
+
+def test_a_per_token_reward_returns_the_sum_of_its_steps_to_sb3():
+    # 1 per token over sentences of 4 tokens (no EOS): every episode's return is 4, the sum
+    # of what it was paid step by step, not the last step's 1.
+    env = TextVecEnv(2, one_per_token, vocab_size=6, max_len=4)
+    env.reset()
+    for _ in range(4):
+        _, rewards, dones, infos = env.step(np.array([1, 2]))
+        assert rewards.tolist() == [1.0, 1.0]
+    assert dones.all() and [i["episode"]["r"] for i in infos] == [4.0, 4.0]
+    assert [i["episode"]["l"] for i in infos] == [4, 4]
+    model = PPO("MlpPolicy", TextVecEnv(4, one_per_token, vocab_size=6, max_len=4), n_steps=8,
+                batch_size=16, n_epochs=1, seed=0, policy_kwargs=policy_kwargs(), device="cpu")
+    model.learn(32)
+    assert [e["r"] for e in model.ep_info_buffer] == [4.0] * 8  # SB3's ep_rew_mean reads these

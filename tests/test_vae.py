@@ -288,7 +288,8 @@ def test_bad_input_to_the_code_space_commands(vae_run, capsys, mle_run):
     assert_user_error(capsys, "reconstruct", run, " ".join(["cat"] * 200), match="at most")
     assert_user_error(capsys, "interpolate", run, "the cat", "a dog", "--steps", "1",
                       match="--steps")
-    assert_user_error(capsys, "interpolate", mle_run, "1 2", "3 4", match="no code space")
+    assert_user_error(capsys, "interpolate", mle_run, "1 2", "3 4",
+                      match="cannot encode sentences into codes")
     assert_user_error(capsys, "train", "vae", "--oracle", "random", "--word-keep", "0.5",
                       "--out", root / "bad", match="--word-keep 1 on oracle data")
 

@@ -15,10 +15,11 @@ from textrl.rewards import (
     ConstantReward,
     FunctionReward,
     KLPenalty,
+    LearnedReward,
     MonteCarloReward,
     OracleReward,
     Ranker,
-    RewardModel,
+    Reward,
 )
 from textrl.training import AdversarialTrainer, load_run, run_training
 
@@ -27,7 +28,8 @@ __version__ = "0.1.0"
 __all__ = ["ENV_ID", "PPO", "RECIPES", "ActorCritic", "AdversarialTrainer", "BLEUReward",
            "BehaviourCloning", "CNNDiscriminator", "CharTokenizer", "CompositeReward",
            "ConstantReward", "Corpus", "DataError", "FunctionReward", "KLPenalty", "LMConfig",
-           "MonteCarloReward", "OracleLSTM", "OracleReward", "Policy", "PolicyGradient", "Ranker",
-           "RecurrentLM", "RewardModel", "Rollout", "TextGenerationEnv", "TextVecEnv", "UserError",
-           "Vocab", "WordTokenizer", "length_mask", "load_run", "nll_oracle", "nll_test",
-           "perplexity", "recipe_config", "run_training", "sample_categorical", "train"]
+           "LearnedReward", "MonteCarloReward", "OracleLSTM", "OracleReward", "Policy",
+           "PolicyGradient", "Ranker", "RecurrentLM", "Reward", "Rollout", "TextGenerationEnv",
+           "TextVecEnv", "UserError", "Vocab", "WordTokenizer", "length_mask", "load_run",
+           "nll_oracle", "nll_test", "perplexity", "recipe_config", "run_training",
+           "sample_categorical", "train"]

@@ -39,23 +39,24 @@ from textrl.evaluation import (
 )
 from textrl.metrics.bleu import sacrebleu_signature
 from textrl.metrics.latent import latent_metrics
-from textrl.models import SentenceVAE, Seq2SeqGenerator
+from textrl.models import require
 from textrl.recipes import (
     PRESETS,
     RECIPES,
     Recipe,
-    RewardChoice,
+    choices_of,
     components,
     get_recipe,
     preset_path,
     read_yaml,
     recipe_config,
     setting_names,
+    task_of,
     train,
 )
 from textrl.recipes.config import add_arguments
+from textrl.tasks.infill import MaskConfig, fill_texts, window_texts
 from textrl.training import RunDir, RunOptions, load_run
-from textrl.training.infill import MaskConfig, fill_texts, window_texts
 
 
 def _add_loading_options(parser: argparse.ArgumentParser) -> None:
@@ -82,27 +83,31 @@ def _load_scorer(args: argparse.Namespace, vocab: Vocab, device: torch.device) -
     return scorer.model
 
 
-def _chosen_reward(argv: list[str]) -> str:
-    """The reward of a `train pg|a2c|ppo ...` command line, which decides its other flags:
-    ``--reward``, else the resumed run's or the config file's, else the default."""
-    pre = argparse.ArgumentParser(add_help=False)
-    for name in ("--reward", "--config", "--out"):
-        pre.add_argument(name)
+CHOICES = ("reward", "policy", "task")  # the settings that decide a recipe's other flags
+
+
+def _chosen(argv: list[str]) -> dict[str, str]:
+    """What a `train RECIPE ...` command line chooses (``--reward``, ``--policy``,
+    ``--task``), which decides its other flags: each from the flag, else the resumed run's or
+    the config file's."""
+    pre = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    for name in (*CHOICES, "config", "out"):
+        pre.add_argument(f"--{name}")
     pre.add_argument("--resume", action="store_true")
     known, _ = pre.parse_known_args(argv)
-    if known.reward:
-        return known.reward
+    saved: dict = {}
     try:
         if known.resume and known.out:
-            return RunDir(known.out).load_config().get("reward", RewardChoice.reward)
-        if known.config and known.config not in PRESETS and Path(known.config).is_file():
-            return read_yaml(known.config).get("reward", RewardChoice.reward)
+            saved = RunDir(known.out).load_config()
+        elif known.config and known.config not in PRESETS and Path(known.config).is_file():
+            saved = read_yaml(known.config)
     except UserError:
         pass  # the full parse reports it
-    return RewardChoice.reward
+    given = {name: getattr(known, name) or saved.get(name) for name in CHOICES}
+    return {name: value for name, value in given.items() if value is not None}
 
 
-def _add_recipe_parser(algos, recipe: Recipe, reward: str) -> None:
+def _add_recipe_parser(algos, recipe: Recipe, settings: dict[str, str]) -> None:
     parser = algos.add_parser(recipe.name, help=recipe.help, description=recipe.help)
     parser.add_argument("--out", required=True, help="run directory")
     presets = "paper, cpu (default) or " if recipe.presets else ""
@@ -119,11 +124,13 @@ def _add_recipe_parser(algos, recipe: Recipe, reward: str) -> None:
                              "pip install 'textrl[tensorboard]')")
     defaults = ({k: v for k, v in read_yaml(preset_path(recipe, "cpu")).items()}
                 if recipe.presets else {})
-    add_arguments(parser, components(recipe, reward).values(), defaults)
+    add_arguments(parser, components(recipe, choices_of(recipe, settings)).values(), defaults)
 
 
-def build_parser(reward: str = RewardChoice.reward) -> argparse.ArgumentParser:
-    """The ``textrl`` parser; ``reward`` decides the flags of the recipes that take any."""
+def build_parser(settings: dict[str, str] | None = None, recipe: str | None = None
+                 ) -> argparse.ArgumentParser:
+    """The ``textrl`` parser; ``settings`` (``--reward``, ``--policy``, ``--task``) decide
+    the flags of ``recipe`` (the one being trained)."""
     parser = argparse.ArgumentParser(prog="textrl", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"textrl {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -131,8 +138,8 @@ def build_parser(reward: str = RewardChoice.reward) -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train a model")
     algos = train.add_subparsers(dest="algorithm", required=True)
-    for recipe in RECIPES.values():
-        _add_recipe_parser(algos, recipe, reward)
+    for each in RECIPES.values():
+        _add_recipe_parser(algos, each, (settings or {}) if each.name == recipe else {})
 
     infill = commands.add_parser("infill", formatter_class=defaults_shown,
                                  help="fill the <m> blanks of sentences with an in-filling run")
@@ -187,11 +194,10 @@ def build_parser(reward: str = RewardChoice.reward) -> argparse.ArgumentParser:
     return parser
 
 
-def _train(args: argparse.Namespace) -> int:
+def _train(args: argparse.Namespace, settings: dict[str, str]) -> int:
     recipe = get_recipe(args.algorithm)
-    given = {k: v for k, v in vars(args).items()
-             if k in setting_names(components(recipe, getattr(args, "reward", None)
-                                              or RewardChoice.reward)) and v is not None}
+    names = setting_names(components(recipe, choices_of(recipe, settings)))
+    given = {k: v for k, v in vars(args).items() if k in names and v is not None}
     if args.resume:
         run_dir = RunDir(args.out)
         run_dir.create(resume=True)  # names the missing checkpoint before anything else
@@ -233,9 +239,8 @@ def _infill(args: argparse.Namespace) -> int:
         raise UserError("give sentences with <m> blanks, or --file FILE of real sentences")
     device = resolve_device(args.device)
     loaded = load_run(args.run, best=args.checkpoint == "best", with_data=False, device=device)
-    if not isinstance(loaded.model, Seq2SeqGenerator):
-        raise UserError(f"{args.run} is a {loaded.kind} run of a {type(loaded.model).__name__}, "
-                        "which cannot fill blanks; use a `textrl train maskmle` run")
+    require(loaded.model, {"template"}, f"{args.run} ({loaded.kind} run) for `textrl infill`",
+            "use a `textrl train maskmle` run")
     masks = MaskConfig(args.mask, args.rate) if args.file else None
     texts = read_lines(args.file) if args.file else args.texts
     tokenizer = get_tokenizer(loaded.data.tokenizer, loaded.data.keep_spaces)
@@ -268,7 +273,8 @@ def _compare(args: argparse.Namespace) -> int:
     scorer = _load_scorer(args, next(iter(loaded.values())).vocab, device)
     for run, r in loaded.items():
         for row in quality_diversity(r.model, r.corpus, r.oracle, args.temperatures, args.samples,
-                                     args.seed, scorer, r.data.data == GRAMMAR):
+                                     args.seed, scorer, r.data.data == GRAMMAR,
+                                     task_of(r.config, len(r.vocab))):
             rows.append({"run": run} | row)
     is_oracle = any(r.oracle is not None for r in loaded.values())
     quality, diversity = QD_AXES[is_oracle]
@@ -289,12 +295,13 @@ def _compare(args: argparse.Namespace) -> int:
 
 def run(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    reward = RewardChoice.reward
-    if argv[:1] == ["train"] and len(argv) > 1 and argv[1] in RECIPES:
-        reward = _chosen_reward(argv[2:])
-    args = build_parser(reward).parse_args(argv)
+    settings: dict[str, str] = {}
+    training = argv[1] if argv[:1] == ["train"] and len(argv) > 1 else None
+    if training in RECIPES:
+        settings = _chosen(argv[2:])
+    args = build_parser(settings, training).parse_args(argv)
     if args.command == "train":
-        return _train(args)
+        return _train(args, settings)
     _check_run_options(args)
     if args.command == "compare":
         return _compare(args)
@@ -316,16 +323,18 @@ def run(argv: list[str] | None = None) -> int:
     corpus, data = loaded.corpus, loaded.data
     references = (read_references(args.references, data) if args.references
                   else decode_split(corpus.test, corpus))
+    task = task_of(loaded.config, len(loaded.vocab))
     metrics = score_samples(loaded.model, corpus, loaded.oracle, references, args.samples,
                             args.temperature, args.seed,
                             scorer=_load_scorer(args, loaded.vocab, device_of(loaded.model)),
-                            grammar=data.data == GRAMMAR)
+                            grammar=data.data == GRAMMAR, task=task)
     if args.reverse_ppl:
         if args.reverse_ppl < 10 or args.reverse_epochs < 1:
             raise UserError("--reverse-ppl needs at least 10 samples and --reverse-epochs >= 1")
         metrics |= sample_reverse_perplexity(loaded.model, corpus, args.reverse_ppl,
-                                             args.temperature, args.seed, args.reverse_epochs)
-    if isinstance(loaded.model, SentenceVAE):
+                                             args.temperature, args.seed, args.reverse_epochs,
+                                             task)
+    if "posterior" in loaded.model.capabilities:
         if args.importance_samples < 1:
             raise UserError("--importance-samples must be >= 1")
         metrics |= latent_metrics(loaded.model, corpus.test, args.importance_samples,

@@ -14,7 +14,7 @@ from textrl.device import resolve_device, seeded_generator
 from textrl.errors import UserError
 from textrl.imputation import impute, read_blanks
 from textrl.latent_space import decode, encode_texts, homotopy, posterior_codes
-from textrl.models import LatentGAN, RecurrentLM, SentenceVAE
+from textrl.models import require
 from textrl.training import load_run
 
 CODE_SPACE_COMMANDS = ("reconstruct", "interpolate", "impute")
@@ -62,11 +62,9 @@ def run_code_space_command(args: argparse.Namespace) -> int:
 def _code_space(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     loaded = load_run(args.run, best=args.checkpoint == "best", with_data=False, device=device)
-    if isinstance(loaded.model, LatentGAN):  # its autoencoder's code space
-        loaded = loaded._replace(model=loaded.model.autoencoder)
-    if not isinstance(loaded.model, SentenceVAE):
-        raise UserError(f"{args.run} is a {loaded.kind} run of a {type(loaded.model).__name__}, "
-                        "which has no code space; use a vae or latent-gan run")
+    require(loaded.model, {"codes"}, f"{args.run} ({loaded.kind} run) for `textrl "
+            f"{args.command}`", "use a vae or latent-gan run")
+    loaded = loaded._replace(model=loaded.model.code_model)  # a latent GAN: its autoencoder's
     tokenizer = get_tokenizer(loaded.data.tokenizer, loaded.data.keep_spaces)
     texts = args.texts if args.command == "reconstruct" else [args.first, args.second]
     tokens, lengths = encode_texts(texts, loaded.vocab, tokenizer, loaded.max_len, device)
@@ -102,8 +100,9 @@ def _impute(args: argparse.Namespace) -> int:
         raise UserError("--beam and --icm-steps must be >= 1")
     device = resolve_device(args.device)
     loaded = load_run(args.run, best=args.checkpoint == "best", with_data=False, device=device)
-    if not isinstance(loaded.model, SentenceVAE | RecurrentLM) or loaded.vocab.eos_id is None \
-            or loaded.data.windows is not None:
+    capabilities = loaded.model.capabilities
+    if not ("posterior" in capabilities or {"unconditional", "likelihood"} <= capabilities) \
+            or loaded.vocab.eos_id is None or loaded.data.windows is not None:
         raise UserError(f"{args.run} is a {loaded.kind} run of a {type(loaded.model).__name__}; "
                         "impute takes a vae run or an mle run on sentences (for in-fillers "
                         "use `textrl infill`)")

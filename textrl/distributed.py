@@ -3,9 +3,13 @@ train RECIPE ...``.
 
 Each process holds the whole model and computes its share of every global batch (its rows
 of the MLE batch, its share of the sampled sentences and rollouts, its share of the reward's
-real and generated batches). ``DistributedDataParallel`` averages the gradients, and each
-loss is scaled so that the average is the gradient of the global batch's loss: a mean over
-tokens divides by the global token count, a sum is multiplied by the number of processes.
+real and generated batches). After every backward pass the one optimisation step of the
+agents (:meth:`textrl.agents.Agent.optimize`) and of the learned rewards
+(:meth:`textrl.rewards.LearnedReward.optimize`) averages the gradients over the processes
+(:func:`average_gradients`: one all-reduce of the whole gradient), so an agent or a reward
+is correct under torchrun without naming anything; each loss is scaled so that the average
+is the gradient of the global batch's loss: a mean over tokens divides by the global token
+count, a sum is multiplied by the number of processes.
 Process 0 alone writes the run directory, evaluates and shows progress; the others receive
 its evaluation, so every process takes the same decisions.
 
@@ -14,18 +18,13 @@ Outside torchrun (one process) every function here is the identity, at no cost.
 
 from __future__ import annotations
 
-import gc
 import os
-import weakref
 from typing import Any
 
 import torch
 from torch import distributed as dist
-from torch import nn
 
 from textrl.errors import UserError
-
-_WRAPPED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def launched() -> bool:
@@ -72,12 +71,8 @@ def barrier() -> None:
 
 
 def stop() -> None:
-    """Leave the process group. The DDP wrappers go first: one outliving its group aborts
-    the process when the interpreter collects it ("terminate called without an active
-    exception")."""
+    """Leave the process group."""
     if active():
-        _WRAPPED.clear()
-        gc.collect()
         dist.destroy_process_group()
 
 
@@ -119,36 +114,25 @@ def mean_denominator(count: torch.Tensor) -> torch.Tensor:
     return (global_sum(count) / world()).float()
 
 
-def wrap(module: nn.Module) -> nn.Module:
-    """Put ``module`` under ``DistributedDataParallel`` (when running distributed), so that
-    :func:`call` on it averages its gradients over the processes. Returns ``module``."""
-    if active() and module not in _WRAPPED and any(p.requires_grad for p in module.parameters()):
-        device = next(module.parameters()).device
-        ids = [device] if device.type == "cuda" else None
-        _WRAPPED[module] = nn.parallel.DistributedDataParallel(_Calls(module), device_ids=ids)
-    return module
-
-
-def call(module: nn.Module, method: str, *args: Any, **kwargs: Any) -> Any:
-    """``module.method(*args, **kwargs)``; through DistributedDataParallel when ``module`` was
-    wrapped, so the backward pass of what it returns averages the gradients over processes.
-    Call it once per backward pass, for the whole loss."""
-    ddp = _WRAPPED.get(module)
-    if ddp is None:
-        return getattr(module, method)(*args, **kwargs)
-    return ddp(method, *args, **kwargs)
-
-
-class _Calls(nn.Module):
-    """Routes DDP's ``forward`` to any method of the wrapped module (DDP only syncs gradients
-    of what went through ``forward``)."""
-
-    def __init__(self, module: nn.Module):
-        super().__init__()
-        self.module = module
-
-    def forward(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        return getattr(self.module, method)(*args, **kwargs)
+def average_gradients(optimizer: torch.optim.Optimizer) -> None:
+    """Average the gradients of every parameter ``optimizer`` steps over the processes, in one
+    all-reduce of the whole gradient (nothing in one process). A parameter without a gradient
+    in this process counts as a zero gradient, so every process sends the same layout."""
+    if not active():
+        return
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
+    flat = torch.cat([g.reshape(-1) for g in grads])
+    device = flat.device
+    if dist.get_backend() == "gloo" and device.type != "cpu":
+        flat = flat.cpu()
+    dist.all_reduce(flat)
+    flat = flat.to(device) / world()
+    offset = 0
+    for p in params:
+        n = p.numel()
+        p.grad = flat[offset:offset + n].view_as(p).clone()
+        offset += n
 
 
 def mean_stats(stats: dict[str, float]) -> dict[str, float]:

@@ -11,7 +11,6 @@ from tqdm import tqdm
 
 from textrl.data.corpus import Corpus, Split
 from textrl.data.grammar import grammar_metrics
-from textrl.data.masks import make_mask, template
 from textrl.device import device_of, seeded_generator
 from textrl.errors import UserError
 from textrl.metrics.bleu import BLEUScorer, self_bleu
@@ -19,10 +18,8 @@ from textrl.metrics.diversity import distinct_n, length_stats, ngrams_found
 from textrl.metrics.nll import nll_test, perplexity
 from textrl.metrics.reverse import reverse_perplexity
 from textrl.models.base import Policy, SequenceModel
-from textrl.models.seq2seq import Infill, Seq2SeqGenerator
-from textrl.models.vae import SentenceVAE
 from textrl.oracle import OracleLSTM
-from textrl.training.infill import MaskConfig, masked_nll
+from textrl.tasks import Task, Unconditional
 
 
 def decode_split(split: Split | torch.Tensor, corpus: Corpus) -> list[list[str]]:
@@ -33,14 +30,16 @@ def decode_split(split: Split | torch.Tensor, corpus: Corpus) -> list[list[str]]
 def score_samples(policy: SequenceModel, corpus: Corpus, oracle: OracleLSTM | None,
                   references: list[list[str]], n_samples: int, temperature: float, seed: int,
                   bleu_orders: Sequence[int] = (2, 3, 4, 5), scorer: Policy | None = None,
-                  grammar: bool = False) -> dict[str, float]:
-    """Every metric of one set of ``n_samples`` samples drawn at ``temperature`` with ``seed``:
-    BLEU-n against ``references``, sacrebleu's corpus BLEU-4, self-BLEU-4, distinct-n (x 100:
-    MaskGAN's "% unique n-grams"), the share of n-grams found in the validation split,
-    lengths, NLL-test at the same temperature (models with a likelihood), with an oracle
-    NLL-oracle, and with a ``scorer`` (an evaluator language model on the same vocabulary,
-    MaskGAN's protocol) the samples' NLL and perplexity under it; on the embedded grammar
+                  grammar: bool = False, task: Task | None = None) -> dict[str, float]:
+    """Every metric of one set of ``n_samples`` samples drawn at ``temperature`` with ``seed``
+    under ``task``'s evaluation contexts (default: unconditional): BLEU-n against
+    ``references``, sacrebleu's corpus BLEU-4, self-BLEU-4, distinct-n (x 100: MaskGAN's "%
+    unique n-grams"), the share of n-grams found in the validation split, lengths, NLL-test
+    at the same temperature (models with a likelihood), with an oracle NLL-oracle, with a
+    ``scorer`` (an evaluator language model on the same vocabulary, MaskGAN's protocol) the
+    samples' NLL and perplexity under it, the task's own metrics; on the embedded grammar
     (``grammar``) the shares of grammatical, novel and unique samples."""
+    task = task or Unconditional()
     # One bar over the metrics, shown once they take over a second (BLEU adds its own), and
     # closed by its context manager even when a metric raises.
     with tqdm(total=6, desc="evaluate", unit="metric", delay=1.0, leave=False) as bar:
@@ -50,7 +49,7 @@ def score_samples(policy: SequenceModel, corpus: Corpus, oracle: OracleLSTM | No
             bar.update()
 
         g = seeded_generator(seed, device_of(policy))
-        context = unconditional_templates(policy, corpus.test, n_samples, g)
+        context = task.sample_contexts(corpus.test, n_samples, g)
         sample = policy.sample(n_samples, corpus.max_len, temperature, context=context,
                                generator=g)
         tokens = sample.tokens
@@ -65,7 +64,7 @@ def score_samples(policy: SequenceModel, corpus: Corpus, oracle: OracleLSTM | No
             out["scorer_ppl"] = perplexity(out["scorer_nll"])
         step("NLL-oracle")
         # Models with a likelihood; a VAE's is a bound over codes (textrl.metrics.latent).
-        if temperature > 0 and hasattr(policy, "log_prob") and not isinstance(policy, SentenceVAE):
+        if temperature > 0 and "likelihood" in policy.capabilities:
             out["nll_test"] = nll_test(policy, corpus.test, temperature=temperature)
             out["ppl_test"] = perplexity(out["nll_test"])
         step("NLL-test")
@@ -81,46 +80,24 @@ def score_samples(policy: SequenceModel, corpus: Corpus, oracle: OracleLSTM | No
             out[f"distinct{n}"] = distinct_n(samples, n)
             out[f"in_valid{n}"] = ngrams_found(samples, validation, n)
         step("distinct-n")
-    if isinstance(policy, Seq2SeqGenerator):
-        out |= masked_perplexities(policy, corpus.valid, seed)
+    out |= task.metrics(policy, corpus.valid, seed)
     if grammar:
         out |= grammar_metrics(samples, decode_split(corpus.train, corpus))
     return out | length_stats(samples)
 
 
 def sample_reverse_perplexity(policy: SequenceModel, corpus: Corpus, n_samples: int,
-                              temperature: float, seed: int, epochs: int) -> dict[str, float]:
+                              temperature: float, seed: int, epochs: int,
+                              task: Task | None = None) -> dict[str, float]:
     """Reverse perplexity (:mod:`textrl.metrics.reverse`) of ``n_samples`` samples drawn at
-    ``temperature`` with ``seed``, on the test split."""
+    ``temperature`` with ``seed`` under ``task``'s evaluation contexts, on the test split."""
     g = seeded_generator(seed, device_of(policy))
-    context = unconditional_templates(policy, corpus.test, n_samples, g)
+    context = (task or Unconditional()).sample_contexts(corpus.test, n_samples, g)
     sample = policy.sample(n_samples, corpus.max_len, temperature, context=context, generator=g)
     vocab = corpus.vocab
     return reverse_perplexity(Split(sample.tokens, sample.lengths), corpus.test, len(vocab),
                               corpus.start_id, corpus.eos_id,
-                              vocab.pad_id if vocab.has_specials else 0, g, epochs)
-
-
-def masked_perplexities(policy: Seq2SeqGenerator, split: Split, seed: int) -> dict[str, float]:
-    """An in-filler's perplexity per blanked word of ``split`` under both kinds of masks at
-    rate 0.5 drawn with ``seed``, whatever masks it was trained on, so that MaskMLE (random
-    masks) and MaskGAN (contiguous) are scored alike: ``masked_ppl_random``,
-    ``masked_ppl_contiguous``."""
-    return {f"masked_ppl_{kind}": perplexity(masked_nll(policy, split, MaskConfig(kind, 0.5), seed))
-            for kind in ("random", "contiguous")}
-
-
-def unconditional_templates(policy: SequenceModel, split: Split, n: int,
-                            generator: torch.Generator) -> Infill | None:
-    """For an in-filler, the MaskGAN authors' unconditional samples: each sentence's first
-    word from a random sentence of ``split``, every other word blank. ``None`` for other
-    models, which need no template."""
-    if not isinstance(policy, Seq2SeqGenerator):
-        return None
-    rows = torch.randint(len(split), (n,), generator=generator, device=generator.device)
-    tokens, lengths = split.tokens[rows], split.lengths[rows]
-    present = make_mask(lengths, tokens.shape[1], "unconditional")
-    return Infill(template(tokens, present, policy.mask_id), present, lengths)
+                              vocab.fill_id, g, epochs)
 
 
 def check_same_data(identities: Sequence[tuple[str, dict]]) -> None:
@@ -136,12 +113,13 @@ def check_same_data(identities: Sequence[tuple[str, dict]]) -> None:
 
 def quality_diversity(policy: SequenceModel, corpus: Corpus, oracle: OracleLSTM | None,
                       temperatures: Sequence[float], n_samples: int, seed: int,
-                      scorer: Policy | None = None, grammar: bool = False) -> list[dict]:
+                      scorer: Policy | None = None, grammar: bool = False,
+                      task: Task | None = None) -> list[dict]:
     """One row of metrics per temperature: the quality-diversity curve of one model."""
     references = decode_split(corpus.test, corpus)
     return [{"temperature": t} | score_samples(policy, corpus, oracle, references, n_samples,
                                                t, seed, bleu_orders=(4,), scorer=scorer,
-                                               grammar=grammar)
+                                               grammar=grammar, task=task)
             for t in temperatures]
 
 

@@ -19,7 +19,6 @@ from textrl.data.vocab import Vocab
 from textrl.errors import UserError
 from textrl.models.base import Policy
 from textrl.models.modes import eval_mode
-from textrl.models.vae import SentenceVAE
 
 BLANK = "___"
 
@@ -73,11 +72,11 @@ def constrained_beam_search(policy: Policy, words: list[int | None], beam: int,
 def impute(model: Policy, words: list[int | None], vocab: Vocab, beam: int | None = None,
            icm_steps: int = 3) -> list[int]:
     """``words`` with the blanks filled: a language model by one constrained beam search
-    (beam 15, as Bowman's RNNLM), a :class:`SentenceVAE` by ``icm_steps`` rounds of
+    (beam 15, as Bowman's RNNLM), a VAE (a model with a ``posterior``) by ``icm_steps`` rounds of
     iterated conditional modes, each a beam of 5 under the posterior mean."""
     banned = (vocab.bos_id,) if vocab.bos_id is not None else ()
     with eval_mode(model):
-        if not isinstance(model, SentenceVAE):
+        if "posterior" not in model.capabilities:  # a language model: no codes to iterate
             return constrained_beam_search(model, words, beam or 15, banned=banned)
         device = model.head.bias.device
         current = [vocab.unk_id if w is None else w for w in words]

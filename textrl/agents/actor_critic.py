@@ -9,8 +9,8 @@ from typing import Any, Protocol
 import torch
 from torch import nn
 
+from textrl import distributed
 from textrl.agents.base import Agent, Rollout
-from textrl.errors import check_finite
 from textrl.models.base import Policy
 from textrl.models.modes import backward_in_eval_mode
 
@@ -85,10 +85,6 @@ class ActorCritic(Agent):
         self.grad_clip, self.gamma, self.gae_lambda = grad_clip, gamma, gae_lambda
         self.value_coef, self.entropy_coef = value_coef, entropy_coef
 
-    def _parameters(self) -> list[nn.Parameter]:
-        critic = self.critic if self.critic is not None else self.value_head
-        return [*self.policy.parameters(), *critic.parameters()]
-
     def evaluate(self, rollout: Rollout) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(log_prob, entropy, value)``, each ``[B, T]``, 0 on padding. Dropout is off: the
         tokens were sampled without it, so the gradient (and PPO's ratio) must be of that
@@ -125,22 +121,19 @@ class ActorCritic(Agent):
     def _optimize(self, objective: torch.Tensor, values: torch.Tensor, returns: torch.Tensor,
                   entropy: torch.Tensor, mask: torch.Tensor) -> dict[str, float]:
         """One gradient step on ``-objective + value_coef * (V - return)^2 - entropy_coef *
-        entropy``, each term ``[B, T]`` averaged over the chosen tokens of ``mask``."""
-        n_tokens = mask.sum()
+        entropy``, each term ``[B, T]`` averaged over the chosen tokens of ``mask`` (of the
+        global batch, under torchrun)."""
+        n_tokens = distributed.mean_denominator(mask.sum())
         policy_loss = -(objective * mask).sum()
-        if self.policy_loss == "mean":
-            policy_loss = policy_loss / n_tokens
+        policy_loss = (policy_loss / n_tokens if self.policy_loss == "mean"
+                       else policy_loss * distributed.world())
         value_loss = ((values - returns).square() * mask).sum() / n_tokens
         mean_entropy = (entropy * mask).sum() / n_tokens
         loss = policy_loss + self.value_coef * value_loss - self.entropy_coef * mean_entropy
-        self.optimizer.zero_grad()
-        loss.backward()
-        grad_norm = nn.utils.clip_grad_norm_(self._parameters(), self.grad_clip)
-        check_finite("actor-critic update", loss=loss.item(), grad_norm=grad_norm.item())
-        self.optimizer.step()
+        grad_norm = self.optimize(loss, "actor-critic update")
         return {"policy_loss": policy_loss.item(), "value_loss": value_loss.item(),
                 "explained_variance": explained_variance(values, returns, mask),
-                "entropy": mean_entropy.item(), "grad_norm": grad_norm.item()}
+                "entropy": mean_entropy.item(), "grad_norm": grad_norm}
 
     def update(self, rollout: Rollout) -> dict[str, float]:
         """One gradient step on the whole rollout."""
@@ -163,7 +156,9 @@ class ActorCritic(Agent):
 class PPO(ActorCritic):
     """PPO-clip (Schulman et al. 2017) on the same rollouts and critic as ``ActorCritic``:
     advantages from the values before the update, then ``epochs`` passes over shuffled
-    mini-batches of ``minibatch`` sentences with the ratio clipped to ``1 +- clip``.
+    mini-batches of ``minibatch`` sentences with the ratio clipped to ``1 +- clip``. It
+    normalises advantages over the whole rollout and draws its mini-batches from it, so it
+    runs in one process.
 
     >>> from textrl.models import LMConfig, RecurrentLM
     >>> agent = PPO(RecurrentLM(LMConfig(vocab_size=7, hidden_dim=8)), minibatch=2)
@@ -172,6 +167,8 @@ class PPO(ActorCritic):
     >>> sorted(agent.update(rollout))[:3]
     ['approx_kl', 'clip_fraction', 'entropy']
     """
+
+    distributable = False
 
     def __init__(self, policy: Policy, lr: float = 1e-3, grad_clip: float = 5.0,
                  gamma: float = 1.0, gae_lambda: float = 0.95, value_coef: float = 0.5,

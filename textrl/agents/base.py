@@ -1,6 +1,7 @@
 """What every RL agent shares: the rollout it learns from, how rollouts are collected (an
-adversarial g-step's sample-and-score, or episodes on a ``TextVecEnv``), the ``learn`` loop,
-and ``save``/``load``."""
+adversarial g-step's sample-and-score, or episodes on a ``TextVecEnv``; both pay rewards
+with :func:`textrl.rewards.pay`), the one optimisation step, the ``learn`` loop, and
+``save``/``load``."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import torch
 
@@ -18,10 +19,10 @@ from textrl.device import device_of
 from textrl.envs.text_env import TextVecEnv
 from textrl.files import atomic_write
 from textrl.models.base import Policy
-from textrl.models.generation import continue_sequences
+from textrl.models.generation import continue_sequences, rows_of
 from textrl.models.modes import eval_mode
-from textrl.rewards.base import RewardModel
-from textrl.rewards.composite import at_last_token
+from textrl.optimization import optimizer_step
+from textrl.rewards.base import Reward, pay
 
 
 class Rollout(NamedTuple):
@@ -57,26 +58,13 @@ class Rollout(NamedTuple):
 
     def rows(self, index: torch.Tensor) -> Rollout:
         """The sentences ``index`` (ids), every field indexed alike."""
-        return Rollout(*(_index(field, index) for field in self))
+        return Rollout(*(rows_of(field, index) for field in self))
 
 
-def _index(value: Any, index: torch.Tensor) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, tuple):
-        return tuple(_index(v, index) for v in value)
-    return value[index]
-
-
-def reward_context(reward: RewardModel) -> Any:
-    """The context a reward scores one batch with, drawn once for the whole batch: e.g. the
-    real comparison and reference sets of a ranker. ``None`` for rewards that need none."""
-    draw = getattr(reward, "draw_context", None)
-    return draw() if draw is not None else None
 
 
 @torch.no_grad()
-def sample_rollout(policy: Policy, reward: RewardModel, n: int, max_len: int,
+def sample_rollout(policy: Policy, reward: Reward, n: int, max_len: int,
                    temperature: float = 1.0, generator: torch.Generator | None = None,
                    context: Any = None, action_mask: torch.Tensor | None = None) -> Rollout:
     """Write ``n`` sentences with ``policy`` (dropout off) and score them with ``reward``:
@@ -86,11 +74,9 @@ def sample_rollout(policy: Policy, reward: RewardModel, n: int, max_len: int,
     it, and ``action_mask`` marks the positions the policy chose."""
     with eval_mode(policy):
         sample = policy.sample(n, max_len, temperature, context=context, generator=generator)
-    scored_with = context if context is not None else reward_context(reward)
-    scores = reward(sample.tokens, sample.lengths, scored_with).float()
-    if not getattr(reward, "token_level", False):
-        scores = at_last_token(scores, sample.lengths, max_len)
-    return Rollout(sample.tokens, sample.lengths, sample.log_probs, scores, context, action_mask)
+    scored_with = context if context is not None else reward.draw_context()
+    rewards = pay(reward, sample.tokens, sample.lengths, scored_with)
+    return Rollout(sample.tokens, sample.lengths, sample.log_probs, rewards, context, action_mask)
 
 
 @torch.no_grad()
@@ -111,10 +97,10 @@ def collect_episodes(env: TextVecEnv, policy: Policy,
     position = itertools.count()
 
     def step_env(actions: torch.Tensor) -> torch.Tensor:
-        _, step_rewards, done, _, _ = env.step_tensors(actions.cpu())
-        rewards[live, next(position)] = step_rewards[live]
-        live.mul_(~done)
-        return done.to(device)
+        step = env.step_tensors(actions.cpu())
+        rewards[live, next(position)] = step.rewards[live]
+        live.mul_(~step.done)
+        return step.done.to(device)
 
     with eval_mode(policy):
         state = policy.initial_state(batch)
@@ -128,13 +114,28 @@ def collect_episodes(env: TextVecEnv, policy: Policy,
 
 class Agent:
     """The API every RL agent offers: ``update(rollout) -> metrics``, ``learn(env, ...)``,
-    ``save(path)``/``load(path)``. Subclasses set ``self.policy`` and implement ``update``,
-    ``state_dict`` and ``load_state_dict``."""
+    ``save(path)``/``load(path)``. Subclasses set ``self.policy``, ``self.optimizer`` and
+    ``self.grad_clip``, implement ``update`` (computing a loss and passing it to
+    :meth:`optimize`), ``state_dict`` and ``load_state_dict``.
+
+    ``distributable``: each process of a torchrun run may update on its own share of every
+    rollout (its loss scaled so that the averaged gradient is the global batch's); an agent
+    whose update reads the whole batch at once (PPO's advantage normalisation and
+    mini-batches) sets it False and runs in one process."""
 
     policy: Policy
+    optimizer: torch.optim.Optimizer
+    grad_clip: float
+    distributable: ClassVar[bool] = True
 
     def update(self, rollout: Rollout) -> dict[str, float]:
         raise NotImplementedError
+
+    def optimize(self, loss: torch.Tensor, what: str) -> float:
+        """One step of ``optimizer`` on ``loss`` (:func:`textrl.optimization.optimizer_step`:
+        the gradient averaged over torchrun's processes, its norm clipped to ``grad_clip``);
+        returns the norm before clipping."""
+        return optimizer_step(self.optimizer, loss, what, self.grad_clip)
 
     def state_dict(self) -> dict:
         raise NotImplementedError

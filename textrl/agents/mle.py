@@ -7,14 +7,13 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
-from torch import nn
 
 from textrl import distributed
-from textrl.data.corpus import Split, length_mask
-from textrl.errors import check_finite
+from textrl.data.corpus import Split
 from textrl.models.base import Policy
 from textrl.models.sampling import sample_categorical
-from textrl.models.seq2seq import Infill
+from textrl.optimization import optimizer_step
+from textrl.tasks.base import Task
 
 SCHEDULES = ("none", "linear", "exponential", "inverse_sigmoid")
 
@@ -55,25 +54,19 @@ class BehaviourCloning:
         self.batch_size = batch_size
 
     def update(self, tokens: torch.Tensor, lengths: torch.Tensor, teacher_forcing: float = 1.0,
-               generator: torch.Generator | None = None, context: Any = None) -> dict[str, float]:
-        """One gradient step on ``tokens [B, T]``; returns the batch's mean NLL per scored token
-        (per blanked word for an in-filler)."""
+               generator: torch.Generator | None = None, context: Any = None,
+               chosen: torch.Tensor | None = None) -> dict[str, float]:
+        """One gradient step on ``tokens [B, T]`` under ``context``; returns the batch's mean
+        NLL per scored token: the positions ``chosen [B, T]`` the policy writes (the blanked
+        words of an in-filling template), every real position when not given."""
         inputs = None
         if teacher_forcing < 1.0:
             inputs = self._scheduled_inputs(tokens, teacher_forcing, generator, context)
-        log_probs = distributed.call(self.policy, "log_prob", tokens, lengths, context,
-                                     inputs=inputs)
-        scored = lengths.sum()
-        if isinstance(context, Infill):  # MaskMLE: a mean over the blanked words only
-            scored = (length_mask(lengths, tokens.shape[1]).bool() & ~context.present).sum()
+        log_probs = self.policy.log_prob(tokens, lengths, context, inputs=inputs)
+        scored = lengths.sum() if chosen is None else chosen.sum()
         loss = -log_probs.sum() / distributed.mean_denominator(scored)
-        self.optimizer.zero_grad()
-        loss.backward()
-        grad_norm = nn.utils.clip_grad_norm_(self.policy.parameters(), self.grad_clip)
-        stats = {"loss": loss.item(), "grad_norm": grad_norm.item()}
-        check_finite("MLE update", **stats)  # before the step, so the weights stay finite
-        self.optimizer.step()
-        return stats
+        grad_norm = optimizer_step(self.optimizer, loss, "MLE update", self.grad_clip)
+        return {"loss": loss.item(), "grad_norm": grad_norm}
 
     @torch.no_grad()
     def _scheduled_inputs(self, tokens: torch.Tensor, teacher_forcing: float,
@@ -99,26 +92,24 @@ class BehaviourCloning:
 
     def train_epoch(self, data: Split, generator: torch.Generator, teacher_forcing: float = 1.0,
                     on_batch: Callable[[], object] | None = None,
-                    sampler: torch.Generator | None = None,
-                    context_for: Callable[[torch.Tensor, torch.Tensor], Any] | None = None
+                    sampler: torch.Generator | None = None, task: Task | None = None
                     ) -> dict[str, float]:
         """One pass over ``data`` in an order drawn from ``generator``; mean batch stats.
         ``on_batch()`` is called after each batch (a progress bar's update). Scheduled
-        sampling draws from ``sampler`` (default: ``generator``). ``context_for(tokens,
-        lengths)`` gives each batch's context (an in-filler's fresh masks). In a distributed
-        run every process draws the same order and trains on its share of each batch."""
+        sampling draws from ``sampler`` (default: ``generator``), and so does ``task`` the
+        context of each batch (an in-filler's fresh masks) and the positions it scores.
+        In a distributed run every process draws the same order and trains on its share of
+        each batch."""
         self.policy.train()
-        order = torch.randperm(len(data), generator=generator, device=data.tokens.device)
+        sampler = sampler or generator
         totals = {"loss": 0.0, "grad_norm": 0.0}
         batches = 0
-        for lo in range(0, len(data), self.batch_size):
-            idx = order[lo:lo + self.batch_size]
-            idx = idx[distributed.share(len(idx))]
-            lengths = data.lengths[idx]
-            width = int(lengths.max()) if len(lengths) else data.tokens.shape[1]
-            tokens = data.tokens[idx, :width]  # as wide as its longest sentence
-            context = context_for(tokens, lengths) if context_for is not None else None
-            stats = self.update(tokens, lengths, teacher_forcing, sampler or generator, context)
+        for tokens, lengths in data.batches(self.batch_size, generator, distributed.share):
+            context = chosen = None
+            if task is not None:
+                context = task.condition(tokens, lengths, sampler)
+                chosen = task.chosen(tokens, lengths, context)
+            stats = self.update(tokens, lengths, teacher_forcing, sampler, context, chosen)
             for key in totals:
                 totals[key] += stats[key]
             batches += 1

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import torch
-from torch import nn
 
 from textrl import distributed
 from textrl.agents.base import Agent, Rollout
-from textrl.errors import check_finite
 from textrl.models.base import Policy
 from textrl.models.modes import backward_in_eval_mode
 
@@ -61,8 +59,7 @@ class PolicyGradient(Agent):
         returns = returns_to_go(rollout.rewards.float() * acted, rollout.valid(), self.gamma) * acted
         advantages = (returns - self.baseline_value) * acted
         with backward_in_eval_mode(self.policy):
-            log_probs = distributed.call(self.policy, "log_prob", rollout.tokens,
-                                         rollout.lengths, rollout.context)
+            log_probs = self.policy.log_prob(rollout.tokens, rollout.lengths, rollout.context)
         # A sum over the batch: each process's share counts as much as in one process, and
         # DDP's gradient average divides by the processes.
         return -(log_probs * advantages).sum() * distributed.world(), returns
@@ -71,17 +68,13 @@ class PolicyGradient(Agent):
         """One gradient step; returns the loss, the mean return and the baseline used."""
         baseline_used = self.baseline_value
         loss, returns = self.loss(rollout)
-        self.optimizer.zero_grad()
-        loss.backward()
-        grad_norm = nn.utils.clip_grad_norm_(self.policy.parameters(), self.grad_clip)
-        check_finite("policy-gradient update", loss=loss.item(), grad_norm=grad_norm.item())
-        self.optimizer.step()
+        grad_norm = self.optimize(loss, "policy-gradient update")
         mean_return = (distributed.global_sum(returns.sum())
                        / distributed.global_sum(rollout.acted().sum())).item()
         if self.baseline == "moving_average":
             d = self.baseline_decay
             self.baseline_value = d * self.baseline_value + (1 - d) * mean_return
-        return {"loss": loss.item(), "grad_norm": grad_norm.item(), "mean_return": mean_return,
+        return {"loss": loss.item(), "grad_norm": grad_norm, "mean_return": mean_return,
                 "baseline": baseline_used}
 
     def state_dict(self) -> dict:

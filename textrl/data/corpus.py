@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -132,6 +132,21 @@ class Split:
     def to(self, device: torch.device | str) -> Split:
         return Split(self.tokens.to(device), self.lengths.to(device))
 
+    def batches(self, batch_size: int, generator: torch.Generator,
+                part: Callable[[int], slice] | None = None
+                ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """One epoch: ``(tokens [b, w], lengths [b])`` batches of ``batch_size`` rows in an
+        order drawn from ``generator``, each as wide as its longest sentence; ``part(b)``
+        keeps a slice of each batch's rows (a process's share under torchrun)."""
+        order = torch.randperm(len(self), generator=generator, device=self.tokens.device)
+        for lo in range(0, len(self), batch_size):
+            idx = order[lo:lo + batch_size]
+            if part is not None:
+                idx = idx[part(len(idx))]
+            lengths = self.lengths[idx]
+            width = int(lengths.max()) if len(lengths) else self.tokens.shape[1]
+            yield self.tokens[idx, :width], lengths
+
 
 def stream_windows(sentences: Sequence[Sequence[str]], vocab: Vocab, window: int,
                    source: str | os.PathLike = "the data") -> Split:
@@ -177,7 +192,7 @@ class Corpus:
     @property
     def start_id(self) -> int:
         """Fed before position 0: BOS for text, the real token 0 for the oracle (SeqGAN)."""
-        return self.vocab.bos_id if self.vocab.has_specials else 0
+        return self.vocab.bos_id if self.vocab.bos_id is not None else 0
 
     @property
     def eos_id(self) -> int | None:

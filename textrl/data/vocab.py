@@ -5,6 +5,10 @@ Two conventions share one mask rule (see :mod:`textrl.data.corpus`):
 * text: ``Vocab.from_corpus(...)`` has all four specials; sequences end with EOS.
 * oracle: ``Vocab.integers(5000)`` has no specials; sequences have a fixed length and the
   start token is the real token 0, as in SeqGAN.
+
+The special ids are whatever the vocabulary says they are: ``from_corpus`` puts them first,
+and a tokenizer with its own ids (every Hugging Face tokenizer, where some may be missing or
+shared, as GPT-2's one ``<|endoftext|>``) gives them with ``specials``.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from textrl.data.tokenizers import Tokenizer
 from textrl.errors import DataError
 
 SPECIALS = ("<pad>", "<bos>", "<eos>", "<unk>")
+ROLES = ("pad", "bos", "eos", "unk")
 
 
 class Vocab:
@@ -33,14 +38,31 @@ class Vocab:
     ['a', 'b']
     """
 
-    def __init__(self, tokens: Sequence[str], has_specials: bool = True):
+    def __init__(self, tokens: Sequence[str], has_specials: bool = True,
+                 specials: dict[str, int | None] | None = None):
+        """``specials`` maps ``pad``, ``bos``, ``eos``, ``unk`` to their ids (a missing or
+        ``None`` one: the vocabulary has none); without it, a vocabulary ``has_specials`` finds
+        the tokens ``<pad> <bos> <eos> <unk>`` wherever they are."""
         self.itos: list[str] = list(tokens)
         self.stoi: dict[str, int] = {t: i for i, t in enumerate(self.itos)}
         if len(self.stoi) != len(self.itos):
             raise ValueError("vocabulary tokens must be unique")
-        self.has_specials = has_specials
-        if has_specials and tuple(self.itos[:4]) != SPECIALS:
-            raise ValueError(f"a vocabulary with specials must start with {SPECIALS}")
+        if specials is None:
+            missing = [t for t in SPECIALS if t not in self.stoi] if has_specials else []
+            if missing:
+                raise ValueError(f"a vocabulary with specials needs the tokens {SPECIALS}; "
+                                 f"{', '.join(missing)} missing")
+            specials = ({role: self.stoi[t] for role, t in zip(ROLES, SPECIALS, strict=True)}
+                        if has_specials else {})
+        unknown = set(specials) - set(ROLES)
+        if unknown:
+            raise ValueError(f"special roles are {ROLES}, got {sorted(unknown)}")
+        self.specials = {role: specials.get(role) for role in ROLES}
+        for role, index in self.specials.items():
+            if index is not None and not 0 <= index < len(self.itos):
+                raise ValueError(f"the {role} id {index} is outside the vocabulary of "
+                                 f"{len(self.itos)}")
+        self.has_specials = any(i is not None for i in self.specials.values())
 
     @classmethod
     def from_corpus(
@@ -65,28 +87,31 @@ class Vocab:
     def __len__(self) -> int:
         return len(self.itos)
 
-    def _special(self, index: int) -> int | None:
-        return index if self.has_specials else None
-
     @property
     def pad_id(self) -> int | None:
-        return self._special(0)
+        return self.specials["pad"]
 
     @property
     def bos_id(self) -> int | None:
-        return self._special(1)
+        return self.specials["bos"]
 
     @property
     def eos_id(self) -> int | None:
-        return self._special(2)
+        return self.specials["eos"]
 
     @property
     def unk_id(self) -> int | None:
-        return self._special(3)
+        return self.specials["unk"]
+
+    @property
+    def fill_id(self) -> int:
+        """What fills a sequence after its end: PAD, or 0 in a vocabulary without one (the
+        length, not the id, says where a sequence ends)."""
+        return self.pad_id if self.pad_id is not None else 0
 
     def encode(self, tokens: Sequence[str]) -> list[int]:
-        """Token strings to ids; unknown tokens map to UNK (a KeyError without specials)."""
-        if self.has_specials:
+        """Token strings to ids; unknown tokens map to UNK (a KeyError without one)."""
+        if self.unk_id is not None:
             unk = self.unk_id
             return [self.stoi.get(t, unk) for t in tokens]
         return [self.stoi[t] for t in tokens]
@@ -97,14 +122,13 @@ class Vocab:
         if stream:
             return [self.itos[int(i)] for i in ids]
         out = []
+        skipped = {self.pad_id, self.bos_id} - {None}
         for i in ids:
             i = int(i)
-            if self.has_specials:
-                if i == self.eos_id:
-                    break
-                if i in (self.pad_id, self.bos_id):
-                    continue
-            out.append(self.itos[i])
+            if i == self.eos_id:
+                break
+            if i not in skipped:
+                out.append(self.itos[i])
         return out
 
     def texts(self, tokens: torch.Tensor, lengths: torch.Tensor, tokenizer: Tokenizer,
@@ -115,11 +139,15 @@ class Vocab:
                 zip(tokens.tolist(), lengths.tolist(), strict=True)]
 
     def to_dict(self) -> dict:
-        return {"tokens": self.itos, "has_specials": self.has_specials}
+        return {"tokens": self.itos, "has_specials": self.has_specials,
+                "specials": self.specials}
 
     @classmethod
     def from_dict(cls, data: dict) -> Vocab:
-        return cls(data["tokens"], has_specials=bool(data["has_specials"]))
+        """What ``to_dict`` wrote (a vocabulary saved before ``specials`` existed has them
+        first, or none)."""
+        return cls(data["tokens"], has_specials=bool(data["has_specials"]),
+                   specials=data.get("specials"))
 
     def save(self, path: str | os.PathLike) -> None:
         Path(path).write_text(json.dumps(self.to_dict(), ensure_ascii=False), encoding="utf-8")

@@ -11,13 +11,32 @@ Context is whatever conditions generation: an encoder's memory for attention (in
 a code z (a VAE decoder, a latent-space GAN), or ``None`` (a language model). A policy
 that takes no context refuses one, so a conditional task never silently runs on an
 unconditional model.
+
+What a model can do beyond sampling is declared in its class's ``capabilities``, and what a
+recipe, task or command needs of it is checked against them with :func:`require` (never by
+its class):
+
+- ``unconditional``: generates a sentence from the start token with no context;
+- ``likelihood``: ``log_prob(tokens, lengths)`` is the exact likelihood of a sentence
+  (NLL-test, maximum likelihood, the policy-gradient losses);
+- ``template``: reads an in-filling template as its context (``Infill``);
+- ``soft_inputs``: ``step`` reads distributions over the vocabulary (a Gumbel-softmax GAN);
+- ``prefix_states``: ``prefix_states`` / ``state_at`` resume sampling after any prefix
+  (Monte-Carlo rollouts);
+- ``codes``: a code space (``code_model`` encodes sentences and decodes codes: a VAE, an
+  autoencoder, a latent-space GAN's autoencoder);
+- ``posterior``: an encoder's posterior over codes, whose likelihood is a bound over codes
+  (a VAE's importance-weighted NLL, KL and active units: :mod:`textrl.metrics.latent`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import torch
+
+from textrl.errors import UserError
 
 State = Any  # a policy's recurrent state: opaque outside the policy that made it
 
@@ -74,6 +93,7 @@ class Policy(SequenceModel, Protocol):
     eos_id: int | None
     pad_id: int
     feature_dim: int
+    capabilities: frozenset[str]
 
     def initial_state(self, batch: int, context: Any = None) -> State: ...
 
@@ -96,3 +116,25 @@ class Policy(SequenceModel, Protocol):
     def blend_from(self, source: Policy, rate: float) -> None: ...
 
     def to_dict(self) -> dict: ...
+
+
+CAPABILITY_HELP = {
+    "unconditional": "generate a sentence with no context",
+    "likelihood": "score a sentence's exact likelihood",
+    "template": "read an in-filling template",
+    "soft_inputs": "read relaxed one-hot inputs",
+    "prefix_states": "resume sampling after a prefix",
+    "codes": "encode sentences into codes",
+    "posterior": "give a posterior over codes",
+}
+
+
+def require(model: Any, needs: Iterable[str], what: str, fix: str = "") -> None:
+    """A UserError unless ``model`` declares every capability of ``needs``; the message says
+    which model cannot do what for ``what`` (e.g. "--init runs/vae for `textrl train
+    seqgan`"), then ``fix``."""
+    missing = sorted(set(needs) - getattr(model, "capabilities", frozenset()))
+    if missing:
+        cannot = " or ".join(CAPABILITY_HELP.get(m, m) for m in missing)
+        raise UserError(f"{what}: a {type(model).__name__} cannot {cannot}"
+                        + (f"; {fix}" if fix else ""))

@@ -97,7 +97,7 @@ def generate(policy: Policy, n: int, max_len: int, temperature: float = 1.0, con
     parts = []
     for lo in range(0, n, chunk):
         rows = min(chunk, n - lo)
-        state = policy.initial_state(rows, _rows(context, lo, rows))
+        state = policy.initial_state(rows, rows_of(context, slice(lo, lo + rows)))
         inputs = torch.full((rows, 1), policy.start_id, dtype=torch.long, device=device)
         tokens = torch.full((rows, max_len), policy.pad_id, dtype=torch.long, device=device)
         if prefix is not None:
@@ -114,14 +114,15 @@ def generate(policy: Policy, n: int, max_len: int, temperature: float = 1.0, con
     return Sample(*(torch.cat(p) for p in zip(*parts, strict=True)))
 
 
-def _rows(context: Any, lo: int, n: int) -> Any:
-    """Rows ``lo:lo+n`` of a context (a tensor, or a tuple of them), ``None`` passes."""
-    if context is None:
+def rows_of(value: Any, index: torch.Tensor | slice) -> Any:
+    """Rows ``index`` of a tensor, or of every tensor of a (named) tuple such as a context;
+    ``None`` passes."""
+    if value is None:
         return None
-    if isinstance(context, tuple):  # a NamedTuple keeps its type
-        parts = [_rows(c, lo, n) for c in context]
-        return type(context)(*parts) if hasattr(context, "_fields") else tuple(parts)
-    return context[lo:lo + n]
+    if isinstance(value, tuple):  # a NamedTuple keeps its type
+        parts = [rows_of(v, index) for v in value]
+        return type(value)(*parts) if hasattr(value, "_fields") else tuple(parts)
+    return value[index]
 
 
 @torch.no_grad()

@@ -61,7 +61,9 @@ class LatentGAN(nn.Module):
         self.generator = ResidualMLP(config.noise_dim, autoencoder.latent_dim, config.width,
                                      config.blocks)
 
+    capabilities = frozenset({"unconditional", "codes"})
     vocab_size = property(lambda self: self.autoencoder.vocab_size)
+    code_model = property(lambda self: self.autoencoder)  # the code space is its autoencoder's
     start_id = property(lambda self: self.autoencoder.start_id)
     eos_id = property(lambda self: self.autoencoder.eos_id)
     pad_id = property(lambda self: self.autoencoder.pad_id)

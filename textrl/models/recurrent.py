@@ -9,8 +9,11 @@ from typing import Any
 import torch
 from torch import nn
 
+from textrl.data.corpus import Corpus
+from textrl.errors import UserError
 from textrl.models.base import State
 from textrl.models.module import LinearHeadPolicy
+from textrl.settings import check_at_least, check_choices
 
 
 @dataclass
@@ -27,6 +30,37 @@ class LMConfig:
     init_std: float | None = None  # None: PyTorch's defaults; SeqGAN draws all from N(0, 0.1)
 
 
+@dataclass
+class RecurrentPolicyConfig:
+    """The recurrent policy's size and initialisation (defaults: SeqGAN's generator)."""
+
+    emb_dim: int = 32
+    """embedding size"""
+    hidden_dim: int = 32
+    """recurrent state size"""
+    num_layers: int = 1
+    """recurrent layers"""
+    cell: str = "lstm"
+    """lstm or gru"""
+    dropout: float = 0.0
+    """dropout on embeddings and recurrent outputs"""
+    init_std: float | None = 0.1
+    """initialise every weight from N(0, std) (SeqGAN: 0.1); unset: PyTorch's defaults"""
+
+    def __post_init__(self) -> None:
+        check_choices(self, {"cell": ("lstm", "gru")})
+        if not 0.0 <= self.dropout < 1.0:
+            raise UserError(f"--dropout must be in [0, 1), got {self.dropout}")
+        check_at_least(self, 1, ("emb_dim", "hidden_dim", "num_layers"))
+
+    def build(self, corpus: Corpus) -> RecurrentLM:
+        return RecurrentLM(LMConfig(
+            vocab_size=len(corpus.vocab), emb_dim=self.emb_dim, hidden_dim=self.hidden_dim,
+            num_layers=self.num_layers, cell=self.cell, dropout=self.dropout,
+            init_std=self.init_std, start_id=corpus.start_id, eos_id=corpus.eos_id,
+            pad_id=corpus.vocab.fill_id))
+
+
 class RecurrentLM(LinearHeadPolicy):
     """Embedding -> LSTM/GRU -> linear over the vocabulary.
 
@@ -41,6 +75,7 @@ class RecurrentLM(LinearHeadPolicy):
     """
 
     config_class = LMConfig
+    capabilities = frozenset({"unconditional", "likelihood", "soft_inputs", "prefix_states"})
 
     def __init__(self, config: LMConfig):
         super().__init__()

@@ -23,11 +23,12 @@ from typing import Any, NamedTuple
 import torch
 from torch import nn
 
-from textrl.data.corpus import length_mask
+from textrl.data.corpus import Corpus, length_mask
 from textrl.errors import UserError
 from textrl.models.module import PolicyModule
 from textrl.models.recurrent import RecurrentLM
 from textrl.models.token_log_probs import token_log_probs
+from textrl.settings import check_at_least
 
 
 class Infill(NamedTuple):
@@ -66,6 +67,35 @@ class Seq2SeqConfig:
     init_std: float | None = None
 
 
+@dataclass
+class Seq2SeqPolicyConfig:
+    """The in-filling generator's size (MaskGAN's paper: 2 x 650 LSTMs, 650-d embeddings)."""
+
+    emb_dim: int = 64
+    """embedding size (tied with the output layer)"""
+    hidden_dim: int = 64
+    """LSTM state size of the encoder and the decoder"""
+    num_layers: int = 1
+    """LSTM layers"""
+    dropout: float = 0.0
+    """variational dropout on inputs and outputs (one mask per sentence)"""
+    attention: bool = True
+    """Luong attention over the template (the paper: it 'was important')"""
+    init_std: float | None = None
+    """initialise every weight from N(0, std); unset: PyTorch's defaults"""
+
+    def __post_init__(self) -> None:
+        check_at_least(self, 1, ("emb_dim", "hidden_dim", "num_layers"))
+        if not 0.0 <= self.dropout < 1.0:
+            raise UserError(f"--dropout must be in [0, 1), got {self.dropout}")
+
+    def build(self, corpus: Corpus) -> Seq2SeqGenerator:
+        return Seq2SeqGenerator(Seq2SeqConfig(
+            len(corpus.vocab), self.emb_dim, self.hidden_dim, self.num_layers, self.dropout,
+            self.attention, corpus.start_id, corpus.eos_id, corpus.vocab.fill_id,
+            self.init_std))
+
+
 class Seq2SeqGenerator(PolicyModule):
     """Encoder-decoder with attention over a masked template (see the module docstring).
 
@@ -79,6 +109,7 @@ class Seq2SeqGenerator(PolicyModule):
     """
 
     config_class = Seq2SeqConfig
+    capabilities = frozenset({"template", "likelihood", "prefix_states"})
 
     def __init__(self, config: Seq2SeqConfig):
         super().__init__()
@@ -241,10 +272,14 @@ class Seq2SeqGenerator(PolicyModule):
                       state.present[rows], pick(state.input_drop), pick(state.output_drop))
 
     @torch.no_grad()
-    def init_from_lm(self, lm: RecurrentLM) -> None:
-        """Copy a language model into the in-filler, as the MaskGAN authors map one LM into
-        the encoder and the decoder: the word embeddings (the mask token keeps its own), both
-        LSTMs and the output bias; attention and the output projection start fresh."""
+    def init_from_lm(self, lm: Any) -> None:
+        """Copy a recurrent language model into the in-filler, as the MaskGAN authors map
+        one LM into the encoder and the decoder: the word embeddings (the mask token keeps
+        its own), both LSTMs and the output bias; attention and the output projection start
+        fresh."""
+        if not isinstance(lm, RecurrentLM):
+            raise UserError(f"--init-lm holds a {type(lm).__name__}; give a `textrl train mle` "
+                            "run of the recurrent policy (--policy recurrent)")
         g, m = self.config, lm.config
         if (m.vocab_size, m.emb_dim, m.hidden_dim, m.num_layers, m.cell) != (
                 g.vocab_size, g.emb_dim, g.hidden_dim, g.num_layers, "lstm"):

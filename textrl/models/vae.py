@@ -64,6 +64,7 @@ class SentenceVAE(LinearHeadPolicy):
     """
 
     config_class = VAEConfig
+    capabilities = frozenset({"unconditional", "codes", "posterior"})
 
     def __init__(self, config: VAEConfig):
         super().__init__()
@@ -86,6 +87,11 @@ class SentenceVAE(LinearHeadPolicy):
     pad_id = property(lambda self: self.config.pad_id)
     feature_dim = property(lambda self: self.config.hidden_dim)
     latent_dim = property(lambda self: self.config.latent_dim)
+
+    @property
+    def code_model(self) -> SentenceVAE:
+        """The model whose codes ``textrl reconstruct`` and ``interpolate`` walk: itself."""
+        return self
 
     def encode(self, tokens: torch.Tensor, lengths: torch.Tensor
                ) -> tuple[torch.Tensor, torch.Tensor]:

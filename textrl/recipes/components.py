@@ -1,7 +1,8 @@
 """The components a recipe is made of: rewards and agents, each a small config dataclass
-(its field docstrings are the command-line help) and a builder that takes it and the run's
-shared parts by keyword. Adding a reward or an agent is one entry here (see
-``tests/test_recipes.py`` for a reward added from outside textrl)."""
+(its field docstrings are the command-line help), a builder that takes it and the run's
+shared parts by keyword, and the class it builds. Adding a reward or an agent is one entry
+here (see ``tests/test_recipes.py`` for a reward added from outside textrl); a user's reward
+is ``--reward MODULE:ATTRIBUTE`` (:func:`reward_component`)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 import torch
 
 from textrl.agents import PPO, ActorCritic, PolicyGradient
+from textrl.components import Component
 from textrl.errors import UserError
 from textrl.metrics.bleu import SMOOTHING
 from textrl.rewards import (
@@ -24,19 +26,10 @@ from textrl.rewards import (
     TokenDiscriminator,
 )
 from textrl.rewards.discriminator import SEQGAN_FILTER_SIZES, SEQGAN_NUM_FILTERS
+from textrl.rewards.function import load_reward, reward_class, user_reward_target
 from textrl.rewards.ranker import FORMS
 from textrl.rewards.token_discriminator import CRITIC_FORMS
 from textrl.settings import check_at_least, check_choices
-
-
-@dataclass(frozen=True)
-class Component:
-    """A registry entry: ``config`` (a dataclass) and ``build(config, **parts)``; ``learned``
-    rewards are trained by d-steps."""
-
-    config: type
-    build: Callable[..., Any]
-    learned: bool = False
 
 
 def _check_cnn(config: Any) -> None:
@@ -170,11 +163,6 @@ def build_oracle_reward(config: OracleRewardConfig, *, oracle: Any, **_: Any) ->
 
 
 @dataclass
-class UserRewardConfig:
-    """A reward from MODULE:FUNCTION (see textrl.rewards.function)."""
-
-
-@dataclass
 class TokenDiscriminatorConfig:
     """MaskGAN's discriminator (the generator's seq2seq shape, one logit a word) and critic."""
 
@@ -209,14 +197,31 @@ def build_token_discriminator(config: TokenDiscriminatorConfig, *, vocab_size: i
 
 
 REWARDS: dict[str, Component] = {
-    "discriminator": Component(DiscriminatorConfig, build_discriminator, learned=True),
-    "ranker": Component(RankerConfig, build_ranker, learned=True),
-    "bleu": Component(BLEUConfig, build_bleu),
-    "constant": Component(ConstantConfig, build_constant),
-    "oracle": Component(OracleRewardConfig, build_oracle_reward),
+    "discriminator": Component(DiscriminatorConfig, build_discriminator, CNNDiscriminator),
+    "ranker": Component(RankerConfig, build_ranker, Ranker),
+    "bleu": Component(BLEUConfig, build_bleu, BLEUReward),
+    "constant": Component(ConstantConfig, build_constant, ConstantReward),
+    "oracle": Component(OracleRewardConfig, build_oracle_reward, OracleReward),
     "token_discriminator": Component(TokenDiscriminatorConfig, build_token_discriminator,
-                                     learned=True),
+                                     TokenDiscriminator),
 }
+
+
+@dataclass
+class UserRewardConfig:
+    """A reward from MODULE:ATTRIBUTE (see textrl.rewards.function)."""
+
+
+def reward_component(name: str) -> Component:
+    """The registry entry of a built-in reward, or of a user's ``MODULE:ATTRIBUTE`` (imported
+    here, so a missing module or a class that half-conforms fails before any training)."""
+    if name in REWARDS:
+        return REWARDS[name]
+    if ":" not in name:
+        raise UserError(f"--reward {name!r}: use one of {', '.join(REWARDS)} or MODULE:FUNCTION")
+    target = user_reward_target(name)
+    return Component(UserRewardConfig, lambda _config, **_: load_reward(name),
+                     reward_class(target))
 
 
 @dataclass
@@ -311,7 +316,7 @@ def build_ppo(config: PPOConfig, *, policy: Any, gamma: float, generator: torch.
 
 
 AGENTS: dict[str, Component] = {
-    "pg": Component(PGConfig, build_pg),
-    "a2c": Component(A2CConfig, build_a2c),
-    "ppo": Component(PPOConfig, build_ppo),
+    "pg": Component(PGConfig, build_pg, PolicyGradient),
+    "a2c": Component(A2CConfig, build_a2c, ActorCritic),
+    "ppo": Component(PPOConfig, build_ppo, PPO),
 }

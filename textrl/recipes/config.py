@@ -124,10 +124,12 @@ def add_arguments(parser: argparse.ArgumentParser, classes: typing.Iterable[type
 
 class RunConfig:
     """The settings of one run of ``recipe``: ``parts`` maps a component's role to its
-    config. Attribute access reads a field from whichever part has it."""
+    config, and ``choices`` are what chose the components (policy family, task, reward:
+    ``textrl.recipes.Choices``). Attribute access reads a field from whichever part has it
+    (field names are unique within a recipe)."""
 
-    def __init__(self, recipe: str, parts: dict[str, Any]):
-        self.recipe, self.parts = recipe, parts
+    def __init__(self, recipe: str, parts: dict[str, Any], choices: Any = None):
+        self.recipe, self.parts, self.choices = recipe, parts, choices
 
     def __getattr__(self, name: str) -> Any:
         for part in self.__dict__.get("parts", {}).values():
@@ -152,7 +154,7 @@ class RunConfig:
         return RunConfig(self.recipe, {
             role: dataclasses.replace(part, **{k: v for k, v in changes.items()
                                                if k in part.__dataclass_fields__})
-            for role, part in self.parts.items()})
+            for role, part in self.parts.items()}, self.choices)
 
     @property
     def resumable(self) -> tuple[str, ...]:
@@ -172,7 +174,8 @@ class RunConfig:
                                   f"the checkpoint; only {allowed} may change")
 
 
-def build_parts(recipe: str, classes: dict[str, type], settings: dict, source: str) -> RunConfig:
+def build_parts(recipe: str, classes: dict[str, type], settings: dict, source: str,
+                choices: Any = None) -> RunConfig:
     """Route flat ``settings`` to the component ``classes``; an unknown key is a UserError
     naming ``source`` (the flag or file it came from) and the recipe."""
     settings = {k: v for k, v in settings.items() if k != "recipe"}
@@ -188,4 +191,4 @@ def build_parts(recipe: str, classes: dict[str, type], settings: dict, source: s
             parts[role] = cls(**given)
         except TypeError as exc:  # a value of the wrong kind deep in a check
             raise UserError(f"{source}: a setting of {role} has the wrong type ({exc})") from None
-    return RunConfig(recipe, parts)
+    return RunConfig(recipe, parts, choices)

@@ -1,8 +1,8 @@
 """Reward models: the pluggable half of text generation as RL."""
 
-from textrl.rewards.base import LearnedReward, RewardModel
+from textrl.rewards.base import LearnedReward, Reward, as_reward, at_last_token, pay
 from textrl.rewards.bleu import BLEUReward
-from textrl.rewards.composite import CompositeReward, KLPenalty, at_last_token
+from textrl.rewards.composite import CompositeReward, KLPenalty
 from textrl.rewards.discriminator import REWARD_FORMS, CNNDiscriminator
 from textrl.rewards.function import FunctionReward, load_reward
 from textrl.rewards.monte_carlo import MonteCarloReward, reference_q_values
@@ -12,5 +12,5 @@ from textrl.rewards.token_discriminator import InfillCritic, TokenDiscriminator
 
 __all__ = ["REWARD_FORMS", "BLEUReward", "CNNDiscriminator", "CompositeReward", "ConstantReward",
            "FunctionReward", "InfillCritic", "KLPenalty", "LearnedReward", "MonteCarloReward",
-           "OracleReward", "Ranker", "RewardModel", "TokenDiscriminator", "at_last_token",
-           "load_reward", "rank_scores", "reference_q_values"]
+           "OracleReward", "Ranker", "Reward", "TokenDiscriminator", "as_reward",
+           "at_last_token", "load_reward", "pay", "rank_scores", "reference_q_values"]

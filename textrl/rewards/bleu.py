@@ -9,9 +9,10 @@ import torch
 
 from textrl.data.vocab import Vocab
 from textrl.metrics.bleu import BLEUScorer
+from textrl.rewards.base import Reward
 
 
-class BLEUReward:
+class BLEUReward(Reward):
     """Each sequence's sentence BLEU-n against a fixed set of reference sentences: Texygen's
     (``smoothing="method1"``) or the SeqGAN authors' PG-BLEU reward (``"nltk3.2"``, see
     ``textrl.metrics.bleu.SMOOTHING``).
@@ -21,9 +22,6 @@ class BLEUReward:
     >>> reward(torch.tensor([[1, 2, 3], [4, 4, 4]]), torch.tensor([3, 3])).tolist()
     [1.0, 0.0]
     """
-
-    token_level = False
-    causal = False
 
     def __init__(self, references: Sequence[Sequence[str]], vocab: Vocab, n: int = 4,
                  smoothing: str = "method1"):

@@ -10,17 +10,10 @@ import torch
 from textrl.data.corpus import length_mask
 from textrl.models.base import Policy
 from textrl.models.modes import eval_mode
-from textrl.rewards.base import RewardModel
+from textrl.rewards.base import Reward, as_reward, at_last_token
 
 
-def at_last_token(rewards: torch.Tensor, lengths: torch.Tensor, max_len: int) -> torch.Tensor:
-    """Sequence-level ``[B]`` -> token-level ``[B, T]``, paid at each sequence's last token."""
-    out = torch.zeros(len(rewards), max_len, device=rewards.device)
-    out[torch.arange(len(rewards), device=rewards.device), lengths - 1] = rewards.float()
-    return out
-
-
-class KLPenalty:
+class KLPenalty(Reward):
     """Per-token ``-(log pi(y_t) - log pi_ref(y_t))`` for a frozen copy of the policy taken at
     construction: summed over a sequence it is minus the sampled KL(pi || pi_ref), the
     penalty RL fine-tuning uses to stay near the reference.
@@ -49,7 +42,7 @@ class KLPenalty:
         return -ratio
 
 
-class CompositeReward:
+class CompositeReward(Reward):
     """``sum_i w_i * r_i``. Token-level as soon as one term is; sequence-level terms are then
     paid at the last token, so the undiscounted return from the start is unchanged.
 
@@ -59,20 +52,25 @@ class CompositeReward:
     [4.0, 4.0]
     """
 
-    def __init__(self, *terms: tuple[float, RewardModel]):
+    def __init__(self, *terms: tuple[float, Reward]):
         if not terms:
             raise ValueError("a composite reward needs at least one (weight, reward) term")
-        self.terms = terms
-        self.token_level = any(getattr(r, "token_level", False) for _, r in terms)
+        self.terms = tuple((weight, as_reward(reward)) for weight, reward in terms)
+        self.token_level = any(r.token_level for _, r in self.terms)
         # A sequence-level term would be paid at every prefix's last token if stepped.
-        self.causal = all(getattr(r, "causal", False) for _, r in terms)
+        self.causal = all(r.causal for _, r in self.terms)
+        self.distributable = all(r.distributable for _, r in self.terms)
+        tasks = {r.task for _, r in self.terms} - {None}
+        if len(tasks) > 1:
+            raise ValueError(f"the terms score different tasks ({', '.join(sorted(tasks))})")
+        self.task = tasks.pop() if tasks else None
 
     def __call__(self, tokens: torch.Tensor, lengths: torch.Tensor,
                  context: Any = None) -> torch.Tensor:
         total = None
         for weight, reward in self.terms:
             value = reward(tokens, lengths, context).float()
-            if self.token_level and not getattr(reward, "token_level", False):
+            if self.token_level and not reward.token_level:
                 value = at_last_token(value, lengths, tokens.shape[1])
             total = weight * value if total is None else total + weight * value
         if self.token_level:

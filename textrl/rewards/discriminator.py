@@ -8,11 +8,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from textrl import distributed
 from textrl.data.corpus import length_mask
-from textrl.errors import check_finite
 from textrl.models.modes import eval_mode
-from textrl.rewards.base import Batch
+from textrl.rewards.base import Batch, LearnedReward
 
 # SeqGAN's discriminator (authors' code): filter sizes and counts, 1,720 features in all.
 SEQGAN_FILTER_SIZES = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 20)
@@ -60,7 +58,7 @@ class CNNEncoder(nn.Module):
         return gate * torch.relu(self.highway_transform(h)) + (1 - gate) * h
 
 
-class CNNDiscriminator(nn.Module):
+class CNNDiscriminator(LearnedReward):
     """``CNNEncoder`` -> dropout -> one logit of "real". Trained with Adam on real vs
     generated batches; the L2 penalty is on the output layer, as in SeqGAN.
 
@@ -71,9 +69,6 @@ class CNNDiscriminator(nn.Module):
     >>> d(x, torch.full((3,), 6)).shape
     torch.Size([3])
     """
-
-    token_level = False
-    causal = False
 
     def __init__(self, vocab_size: int, emb_dim: int = 64,
                  filter_sizes: tuple[int, ...] = SEQGAN_FILTER_SIZES,
@@ -106,13 +101,10 @@ class CNNDiscriminator(nn.Module):
         lengths = torch.cat([real[1], fake[1]])
         labels = torch.cat([real[0].new_ones(len(real[0]), dtype=torch.float),
                             real[0].new_zeros(len(fake[0]), dtype=torch.float)])
-        z = distributed.call(self, "logits", tokens, lengths)  # DDP averages the gradient
+        z = self.logits(tokens, lengths)
         bce = nn.functional.binary_cross_entropy_with_logits(z, labels)
         penalty = 0.5 * (self.out.weight.square().sum() + self.out.bias.square().sum())
         loss = bce + self.l2 * penalty
-        self.optimizer.zero_grad()
-        loss.backward()
-        check_finite("discriminator update", loss=loss.item())
-        self.optimizer.step()
+        self.optimize(loss, "discriminator update")
         accuracy = ((z > 0).float() == labels).float().mean()
         return {"loss": loss.item(), "bce": bce.item(), "accuracy": accuracy.item()}

@@ -1,7 +1,7 @@
 """Rewards written by the user: any function ``(tokens, lengths, context) -> [B] or [B, T]``,
 or a reward class, loaded from ``module:attribute`` without editing textrl.
 
-Example (``my_rewards.py``, on the Python path)::
+Example (``my_rewards.py``, in the folder ``textrl`` runs from, or on the Python path)::
 
     import torch
 
@@ -10,21 +10,28 @@ Example (``my_rewards.py``, on the Python path)::
         return distinct / lengths - 0.05 * lengths
 
     # textrl train pg --reward my_rewards:short_and_varied --init runs/mle --out runs/pg
+
+A class is instantiated with no arguments. A subclass of :class:`~textrl.rewards.Reward`
+declares what it returns with its class attributes; a subclass of
+:class:`~textrl.rewards.LearnedReward` is trained by d-steps and checkpointed with the run.
 """
 
 from __future__ import annotations
 
 import importlib
 import inspect
+import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
 import torch
 
 from textrl.errors import UserError
+from textrl.rewards.base import LearnedReward, Reward, check_class, check_learned
 
 
-class FunctionReward:
+class FunctionReward(Reward):
     """A plain function as a reward. ``token_level`` says whether it returns one reward per
     token ``[B, T]`` (True) or per sequence ``[B]`` (False); ``causal`` whether a per-token
     value reads only the tokens up to it. Every call checks the shape, so a function that
@@ -39,11 +46,18 @@ class FunctionReward:
                  causal: bool = False, name: str | None = None):
         self.function, self.token_level, self.causal = function, token_level, causal
         self.name = name or getattr(function, "__name__", repr(function))
+        self.takes_context = _takes_context(function)
+
+    def draw_context(self) -> Any:
+        """The function's own ``draw_context()``, when it declares one (see ``Reward``)."""
+        draw = getattr(self.function, "draw_context", None)
+        return draw() if draw is not None else None
 
     def __call__(self, tokens: torch.Tensor, lengths: torch.Tensor,
                  context: Any = None) -> torch.Tensor:
+        args = (tokens, lengths, context) if self.takes_context else (tokens, lengths)
         # A user's function may compute on the CPU; the reward lives with the tokens.
-        value = torch.as_tensor(self.function(tokens, lengths, context)).to(tokens.device)
+        value = torch.as_tensor(self.function(*args)).to(tokens.device)
         batch, length = tokens.shape
         expected = (batch, length) if self.token_level else (batch,)
         if tuple(value.shape) != expected:
@@ -56,43 +70,65 @@ class FunctionReward:
         return value
 
 
-def load_reward(spec: str) -> Any:
-    """``"module:attribute"`` -> a reward: a class is instantiated with no arguments, a
-    function is wrapped in ``FunctionReward`` (its ``token_level`` and ``causal`` attributes,
-    if set, say what it returns). Errors name what is missing and what was expected."""
+def _takes_context(function: Callable[..., Any]) -> bool:
+    """Whether ``function`` takes a third argument (the context): ``(tokens, lengths)`` is
+    enough for a reward that needs none."""
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):  # a builtin without a signature: pass everything
+        return True
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 3 or any(p.kind == p.VAR_POSITIONAL for p in parameters)
+
+
+def user_reward_target(spec: str) -> Any:
+    """The class or function ``"module:attribute"`` names, imported (the working folder is
+    importable, as with ``python -m``) but not instantiated. Errors name what is missing and
+    what was expected; a class that half-conforms to the reward contract is refused."""
     module_name, _, attribute = spec.partition(":")
     if not module_name or not attribute:
         raise UserError(f"--reward {spec!r}: give a built-in reward name or MODULE:FUNCTION "
                         "(e.g. my_rewards:score)")
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise UserError(f"--reward {spec}: cannot import module {module_name!r} ({exc}); put "
-                        "it on the Python path (e.g. run from its folder, or set PYTHONPATH)"
-                        ) from None
+                        f"{module_name.replace('.', '/')}.py in the folder you run from "
+                        f"({os.getcwd()}), or its folder on PYTHONPATH") from None
     if not hasattr(module, attribute):
         raise UserError(f"--reward {spec}: module {module_name!r} has no attribute "
                         f"{attribute!r}; define a function (tokens, lengths, context) -> "
                         "[B] or [B, T] there")
     target = getattr(module, attribute)
     if inspect.isclass(target):
-        reward = target()
-        if not callable(reward):
-            raise UserError(f"--reward {spec}: instances of {attribute} are not callable; a "
-                            "reward class defines __call__(tokens, lengths, context)")
-        return reward
-    if not callable(target):
+        check_class(target, spec)
+    elif not callable(target):
         raise UserError(f"--reward {spec}: {attribute} is not a function or a class")
+    return target
+
+
+def reward_class(target: Any) -> type[Reward]:
+    """The reward class a loaded ``target`` becomes: itself for a Reward subclass, else
+    ``FunctionReward`` (a function, or a callable class of the user's)."""
+    return target if inspect.isclass(target) and issubclass(target, Reward) else FunctionReward
+
+
+def load_reward(spec: str) -> Reward:
+    """``"module:attribute"`` -> a reward: a class is instantiated with no arguments (a
+    callable that is not a :class:`Reward` is wrapped in ``FunctionReward``, which reads its
+    ``token_level`` and ``causal`` attributes), a function is wrapped in ``FunctionReward``."""
+    target = user_reward_target(spec)
+    if inspect.isclass(target):
+        reward = target()
+        if isinstance(reward, LearnedReward):
+            check_learned(reward, spec)
+        if isinstance(reward, Reward):
+            return reward
+        if not callable(reward):
+            raise UserError(f"--reward {spec}: instances of {target.__name__} are not callable; "
+                            "a reward class defines __call__(tokens, lengths, context)")
+        target = reward
     return FunctionReward(target, token_level=getattr(target, "token_level", False),
                           causal=getattr(target, "causal", False), name=spec)
-
-
-def user_reward_is_learned(spec: str) -> bool:
-    """Whether ``MODULE:ATTRIBUTE`` names a reward class trained by d-steps (it has
-    ``update``), without instantiating it."""
-    module_name, _, attribute = spec.partition(":")
-    try:
-        target = getattr(importlib.import_module(module_name), attribute, None)
-    except ImportError:
-        return False  # load_reward reports it when the reward is built
-    return inspect.isclass(target) and hasattr(target, "update")

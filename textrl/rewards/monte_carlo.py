@@ -10,10 +10,10 @@ from textrl.data.corpus import length_mask
 from textrl.models.base import Policy
 from textrl.models.generation import complete_prefixes
 from textrl.models.modes import eval_mode
-from textrl.rewards.base import RewardModel
+from textrl.rewards.base import Reward, as_reward
 
 
-class MonteCarloReward:
+class MonteCarloReward(Reward):
     """Token-level Q estimates from a sequence-level reward (SeqGAN eq. 4).
 
     For a sequence ``Y`` of length L: ``Q_t`` (t < L) is the mean reward of ``n_rollouts``
@@ -35,21 +35,22 @@ class MonteCarloReward:
     token_level = True
     causal = False
 
-    def __init__(self, reward: RewardModel, rollout_policy: Policy, n_rollouts: int = 16,
+    def __init__(self, reward: Reward, rollout_policy: Policy, n_rollouts: int = 16,
                  temperature: float = 1.0, chunk: int = 512, reward_chunk: int = 4096,
                  generator: torch.Generator | None = None):
-        if getattr(reward, "token_level", False):
+        reward = as_reward(reward)
+        if reward.token_level:
             raise ValueError("Monte-Carlo rollouts turn a sequence-level reward into Q values; "
                              "the reward given is already token-level")
         self.reward, self.policy = reward, rollout_policy
         self.n_rollouts, self.temperature = n_rollouts, temperature
         self.chunk, self.reward_chunk = chunk, reward_chunk
         self.generator = generator
+        self.distributable = reward.distributable
 
     def draw_context(self) -> Any:
         """The wrapped reward's per-batch context (a ranker's real sets), if it draws one."""
-        draw = getattr(self.reward, "draw_context", None)
-        return draw() if draw is not None else None
+        return self.reward.draw_context()
 
     @torch.no_grad()
     def __call__(self, tokens: torch.Tensor, lengths: torch.Tensor,
@@ -73,7 +74,7 @@ class MonteCarloReward:
 
 
 @torch.no_grad()
-def reference_q_values(reward: RewardModel, rollout_policy: Policy, tokens: torch.Tensor,
+def reference_q_values(reward: Reward, rollout_policy: Policy, tokens: torch.Tensor,
                        lengths: torch.Tensor, n_rollouts: int, temperature: float = 1.0,
                        generator: torch.Generator | None = None) -> torch.Tensor:
     """The same estimator as ``MonteCarloReward`` written the way public SeqGAN code does it:

@@ -8,9 +8,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from textrl.errors import check_finite
 from textrl.models.modes import eval_mode
-from textrl.rewards.base import Batch
+from textrl.rewards.base import Batch, LearnedReward
 from textrl.rewards.discriminator import SEQGAN_FILTER_SIZES, SEQGAN_NUM_FILTERS, CNNEncoder
 
 RealSampler = Callable[[int], Batch]  # n -> n real sentences
@@ -51,7 +50,7 @@ def rank_scores(features: torch.Tensor, comparison: torch.Tensor, references: to
     return log_p.exp().mean(dim=1)
 
 
-class Ranker(nn.Module):
+class Ranker(LearnedReward):
     """``CNNEncoder`` features ranked by cosine similarity to a reference set ``U`` of real
     sentences, in one of two forms.
 
@@ -77,8 +76,7 @@ class Ranker(nn.Module):
     1.0
     """
 
-    token_level = False
-    causal = False
+    distributable = False  # it ranks each sentence among the others of its batch
 
     def __init__(self, vocab_size: int, emb_dim: int = 64,
                  filter_sizes: tuple[int, ...] = SEQGAN_FILTER_SIZES,
@@ -143,9 +141,6 @@ class Ranker(nn.Module):
             real_rank = rank_scores(real_f, fake_f, ref_f, self.gamma)
             fake_rank = rank_scores(fake_f, real_f, ref_f, self.gamma)
             loss = -real_rank.log().mean() + fake_rank.log().mean()
-        self.optimizer.zero_grad()
-        loss.backward()
-        check_finite("ranker update", loss=loss.item())
-        self.optimizer.step()
+        self.optimize(loss, "ranker update")
         return {"loss": loss.item(), "real_rank": real_rank.mean().item(),
                 "fake_rank": fake_rank.mean().item()}

@@ -8,9 +8,10 @@ import torch
 
 from textrl.data.corpus import length_mask
 from textrl.oracle import OracleLSTM
+from textrl.rewards.base import Reward
 
 
-class OracleReward:
+class OracleReward(Reward):
     """The oracle's mean per-token log-likelihood of each sequence (a diagnostic reward:
     maximising it drives NLL-oracle down); with ``per_token``, the log-probability of each
     token (token-level and causal: position t reads tokens up to t), 0 on padding.
@@ -31,16 +32,13 @@ class OracleReward:
         return log_probs if self.token_level else log_probs.sum(1) / lengths.clamp(min=1)
 
 
-class ConstantReward:
+class ConstantReward(Reward):
     """The same reward for every sequence: the control against which a learned reward
     must show that it carries information.
 
     >>> ConstantReward(1.0)(torch.zeros(2, 4, dtype=torch.long), torch.tensor([4, 2]))
     tensor([1., 1.])
     """
-
-    token_level = False
-    causal = False
 
     def __init__(self, value: float = 1.0):
         self.value = value

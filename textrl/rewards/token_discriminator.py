@@ -9,7 +9,7 @@ Rewards are paid at the missing positions only, in one of ``REWARD_FORMS`` (Mask
 ``log_d``).
 
 The critic estimates, before each word, the discounted return of the rewards to come; it is
-the baseline of the actor-critic agent (``ActorCritic(critic=reward.critic)``, which
+the baseline of the actor-critic agent (``ActorCritic(critic=reward.value_critic())``, which
 trains it). It reads the discriminator's weights without training them and has its own
 linear head, in one of two forms:
 
@@ -27,12 +27,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from textrl import distributed
 from textrl.data.corpus import length_mask
-from textrl.errors import check_finite
 from textrl.models.modes import eval_mode
 from textrl.models.seq2seq import Infill, Seq2SeqConfig, Seq2SeqGenerator
-from textrl.rewards.base import Batch
+from textrl.rewards.base import Batch, LearnedReward
 from textrl.rewards.discriminator import REWARD_FORMS
 
 CRITIC_FORMS = ("context", "authors")
@@ -43,7 +41,7 @@ def missing(lengths: torch.Tensor, context: Infill) -> torch.Tensor:
     return length_mask(lengths, context.present.shape[1]).bool() & ~context.present
 
 
-class TokenDiscriminator(nn.Module):
+class TokenDiscriminator(LearnedReward):
     """Per-position real/fake logits over filled templates (see the module docstring).
 
     ``__call__(tokens [B, T], lengths [B], context=Infill) -> [B, T]`` rewards, 0 at given
@@ -54,6 +52,7 @@ class TokenDiscriminator(nn.Module):
 
     token_level = True
     causal = True
+    task = "infill"  # it reads the templates the sentences were filled from
 
     def __init__(self, vocab_size: int, emb_dim: int = 64, hidden_dim: int = 64,
                  num_layers: int = 1, dropout: float = 0.0, lr: float = 5e-4,
@@ -74,6 +73,9 @@ class TokenDiscriminator(nn.Module):
         trained = [p for name, p in self.named_parameters()
                    if name != "body.output_bias" and not name.startswith("critic.")]
         self.optimizer = torch.optim.Adam(trained, lr=lr)
+
+    def value_critic(self) -> InfillCritic:
+        return self.critic
 
     def logits(self, tokens: torch.Tensor, lengths: torch.Tensor, context: Infill
                ) -> torch.Tensor:
@@ -100,7 +102,7 @@ class TokenDiscriminator(nn.Module):
         both = Infill(*(torch.cat([part, part]) for part in context))
         tokens = torch.cat([real[0], fake[0]])
         lengths = torch.cat([real[1], fake[1]])
-        z = distributed.call(self, "logits", tokens, lengths, both)
+        z = self.logits(tokens, lengths, both)
         weights = missing(lengths, both).float()
         labels = torch.cat([torch.ones_like(real[0]), torch.zeros_like(fake[0])]).float()
         bce = nn.functional.binary_cross_entropy_with_logits(z, labels, reduction="none")
@@ -108,10 +110,7 @@ class TokenDiscriminator(nn.Module):
                           weights[len(real[0]):].sum().clamp(min=1))
         loss = ((bce * weights)[:len(real[0])].sum() / n_real
                 + (bce * weights)[len(real[0]):].sum() / n_fake) / 2
-        self.optimizer.zero_grad()
-        loss.backward()
-        check_finite("token discriminator update", loss=loss.item())
-        self.optimizer.step()
+        self.optimize(loss, "token discriminator update")
         correct = ((z > 0).float() == labels).float() * weights
         return {"loss": loss.item(), "accuracy": (correct.sum() / weights.sum().clamp(min=1)).item(),
                 "real_prob": (torch.sigmoid(z[:len(real[0])]) * weights[:len(real[0])]).sum().item()

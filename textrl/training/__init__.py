@@ -7,10 +7,11 @@ from textrl.training.adversarial import (
     RealSentences,
     RolloutConfig,
 )
-from textrl.training.loop import LoadedRun, RunOptions, Trainer, load_run, run_training
-from textrl.training.mle import MLEConfig, MLETrainer, PolicyConfig
+from textrl.training.base import Trainer
+from textrl.training.loop import LoadedRun, RunOptions, load_run, run_training
+from textrl.training.mle import MLEConfig, MLETrainer
 from textrl.training.runs import RunDir
 
 __all__ = ["AdversarialConfig", "AdversarialTrainer", "DStepConfig", "LoadedRun", "MLEConfig",
-           "MLETrainer", "PolicyConfig", "RealSentences", "RolloutConfig", "RunDir", "RunOptions", "Trainer",
+           "MLETrainer", "RealSentences", "RolloutConfig", "RunDir", "RunOptions", "Trainer",
            "load_run", "run_training"]

@@ -6,24 +6,24 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
 from textrl import distributed
 from textrl.agents import Agent, sample_rollout
-from textrl.data.corpus import Corpus, Split, length_mask
-from textrl.datasets import DataConfig, data_fingerprint
-from textrl.device import seeded_generator
+from textrl.data.corpus import Corpus, Split
+from textrl.datasets import DataConfig
 from textrl.errors import UserError
-from textrl.metrics.nll import nll_oracle, nll_test
 from textrl.models.base import Policy
+from textrl.models.generation import rows_of
 from textrl.models.modes import eval_mode
-from textrl.models.seq2seq import Infill
 from textrl.oracle import OracleLSTM
-from textrl.rewards import LearnedReward, MonteCarloReward, RewardModel
+from textrl.rewards import LearnedReward, MonteCarloReward, Reward
 from textrl.rewards.base import Batch
 from textrl.settings import check_at_least, check_choices
-from textrl.training.infill import MaskConfig, masked_nll
+from textrl.tasks.base import Task
+from textrl.training.base import Trainer
 
 PLOTTED = ["nll_oracle", "nll_valid", "reward", "d_accuracy", "d_real_rank", "entropy"]
 
@@ -131,8 +131,9 @@ class RealSentences:
         return cls(corpus.train, oracle if real_data == "oracle" else None, generator)
 
 
-class AdversarialTrainer:
-    """Owns the policy, its delayed rollout copy, the reward and the agent of one run.
+class AdversarialTrainer(Trainer):
+    """Owns the policy, its delayed rollout copy, the reward and the agent of one run, under
+    ``task`` (what the policy is conditioned on and which positions are its actions).
 
     The pieces (``g_step``, ``d_phase``, ``evaluate``) are public so a script can drive them
     differently; ``textrl.training.run_training`` runs them with checkpoints.
@@ -141,23 +142,18 @@ class AdversarialTrainer:
     kind = "adversarial"
     unit = "iteration"
     plotted = PLOTTED
-    progress = False
 
-    def __init__(self, policy: Policy, reward: RewardModel, agent: Agent, corpus: Corpus,
+    def __init__(self, policy: Policy, reward: Reward, agent: Agent, corpus: Corpus,
                  oracle: OracleLSTM | None, data: DataConfig, schedule: AdversarialConfig,
                  rollout: RolloutConfig, d_steps: DStepConfig | None,
-                 real: RealSentences, generator: torch.Generator,
-                 masks: MaskConfig | None = None):
-        self.policy, self.reward, self.agent = policy, reward, agent
-        self.corpus, self.oracle, self.data, self.vocab = corpus, oracle, data, corpus.vocab
-        self.fingerprint = data_fingerprint(data)  # hashed once, not at every checkpoint
-        self.schedule, self.rollout, self.d = schedule, rollout, d_steps
-        self.real, self.generator, self.masks = real, generator, masks
-        if masks is not None and rollout.n_rollouts:
-            raise UserError("in-filling pays every blank its own reward: use --n-rollouts 0")
-        self.total, self.eval_every = schedule.iterations, schedule.eval_every
-        self.checkpoint_every = schedule.checkpoint_every
-        self.max_len = corpus.max_len  # the oracle's sequence length on oracle data
+                 real: RealSentences, generator: torch.Generator, task: Task):
+        super().__init__(policy, corpus, data, schedule.iterations, schedule.eval_every,
+                         schedule.checkpoint_every, generator)
+        self.reward, self.agent, self.oracle, self.task = reward, agent, oracle, task
+        self.schedule, self.rollout, self.d, self.real = schedule, rollout, d_steps, real
+        if rollout.n_rollouts and not task.monte_carlo:
+            raise UserError(f"the {task.name} task pays every action its own reward: use "
+                            "--n-rollouts 0")
         self.learned = isinstance(reward, LearnedReward)
         if self.learned and d_steps is None:
             raise ValueError("a learned reward needs a d-step schedule (DStepConfig)")
@@ -165,16 +161,13 @@ class AdversarialTrainer:
         self.live = rollout.rollout_policy == "live"
         self.rollout_policy = policy if self.live else copy.deepcopy(policy).requires_grad_(False)
         self._check_distributable()
-        distributed.wrap(policy)
-        if self.learned:
-            distributed.wrap(reward)
         self.scored = (MonteCarloReward(reward, self.rollout_policy, rollout.n_rollouts,
                                         schedule.temperature, generator=generator)
                        if rollout.n_rollouts else reward)
 
     def _check_distributable(self) -> None:
-        """In several processes each must hold an equal share of every batch (so DDP's
-        gradient average is the global batch's gradient)."""
+        """In several processes each must hold an equal share of every batch (so the averaged
+        gradient is the global batch's gradient)."""
         if not distributed.active():
             return
         n, d = distributed.world(), self.d
@@ -186,34 +179,21 @@ class AdversarialTrainer:
             raise UserError(f"{', '.join(uneven)} cannot be split evenly over {n} processes; "
                             f"give multiples of {n}")
 
-    def _generate(self, n: int, context: Infill | None = None) -> Batch:
+    def _generate(self, n: int, context: Any = None) -> Batch:
         with eval_mode(self.policy):
             sample = self.policy.sample(n, self.max_len, self.schedule.temperature,
                                         context=context, generator=self.generator)
         return sample.tokens, sample.lengths
 
-    def _templates(self, n: int) -> tuple[Batch, Infill]:
-        """In-filling: ``n`` real sentences and their templates under fresh masks."""
-        tokens, lengths = self.real(n)
-        return (tokens, lengths), self.masks.draw(tokens, lengths, self.policy.mask_id,
-                                                  self.generator)
-
     def g_step(self) -> dict[str, float]:
-        """Sample a batch, score it (Q for every prefix with rollouts), one agent update. In
-        in-filling, the batch is fills of freshly masked real sentences, each blank paid its
-        own reward, and only the blanks are actions."""
+        """Sample a batch under the task's contexts, score it (Q for every prefix with
+        rollouts), one agent update; only the positions the task makes actions count."""
         n = distributed.share_count(self.schedule.batch_size)
-        if self.masks is None:
-            rollout = sample_rollout(self.policy, self.scored, n, self.max_len,
-                                     self.schedule.temperature, self.generator)
-            last = rollout.rewards[torch.arange(len(rollout.lengths)), rollout.lengths - 1]
-            return {"reward": last.mean().item()} | self.agent.update(rollout)
-        (_, lengths), context = self._templates(n)
-        blanks = length_mask(lengths, self.max_len).bool() & ~context.present
+        context, action_mask = self.task.contexts(n, self.real, self.generator)
         rollout = sample_rollout(self.policy, self.scored, n, self.max_len,
-                                 self.schedule.temperature, self.generator, context, blanks)
-        reward = (rollout.rewards * blanks).sum() / blanks.sum().clamp(min=1)
-        return {"reward": reward.item()} | self.agent.update(rollout)
+                                 self.schedule.temperature, self.generator, context, action_mask)
+        reward = self.task.reported_reward(rollout.rewards, rollout.lengths, rollout.acted())
+        return {"reward": reward} | self.agent.update(rollout)
 
     def d_phase(self, rounds: int, epochs: int | None = None) -> dict[str, float]:
         """``rounds`` x (fresh generated sentences and as many real ones, ``epochs`` (default
@@ -225,24 +205,17 @@ class AdversarialTrainer:
         last: dict[str, float] = {}
         device = self.generator.device
         for _ in range(rounds):
-            context = None
-            if self.masks is None:
-                fake = self._generate(n)
-                real = self.real(n)
-            else:  # fills of the real sentences' own templates: rows stay aligned
-                real, context = self._templates(n)
-                fake = self._generate(n, context)
+            real, fake, context = self.task.pairs(n, self.real, self._generate, self.generator)
             for _ in range(d.d_epochs if epochs is None else epochs):
                 real_order = torch.randperm(n, generator=self.generator, device=device)
-                fake_order = (real_order if context is not None else
+                fake_order = (real_order if context is not None else  # paired rows stay aligned
                               torch.randperm(n, generator=self.generator, device=device))
                 totals: dict[str, float] = {}
                 batches = 0
                 for lo in range(0, n, half):
                     r, f = real_order[lo:lo + half], fake_order[lo:lo + half]
-                    rows = None if context is None else Infill(*(part[r] for part in context))
                     stats = self.reward.update((real[0][r], real[1][r]), (fake[0][f], fake[1][f]),
-                                               rows)
+                                               rows_of(context, r))
                     for key, value in stats.items():
                         totals[key] = totals.get(key, 0.0) + value
                     batches += 1
@@ -267,15 +240,9 @@ class AdversarialTrainer:
         return record
 
     def evaluate(self, step: int) -> dict[str, float]:
-        if self.masks is not None:  # per blanked word, under this run's masks
-            return {"nll_valid": masked_nll(self.policy, self.corpus.valid, self.masks,
-                                            self.schedule.seed)}
-        out = {"nll_valid": nll_test(self.policy, self.corpus.valid)}
-        if self.oracle is not None:
-            g = seeded_generator(self.schedule.seed + 1_000_003 * (step + 1), self.generator.device)
-            out["nll_oracle"] = nll_oracle(self.policy, self.oracle, self.schedule.eval_samples,
-                                           generator=g)
-        return out
+        return self.task.validate(self.policy, self.corpus.valid, self.oracle,
+                                  self.schedule.eval_samples,
+                                  seed=self.schedule.seed + 1_000_003 * (step + 1))
 
     def state_dict(self) -> dict:
         reward_state = {}

@@ -15,17 +15,19 @@ import torch
 from torch import nn
 
 from textrl.data.corpus import Corpus
-from textrl.datasets import DataConfig, data_fingerprint
+from textrl.datasets import DataConfig
 from textrl.errors import UserError, check_finite
+from textrl.metrics.nll import perplexity
 from textrl.models.base import Policy
 from textrl.models.gumbel import MODES, SCHEDULES, inverse_temperature, relaxed_sample
 from textrl.models.modes import eval_mode
 from textrl.oracle import OracleLSTM
 from textrl.rewards.discriminator import CNNDiscriminator
 from textrl.settings import check_at_least, check_choices
+from textrl.tasks.unconditional import Unconditional
 from textrl.training.adversarial import RealSentences
+from textrl.training.base import Trainer
 from textrl.training.gan_losses import LOSSES, critic_loss, generator_loss, gradient_penalty
-from textrl.training.mle import evaluate_policy
 
 
 @dataclass
@@ -117,23 +119,20 @@ class GANDiscriminatorConfig:
                                 tuple(self.d_num_filters), self.d_dropout, l2=0.0, lr=lr)
 
 
-class GumbelGANTrainer:
-    """Owns the generator (a textrl policy), its discriminator and their optimisers."""
+class GumbelGANTrainer(Trainer):
+    """Owns the generator (a textrl policy), its discriminator and their optimisers; the task
+    is unconditional generation."""
 
     kind = "gumbel_gan"
     unit = "iteration"
     plotted = ["nll_oracle", "nll_valid", "d_loss", "d_gap", "g_loss", "tau"]
-    progress = False
-    pretrain_rounds = 0
 
     def __init__(self, policy: Policy, discriminator: CNNDiscriminator, corpus: Corpus,
                  oracle: OracleLSTM | None, data: DataConfig, config: GumbelGANConfig,
                  generator: torch.Generator):
-        self.policy, self.d, self.corpus, self.oracle = policy, discriminator, corpus, oracle
-        self.data, self.fingerprint, self.vocab = data, data_fingerprint(data), corpus.vocab
-        self.config, self.generator, self.max_len = config, generator, corpus.max_len
-        self.total, self.eval_every = config.iterations, config.eval_every
-        self.checkpoint_every = config.checkpoint_every
+        super().__init__(policy, corpus, data, config.iterations, config.eval_every,
+                         config.checkpoint_every, generator)
+        self.d, self.oracle, self.config, self.task = discriminator, oracle, config, Unconditional()
         self.real = RealSentences(corpus.train, None, generator)
         self.g_optimizer = torch.optim.Adam(policy.parameters(), lr=config.lr)
         self.d_optimizer = discriminator.optimizer
@@ -202,9 +201,6 @@ class GumbelGANTrainer:
     def begin(self) -> dict:
         return self.evaluate(0)
 
-    def pretrain_round(self, index: int) -> dict:
-        raise NotImplementedError("the Gumbel-softmax GAN has no pretraining rounds")
-
     def train_step(self, step: int) -> dict:
         tau = self.tau(step)
         self.policy.train()  # every step's samples in one mode, resumed or not
@@ -215,8 +211,10 @@ class GumbelGANTrainer:
         return {"tau": tau} | totals | self.g_step(tau)
 
     def evaluate(self, step: int) -> dict[str, float]:
-        return evaluate_policy(self.policy, self.corpus, self.oracle, "valid",
-                               self.config.eval_samples, self.config.seed + 1_000_003 * (step + 1))
+        record = self.task.validate(self.policy, self.corpus.valid, self.oracle,
+                                    self.config.eval_samples,
+                                    seed=self.config.seed + 1_000_003 * (step + 1))
+        return record | {"ppl_valid": perplexity(record["nll_valid"])}
 
     def state_dict(self) -> dict:
         return {"discriminator": self.d.state_dict(), "g_optimizer": self.g_optimizer.state_dict(),

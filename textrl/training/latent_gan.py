@@ -12,12 +12,13 @@ from dataclasses import dataclass
 import torch
 
 from textrl.data.corpus import Corpus
-from textrl.datasets import DataConfig, data_fingerprint
+from textrl.datasets import DataConfig
 from textrl.errors import UserError, check_finite
 from textrl.metrics.latent import posterior_parameters
 from textrl.models.latent_gan import LatentGAN, LatentGANConfig, ResidualMLP
 from textrl.models.vae import SentenceVAE
 from textrl.settings import check_at_least
+from textrl.training.base import Trainer
 from textrl.training.gan_losses import critic_loss, gradient_penalty
 
 
@@ -89,14 +90,12 @@ def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
     return float((a.mean(0) - b.mean(0)).square().sum() + torch.trace(cov_a + cov_b - 2 * cross))
 
 
-class LatentGANTrainer:
+class LatentGANTrainer(Trainer):
     """Owns the :class:`LatentGAN` (frozen autoencoder + code generator) and the critic."""
 
     kind = "latent_gan"
     unit = "iteration"
     plotted = ["code_fd", "wasserstein", "critic_loss", "g_loss"]
-    progress = False
-    pretrain_rounds = 0
 
     def __init__(self, autoencoder: SentenceVAE, corpus: Corpus, data: DataConfig,
                  model: LatentGANModelConfig, schedule: LatentGANScheduleConfig,
@@ -104,13 +103,11 @@ class LatentGANTrainer:
         if not autoencoder.config.deterministic:
             raise UserError("the latent-space GAN learns an autoencoder's codes: start from a "
                             "`textrl train vae --autoencoder` run")
-        self.corpus, self.data, self.vocab = corpus, data, corpus.vocab
-        self.fingerprint, self.max_len = data_fingerprint(data), corpus.max_len
-        self.schedule, self.generator = schedule, generator
-        self.total, self.eval_every = schedule.iterations, schedule.eval_every
-        self.checkpoint_every = schedule.checkpoint_every
-        self.policy = LatentGAN(LatentGANConfig(model.noise_dim, model.width, model.blocks),
-                                autoencoder).to(generator.device)
+        policy = LatentGAN(LatentGANConfig(model.noise_dim, model.width, model.blocks),
+                           autoencoder).to(generator.device)
+        super().__init__(policy, corpus, data, schedule.iterations, schedule.eval_every,
+                         schedule.checkpoint_every, generator)
+        self.schedule = schedule
         self.critic = ResidualMLP(autoencoder.latent_dim, 1, model.width, model.blocks)
         self.critic.to(generator.device)
         betas = (schedule.beta1, schedule.beta2)
@@ -161,9 +158,6 @@ class LatentGANTrainer:
 
     def begin(self) -> dict:
         return self.evaluate(0)
-
-    def pretrain_round(self, index: int) -> dict:
-        raise NotImplementedError("the latent-space GAN has no pretraining rounds")
 
     def state_dict(self) -> dict:
         return {"critic": self.critic.state_dict(), "g_optimizer": self.g_optimizer.state_dict(),

@@ -13,7 +13,7 @@ import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple
 
 import torch
 from tqdm import tqdm
@@ -29,53 +29,10 @@ from textrl.models import policy_from_dict
 from textrl.models.base import Policy
 from textrl.models.modes import eval_mode
 from textrl.oracle import OracleLSTM
+from textrl.training.base import Trainer
 from textrl.training.runs import RunDir
 
 BEST_BY = "nll_valid"  # best.pt: selected on the validation split, never on a test metric
-
-
-class Trainer(Protocol):
-    """What the run loop needs from a trainer.
-
-    ``kind`` tags its checkpoints; ``unit`` names a step in the log ("epoch", "iteration");
-    ``total``, ``eval_every`` and ``checkpoint_every`` count steps; ``generator`` is its
-    random stream (saved with torch's global one); ``progress`` is set by the loop (show
-    bars for long phases). ``begin()`` returns the start of step 0's record (the starting
-    policy's evaluation) or ``None`` for a trainer without one; then ``pretrain_rounds``
-    calls of ``pretrain_round(i)`` (reward pretraining; each is checkpointed, so a run
-    stopped there resumes there). ``train_step(step)`` runs step ``step`` (1-based) and
-    ``evaluate(step)`` scores the policy after it. ``data`` (with its ``fingerprint``,
-    hashed once), ``vocab``, ``max_len`` and ``policy`` are what loading the run needs;
-    ``state_dict`` and ``load_state_dict`` the rest of its state (optimisers, reward,
-    rollout policy).
-    """
-
-    kind: str
-    unit: str
-    total: int
-    eval_every: int
-    checkpoint_every: int
-    pretrain_rounds: int
-    generator: torch.Generator
-    plotted: list[str] | None
-    progress: bool
-    vocab: Vocab
-    data: DataConfig
-    fingerprint: dict[str, str]
-    max_len: int
-    policy: Policy
-
-    def begin(self) -> dict | None: ...
-
-    def pretrain_round(self, index: int) -> dict: ...
-
-    def train_step(self, step: int) -> dict: ...
-
-    def evaluate(self, step: int) -> dict: ...
-
-    def state_dict(self) -> dict: ...
-
-    def load_state_dict(self, state: dict) -> None: ...
 
 
 def model_weights(trainer: Trainer) -> dict:
@@ -161,13 +118,38 @@ def run_training(trainer: Trainer, config: Any, out: str | Path, resume: bool = 
 
     A non-finite loss, gradient or metric stops the run at once with a ``DivergenceError``
     naming the step; the last checkpoint is left as it was, so ``--resume`` (with, say, a
-    lower learning rate) continues from it."""
+    lower learning rate) continues from it. A new run that fails (or is interrupted) before
+    it has saved any work (a reward pretraining round or a training step) leaves nothing
+    behind: its files go, so the same command can simply be run again."""
     progress = progress and distributed.is_main()
     options = (options or RunOptions())._replace(progress=progress)
     trainer.progress = progress
     run = RunDir(out, writes=distributed.is_main())
     run.check(resume)
     distributed.barrier()  # every process has checked before process 0 writes
+    fresh = not resume and not run.path.exists()
+    state = _Progress()
+    try:
+        return _train(trainer, config, run, resume, options, state)
+    except BaseException as exc:
+        if not resume and not state.kept:
+            run.discard(remove_folder=fresh)
+            if isinstance(exc, KeyboardInterrupt):
+                raise KeyboardInterrupt("interrupted before anything was saved; nothing is "
+                                        f"left in {run.path}: run the same command again") from None
+        raise
+
+
+class _Progress:
+    """Whether a run has saved work a failure must keep (``kept``), and the step of the
+    checkpoint a failure leaves (``saved``; ``None``: none yet)."""
+
+    def __init__(self) -> None:
+        self.kept, self.saved = False, None
+
+
+def _train(trainer: Trainer, config: Any, run: RunDir, resume: bool, options: RunOptions,
+           progress: _Progress) -> dict:
     step, best, pending, pretrained = 0, float("inf"), None, 0
     if resume:
         state = run.load_checkpoint()
@@ -184,39 +166,40 @@ def run_training(trainer: Trainer, config: Any, out: str | Path, resume: bool = 
         _restore_streams(trainer.generator, state["rng"], config.seed, step)
         pending, pretrained = state["pending"], state["pretrained"]
         run.truncate_log(step if pending is None else -1, key=trainer.unit)
+        progress.saved = step
     else:
         run.create(resume)
         run.save_vocab(trainer.vocab)
         pending = distributed.from_main(trainer.begin() if distributed.is_main() else None)
     run.save_config(config.to_dict() | _launch(config.seed))
     watch = _Watchers(run, trainer, options)
-    saved = step if resume or pending is not None else None  # the checkpoint a failure keeps
     where = f"{trainer.unit} {step + 1}"
     try:
         if pending is not None:  # step 0: the start's evaluation, then reward pretraining
             rounds = tqdm(range(pretrained, trainer.pretrain_rounds), initial=pretrained,
                           total=trainer.pretrain_rounds, desc="reward pretraining", unit="round",
-                          disable=not progress or not trainer.pretrain_rounds, leave=False)
+                          disable=not options.progress or not trainer.pretrain_rounds,
+                          leave=False)
             for index in rounds:
                 where = f"reward pretraining round {index + 1}"
                 t0 = time.perf_counter()
                 pending |= _finite(distributed.mean_stats(trainer.pretrain_round(index)))
                 pending["d_pretrain_s"] = pending.get("d_pretrain_s", 0.0) + time.perf_counter() - t0
                 _checkpoint(run, trainer, config, 0, best, pending, index + 1)
-                saved = 0
+                progress.saved, progress.kept = 0, True
             record = {trainer.unit: 0} | pending
             watch.log(record)
             if record.get(BEST_BY, math.inf) < best:
                 best = record[BEST_BY]
                 run.save_checkpoint(_tagged(trainer, config, 0) | {BEST_BY: best}, best=True)
             _checkpoint(run, trainer, config, 0, best, None, trainer.pretrain_rounds)
-            saved = 0
+            progress.saved = 0
         last: dict = {}
         bar = tqdm(range(step, trainer.total), initial=step, total=trainer.total,
-                   desc=config.recipe, unit=trainer.unit, disable=not progress)
+                   desc=config.recipe, unit=trainer.unit, disable=not options.progress)
         for _ in bar:
-            if getattr(trainer, "lr_rule", None) is not None and trainer.lr_rule.stopped:
-                break  # texar's learning-rate rule ended the run (--lr-halvings)
+            if trainer.stopped:
+                break  # e.g. texar's learning-rate rule ended the run (--lr-halvings)
             t0 = time.perf_counter()
             step += 1
             where = f"{trainer.unit} {step}"
@@ -237,12 +220,13 @@ def run_training(trainer: Trainer, config: Any, out: str | Path, resume: bool = 
                 run.save_checkpoint(_tagged(trainer, config, step) | {BEST_BY: best}, best=True)
             if step % trainer.checkpoint_every == 0 or step == trainer.total:
                 _checkpoint(run, trainer, config, step, best, None, trainer.pretrain_rounds)
-                saved = step
+                progress.saved, progress.kept = step, True
             if evaluated:
                 run.plot_log(key=trainer.unit, names=trainer.plotted)
     except DivergenceError as exc:
-        kept = ("nothing was saved yet" if saved is None else
-                f"the checkpoint of {trainer.unit} {saved} is kept, and --resume continues from it")
+        kept = ("nothing was kept" if not progress.kept and not resume else
+                f"the checkpoint of {trainer.unit} {progress.saved} is kept, and --resume "
+                "continues from it")
         raise DivergenceError(f"training diverged at {where} ({exc}); {kept}. Try a lower "
                               "learning rate (--lr, or --d-lr for the reward) or gradient clip"
                               ) from None
@@ -366,7 +350,7 @@ def load_run(out: str | Path, best: bool = False, with_data: bool = True,
     corpus, oracle = build_corpus(data)
     if loaded.max_len is None:
         loaded = loaded._replace(max_len=corpus.max_len)
-    if corpus.vocab.to_dict() != state["vocab"]:
+    if corpus.vocab.to_dict() != vocab.to_dict():
         raise CheckpointError(f"{run.path}: the rebuilt vocabulary differs from the checkpoint's")
     return loaded._replace(corpus=corpus.to(device),
                            oracle=oracle.to(device) if oracle is not None else None)

@@ -11,49 +11,16 @@ from tqdm import tqdm
 from textrl import distributed
 from textrl.agents.mle import SCHEDULES, BehaviourCloning, teacher_forcing_prob
 from textrl.data.corpus import Corpus
-from textrl.datasets import DataConfig, data_fingerprint
-from textrl.device import device_of, seeded_generator
+from textrl.datasets import DataConfig
+from textrl.device import seeded_generator
 from textrl.errors import UserError
-from textrl.metrics.nll import nll_oracle, nll_test, perplexity
+from textrl.metrics.nll import perplexity
 from textrl.models.base import Policy
-from textrl.models.recurrent import LMConfig, RecurrentLM
-from textrl.models.seq2seq import Infill
 from textrl.oracle import OracleLSTM
 from textrl.settings import check_at_least, check_choices
-from textrl.training.infill import MaskConfig, masked_nll
+from textrl.tasks.base import Task
+from textrl.training.base import Trainer
 from textrl.training.plateau import LRPlateauConfig, PlateauHalving
-
-
-@dataclass
-class PolicyConfig:
-    """The recurrent policy's size and initialisation (defaults: SeqGAN's generator)."""
-
-    emb_dim: int = 32
-    """embedding size"""
-    hidden_dim: int = 32
-    """recurrent state size"""
-    num_layers: int = 1
-    """recurrent layers"""
-    cell: str = "lstm"
-    """lstm or gru"""
-    dropout: float = 0.0
-    """dropout on embeddings and recurrent outputs"""
-    init_std: float | None = 0.1
-    """initialise every weight from N(0, std) (SeqGAN: 0.1); unset: PyTorch's defaults"""
-
-    def __post_init__(self) -> None:
-        check_choices(self, {"cell": ("lstm", "gru")})
-        if not 0.0 <= self.dropout < 1.0:
-            raise UserError(f"--dropout must be in [0, 1), got {self.dropout}")
-        check_at_least(self, 1, ("emb_dim", "hidden_dim", "num_layers"))
-
-    def build(self, corpus: Corpus) -> RecurrentLM:
-        vocab = corpus.vocab
-        return RecurrentLM(LMConfig(
-            vocab_size=len(vocab), emb_dim=self.emb_dim, hidden_dim=self.hidden_dim,
-            num_layers=self.num_layers, cell=self.cell, dropout=self.dropout,
-            init_std=self.init_std, start_id=corpus.start_id, eos_id=corpus.eos_id,
-            pad_id=vocab.pad_id if vocab.has_specials else 0))
 
 
 @dataclass
@@ -90,52 +57,33 @@ class MLEConfig:
         check_at_least(self, 1, ("epochs", "batch_size", "eval_every", "eval_samples"))
 
 
-def evaluate_policy(policy: Policy, corpus: Corpus, oracle: OracleLSTM | None,
-                    split: str, n_samples: int, seed: int) -> dict:
-    """The per-epoch check: ``nll_<split>``, its perplexity, and ``nll_oracle`` when there is
-    an oracle (``textrl.evaluation.score_samples`` is the full evaluation)."""
-    nll = nll_test(policy, getattr(corpus, split))
-    out = {f"nll_{split}": nll, f"ppl_{split}": perplexity(nll)}
-    if oracle is not None:
-        g = seeded_generator(seed, device_of(policy))
-        out["nll_oracle"] = nll_oracle(policy, oracle, n_samples, generator=g)
-    return out
-
-
-class MLETrainer:
-    """Behaviour cloning of ``corpus.train`` by ``policy``; one step is one epoch. With
-    ``masks`` (MaskMLE) the policy is an in-filler trained on the blanked words of freshly
-    masked batches, and ``nll_valid`` is per blanked word of the validation split."""
+class MLETrainer(Trainer):
+    """Behaviour cloning of ``corpus.train`` by ``policy`` under ``task``; one step is one
+    epoch. ``nll_valid`` is per chosen token of the validation split (per blanked word for
+    in-filling)."""
 
     kind = "mle"
     unit = "epoch"
-    checkpoint_every = 1
-    pretrain_rounds = 0
     plotted = ["nll_oracle", "nll_valid", "ppl_valid", "train_nll", "grad_norm", "teacher_forcing"]
-    progress = False
 
     def __init__(self, policy: Policy, corpus: Corpus, oracle: OracleLSTM | None,
-                 data: DataConfig, schedule: MLEConfig, device: torch.device | str = "cpu",
-                 masks: MaskConfig | None = None, lr_rule: LRPlateauConfig | None = None):
-        self.policy, self.corpus = policy.to(device), corpus.to(device)
+                 data: DataConfig, schedule: MLEConfig, task: Task,
+                 device: torch.device | str = "cpu", lr_rule: LRPlateauConfig | None = None):
+        # The sampling stream (scheduled sampling, masks) is each process's own; the batch
+        # order is the same in every process: one stream in a run of one process.
+        generator = seeded_generator(distributed.stream_seed(schedule.seed), device)
+        super().__init__(policy.to(device), corpus.to(device), data, schedule.epochs,
+                         schedule.eval_every, 1, generator)
         self.oracle = oracle.to(device) if oracle is not None else None
-        self.data, self.fingerprint, self.max_len = data, data_fingerprint(data), corpus.max_len
-        self.schedule, self.vocab, self.masks = schedule, corpus.vocab, masks
-        self.total, self.eval_every = schedule.epochs, schedule.eval_every
+        self.schedule, self.task = schedule, task
         self.agent = BehaviourCloning(policy, schedule.lr, schedule.grad_clip, schedule.batch_size)
-        # The sampling stream (scheduled sampling) is each process's own; the batch order is
-        # the same in every process: one stream in a run of one process.
-        self.generator = seeded_generator(distributed.stream_seed(schedule.seed), device)
         self.order = (self.generator if distributed.world() == 1
                       else seeded_generator(schedule.seed, device))
         self.lr_rule = PlateauHalving(lr_rule or LRPlateauConfig(), policy, self.agent.optimizer)
-        distributed.wrap(self.policy)
 
-    def begin(self) -> None:
-        return None  # nothing to evaluate or pretrain before the first epoch
-
-    def pretrain_round(self, index: int) -> dict:
-        raise NotImplementedError("MLE has no pretraining rounds")
+    @property
+    def stopped(self) -> bool:
+        return self.lr_rule.stopped
 
     def train_step(self, step: int) -> dict:
         s = self.schedule
@@ -144,23 +92,14 @@ class MLETrainer:
         with tqdm(total=batches, desc=f"epoch {step}", unit="batch", leave=False, delay=1.0,
                   disable=not self.progress) as bar:
             stats = self.agent.train_epoch(self.corpus.train, self.order, tf, bar.update,
-                                           sampler=self.generator, context_for=self._masked)
+                                           sampler=self.generator, task=self.task)
         record = {"train_nll": stats["loss"], "grad_norm": stats["grad_norm"]}
         return record | ({"teacher_forcing": tf} if s.scheduled_sampling != "none" else {})
 
-    def _masked(self, tokens: torch.Tensor, lengths: torch.Tensor) -> Infill | None:
-        """MaskMLE: each batch under fresh masks from this process's stream."""
-        if self.masks is None:
-            return None
-        return self.masks.draw(tokens, lengths, self.policy.mask_id, self.generator)
-
     def evaluate(self, step: int) -> dict:
-        if self.masks is not None:  # the same validation masks at every evaluation
-            nll = masked_nll(self.policy, self.corpus.valid, self.masks, self.schedule.seed)
-            record = {"nll_valid": nll, "ppl_valid": perplexity(nll)}
-        else:
-            record = evaluate_policy(self.policy, self.corpus, self.oracle, "valid",
-                                     self.schedule.eval_samples, seed=self.schedule.seed + step)
+        record = self.task.validate(self.policy, self.corpus.valid, self.oracle,
+                                    self.schedule.eval_samples, seed=self.schedule.seed + step)
+        record["ppl_valid"] = perplexity(record["nll_valid"])
         return record | self.lr_rule.observe(record["nll_valid"])
 
     def state_dict(self) -> dict:

@@ -55,6 +55,17 @@ class RunDir:
             raise CheckpointError(f"{self.path}: no checkpoint.pt to resume from; drop --resume "
                                   "to start a new run")
 
+    def discard(self, remove_folder: bool) -> None:
+        """Delete this run's own files (a start that failed before saving any work), and the
+        folder too when ``remove_folder`` and nothing else is in it."""
+        if not self.writes:
+            return
+        for path in (self.config, self.vocab, self.checkpoint, self.best, self.metrics,
+                     self.plot, self.samples):
+            path.unlink(missing_ok=True)
+        if remove_folder and self.path.is_dir() and not any(self.path.iterdir()):
+            self.path.rmdir()
+
     def create(self, resume: bool) -> None:
         self.check(resume)
         if self.writes:

@@ -13,7 +13,7 @@ from torch import nn
 from tqdm import tqdm
 
 from textrl.data.corpus import Corpus
-from textrl.datasets import DataConfig, data_fingerprint
+from textrl.datasets import DataConfig
 from textrl.device import seeded_generator
 from textrl.errors import UserError, check_finite
 from textrl.metrics.latent import (
@@ -25,6 +25,7 @@ from textrl.metrics.latent import (
 from textrl.metrics.nll import perplexity
 from textrl.models.vae import SentenceVAE, VAEConfig, gaussian_kl
 from textrl.settings import check_at_least, check_choices
+from textrl.training.base import Trainer
 from textrl.training.plateau import LRPlateauConfig, PlateauHalving
 
 ANNEALING = ("none", "linear", "sigmoid", "cyclical")
@@ -67,7 +68,7 @@ class VAEPolicyConfig:
         return SentenceVAE(VAEConfig(len(vocab), self.emb_dim, self.hidden_dim, self.latent_dim,
                                      self.num_layers, self.z_every_step, self.dropout,
                                      self.autoencoder, corpus.start_id, corpus.eos_id,
-                                     vocab.pad_id if vocab.has_specials else 0, self.inputless,
+                                     vocab.fill_id, self.inputless,
                                      vocab.unk_id))
 
 
@@ -163,15 +164,12 @@ def kl_terms(mu: torch.Tensor, logvar: torch.Tensor, free_bits: float = 0.0
     return kl, (kl_dims.clamp(min=free_bits).sum() if free_bits > 0 else kl)
 
 
-class VAETrainer:
+class VAETrainer(Trainer):
     """ELBO training of ``vae`` on ``corpus.train``; one step is one epoch."""
 
     kind = "vae"
     unit = "epoch"
-    checkpoint_every = 1
-    pretrain_rounds = 0
     plotted = ["nll_valid", "kl_valid", "train_rec", "train_kl", "kl_weight", "active_units"]
-    progress = False
 
     def __init__(self, vae: SentenceVAE, corpus: Corpus, data: DataConfig,
                  schedule: VAEScheduleConfig, device: torch.device | str = "cpu",
@@ -179,21 +177,17 @@ class VAETrainer:
         if schedule.word_keep < 1 and corpus.vocab.unk_id is None:
             raise UserError("word dropout replaces words with <unk>, which an oracle's "
                             "vocabulary lacks: use --word-keep 1 on oracle data")
-        self.policy, self.corpus = vae.to(device), corpus.to(device)
-        self.data, self.fingerprint, self.max_len = data, data_fingerprint(data), corpus.max_len
-        self.schedule, self.vocab = schedule, corpus.vocab
-        self.total, self.eval_every = schedule.epochs, schedule.eval_every
+        super().__init__(vae.to(device), corpus.to(device), data, schedule.epochs,
+                         schedule.eval_every, 1, seeded_generator(schedule.seed, device))
+        self.schedule = schedule
         self.optimizer = torch.optim.Adam(vae.parameters(), lr=schedule.lr)
         self.lr_rule = PlateauHalving(lr_rule or LRPlateauConfig(), vae, self.optimizer)
-        self.generator = seeded_generator(schedule.seed, device)
         self.steps_per_epoch = -(-len(corpus.train) // schedule.batch_size)
         self.updates = 0  # gradient steps so far: the annealing clock
 
-    def begin(self) -> None:
-        return None
-
-    def pretrain_round(self, index: int) -> dict:
-        raise NotImplementedError("the VAE has no pretraining rounds")
+    @property
+    def stopped(self) -> bool:
+        return self.lr_rule.stopped
 
     def update(self, tokens: torch.Tensor, lengths: torch.Tensor) -> dict[str, float]:
         """One ELBO step on ``tokens [B, T]``: the loss per sentence is the reconstruction
@@ -222,18 +216,15 @@ class VAETrainer:
         return stats | {"kl_weight": beta}
 
     def train_step(self, step: int) -> dict:
-        s, train = self.schedule, self.corpus.train
         self.policy.train()
-        order = torch.randperm(len(train), generator=self.generator, device=train.tokens.device)
         totals = {"rec": 0.0, "kl": 0.0, "grad_norm": 0.0, "kl_weight": 0.0}
         with tqdm(total=self.steps_per_epoch, desc=f"epoch {step}", unit="batch", leave=False,
                   delay=1.0, disable=not self.progress) as bar:
-            for lo in range(0, len(train), s.batch_size):
-                idx = order[lo:lo + s.batch_size]
-                lengths = train.lengths[idx]
-                # A batch is as wide as its longest sentence: PTB's padded width is 100
-                # tokens, its sentences 22 on average.
-                stats = self.update(train.tokens[idx, :int(lengths.max())], lengths)
+            # A batch is as wide as its longest sentence: PTB's padded width is 100 tokens,
+            # its sentences 22 on average.
+            for tokens, lengths in self.corpus.train.batches(self.schedule.batch_size,
+                                                             self.generator):
+                stats = self.update(tokens, lengths)
                 for key in totals:
                     totals[key] += stats[key] / self.steps_per_epoch
                 bar.update()

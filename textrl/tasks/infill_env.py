@@ -15,7 +15,6 @@ contiguous masks at rate 0.5, and the oracle's log-probability of each filled to
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import gymnasium as gym
@@ -25,14 +24,15 @@ from gymnasium import spaces
 
 from textrl.data.corpus import Split
 from textrl.data.masks import make_mask, template
-from textrl.envs.text_env import TensorVecEnv
+from textrl.envs.base import TensorVecEnv, step_rewards
 from textrl.models.seq2seq import Infill
 from textrl.oracle import OracleLSTM
-from textrl.rewards.base import RewardModel
+from textrl.rewards.base import Reward, as_reward
 from textrl.rewards.simple import OracleReward
 
 
-def _default_task(sentences: Split | None, reward: RewardModel | None, vocab_size: int | None):
+def _default_task(sentences: Split | None, reward: Any, vocab_size: int | None
+                  ) -> tuple[Split, Reward, int]:
     if sentences is None and reward is None:
         oracle = OracleLSTM.random(seed=0)
         pool = oracle.corpus(n_train=1_000, n_valid=1, n_test=1, seed=0).train
@@ -40,7 +40,8 @@ def _default_task(sentences: Split | None, reward: RewardModel | None, vocab_siz
     if sentences is None or reward is None or vocab_size is None:
         raise ValueError("give sentences, reward and vocab_size together (or none of them for "
                          "the embedded default)")
-    if not (getattr(reward, "token_level", False) and getattr(reward, "causal", False)):
+    reward = as_reward(reward)
+    if not (reward.token_level and reward.causal):
         raise ValueError(f"{type(reward).__name__} must be token-level and causal: the env pays "
                          "each blank when it is filled")
     if len(sentences) == 0 or int(sentences.lengths.min()) < 2:
@@ -115,12 +116,12 @@ def _spaces(vocab_size: int, length: int) -> tuple[spaces.Box, spaces.Discrete]:
             spaces.Discrete(vocab_size))
 
 
-def _rewards(reward: RewardModel, blanks: Blanks, filled_at: torch.Tensor) -> torch.Tensor:
+def _rewards(reward: Reward, blanks: Blanks, filled_at: torch.Tensor) -> torch.Tensor:
     """``[B]``: the reward of the token each row just wrote at ``filled_at``."""
     lengths = filled_at + 1
     context = Infill(blanks.template, blanks.present, lengths)
-    per_token = reward(blanks.filled, lengths, context).float()
-    return per_token[blanks.rows_all, filled_at]
+    return step_rewards(reward, blanks.filled, lengths, torch.zeros_like(lengths, dtype=torch.bool),
+                        context)
 
 
 class InfillingEnv(gym.Env):
@@ -134,7 +135,7 @@ class InfillingEnv(gym.Env):
 
     metadata = {"render_modes": ["ansi"], "render_fps": 1}
 
-    def __init__(self, sentences: Split | None = None, reward: RewardModel | None = None,
+    def __init__(self, sentences: Split | None = None, reward: Reward | None = None,
                  vocab_size: int | None = None, strategy: str = "contiguous", rate: float = 0.5,
                  pad_id: int = 0, render_mode: str | None = None):
         pool, self.reward, vocab_size = _default_task(sentences, reward, vocab_size)
@@ -171,53 +172,27 @@ class InfillingEnv(gym.Env):
 
 class InfillingVecEnv(TensorVecEnv):
     """``num_envs`` masked sentences filled at once, behind stable-baselines3's VecEnv (the
-    batched form of :class:`InfillingEnv`; a finished sentence resets at once, its ``info``
-    holding ``terminal_observation`` and ``episode``)."""
+    batched form of :class:`InfillingEnv`; the episode bookkeeping and ``infos``:
+    :class:`~textrl.envs.base.TensorVecEnv`)."""
 
     def __init__(self, num_envs: int, sentences: Split | None = None,
-                 reward: RewardModel | None = None, vocab_size: int | None = None,
+                 reward: Reward | None = None, vocab_size: int | None = None,
                  strategy: str = "contiguous", rate: float = 0.5, pad_id: int = 0,
                  seed: int = 0):
-        self.render_mode = None  # read by VecEnv.__init__ through get_attr
         pool, self.reward, vocab_size = _default_task(sentences, reward, vocab_size)
-        observation_space, action_space = _spaces(vocab_size, pool.tokens.shape[1])
-        super().__init__(num_envs, observation_space, action_space)
+        super().__init__(num_envs, *_spaces(vocab_size, pool.tokens.shape[1]))
         self.generator = torch.Generator().manual_seed(seed)
         self.blanks = Blanks(num_envs, pool, vocab_size, strategy, rate, pad_id, self.generator)
-        self._returns = torch.zeros(num_envs)
-        self._steps = torch.zeros(num_envs, dtype=torch.long)
-        self._actions: torch.Tensor | None = None
-        self._start = time.time()
 
-    def reset(self) -> np.ndarray:
-        seeds = [s for s in self._seeds if s is not None]
-        if seeds:
-            self.generator.manual_seed(int(seeds[0]))
-        self._reset_seeds()
-        self._reset_options()
-        self.blanks.reset()
-        self._returns.zero_()
-        self._steps.zero_()
-        return self.blanks.observation().numpy().copy()
+    def _seed(self, seed: int) -> None:
+        self.generator.manual_seed(seed)
 
-    def step_async(self, actions: np.ndarray) -> None:
-        self._actions = torch.as_tensor(np.asarray(actions).reshape(self.num_envs), dtype=torch.long)
+    def _advance(self, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        filled_at, done = self.blanks.write(actions)
+        return _rewards(self.reward, self.blanks, filled_at), done
 
-    def step_wait(self):
-        filled_at, done = self.blanks.write(self._actions)
-        rewards = _rewards(self.reward, self.blanks, filled_at)
-        self._returns += rewards
-        self._steps += 1
-        infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
-        if bool(done.any()):
-            final = self.blanks.observation()
-            elapsed = round(time.time() - self._start, 6)
-            for i in torch.nonzero(done).flatten().tolist():
-                infos[i] = {"terminal_observation": final[i].numpy().copy(),
-                            "TimeLimit.truncated": False,
-                            "episode": {"r": float(self._returns[i]), "l": int(self._steps[i]),
-                                        "t": elapsed}}
-            self.blanks.reset(done)
-            self._returns[done], self._steps[done] = 0.0, 0
-        return (self.blanks.observation().numpy().copy(), rewards.numpy().copy(),
-                done.numpy().copy(), infos)
+    def _restart(self, rows: torch.Tensor | None) -> None:
+        self.blanks.reset(rows)
+
+    def _observation(self) -> torch.Tensor:
+        return self.blanks.observation()

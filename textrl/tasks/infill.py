@@ -1,20 +1,30 @@
-"""In-filling runs (MaskGAN): the mask settings, the seq2seq policy's settings and masked
-likelihood."""
+"""In-filling (MaskGAN): a real sentence with some words blanked; the policy reads the
+template and writes the blanks, and only the blanks are actions. The masks, masked
+likelihood, the ``textrl infill`` command's reading of texts, and the task itself.
+
+The template holds the mask id at blanks; the mask id is ``vocab_size`` (one id past the
+vocabulary: an in-filler's extra embedding row, never an output).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
-from textrl.data.corpus import Corpus, Split, length_mask
+from textrl.data.corpus import Split, length_mask
 from textrl.data.masks import STRATEGIES, make_mask, template
 from textrl.data.tokenizers import Tokenizer
 from textrl.data.vocab import Vocab
 from textrl.errors import UserError
+from textrl.metrics.nll import perplexity
+from textrl.models.base import Policy
 from textrl.models.modes import eval_mode
-from textrl.models.seq2seq import Infill, Seq2SeqConfig, Seq2SeqGenerator
-from textrl.settings import check_at_least, check_choices
+from textrl.models.seq2seq import Infill
+from textrl.oracle import OracleLSTM
+from textrl.settings import check_choices
+from textrl.tasks.base import Batch, Generate, RealSampler, Task
 
 
 @dataclass
@@ -39,38 +49,73 @@ class MaskConfig:
         return Infill(template(tokens, present, mask_id), present, lengths)
 
 
-@dataclass
-class Seq2SeqPolicyConfig:
-    """The in-filling generator's size (MaskGAN's paper: 2 x 650 LSTMs, 650-d embeddings)."""
+class InfillTask(Task):
+    """In-filling under ``masks``: contexts are templates of real sentences, actions the
+    blanks, and ``nll_valid`` is per blanked word under masks drawn with ``seed`` (the same
+    masks at every evaluation). Monte-Carlo rollouts do not apply: every blank is paid its
+    own reward."""
 
-    emb_dim: int = 64
-    """embedding size (tied with the output layer)"""
-    hidden_dim: int = 64
-    """LSTM state size of the encoder and the decoder"""
-    num_layers: int = 1
-    """LSTM layers"""
-    dropout: float = 0.0
-    """variational dropout on inputs and outputs (one mask per sentence)"""
-    attention: bool = True
-    """Luong attention over the template (the paper: it 'was important')"""
-    init_std: float | None = None
-    """initialise every weight from N(0, std); unset: PyTorch's defaults"""
+    name = "infill"
+    needs = frozenset({"template", "likelihood"})
+    monte_carlo = False
 
-    def __post_init__(self) -> None:
-        check_at_least(self, 1, ("emb_dim", "hidden_dim", "num_layers"))
-        if not 0.0 <= self.dropout < 1.0:
-            raise UserError(f"--dropout must be in [0, 1), got {self.dropout}")
+    def __init__(self, masks: MaskConfig, vocab_size: int, seed: int = 0):
+        self.masks, self.mask_id, self.seed = masks, vocab_size, seed
 
-    def build(self, corpus: Corpus) -> Seq2SeqGenerator:
-        vocab = corpus.vocab
-        return Seq2SeqGenerator(Seq2SeqConfig(
-            len(vocab), self.emb_dim, self.hidden_dim, self.num_layers, self.dropout,
-            self.attention, corpus.start_id, corpus.eos_id,
-            vocab.pad_id if vocab.has_specials else 0, self.init_std))
+    def condition(self, tokens: torch.Tensor, lengths: torch.Tensor,
+                  generator: torch.Generator | None) -> Infill:
+        return self.masks.draw(tokens, lengths, self.mask_id, generator)
+
+    def chosen(self, tokens: torch.Tensor, lengths: torch.Tensor, context: Infill
+               ) -> torch.Tensor:
+        return length_mask(lengths, tokens.shape[1]).bool() & ~context.present
+
+    def contexts(self, n: int, real: RealSampler, generator: torch.Generator
+                 ) -> tuple[Infill, torch.Tensor]:
+        tokens, lengths = real(n)
+        context = self.condition(tokens, lengths, generator)
+        return context, self.chosen(tokens, lengths, context)
+
+    def pairs(self, n: int, real: RealSampler, generate: Generate, generator: torch.Generator
+              ) -> tuple[Batch, Batch, Infill]:
+        """Fills of the real sentences' own templates: rows stay aligned."""
+        sentences = real(n)
+        context = self.condition(*sentences, generator)
+        return sentences, generate(n, context), context
+
+    def reported_reward(self, rewards: torch.Tensor, lengths: torch.Tensor,
+                        acted: torch.Tensor) -> float:
+        """The mean reward per filled word."""
+        return ((rewards * acted).sum() / acted.sum().clamp(min=1)).item()
+
+    def validate(self, policy: Policy, split: Split, oracle: OracleLSTM | None,
+                 n_samples: int, seed: int) -> dict[str, float]:
+        return {"nll_valid": masked_nll(policy, split, self.masks, self.seed, self.mask_id)}
+
+    def sample_contexts(self, split: Split, n: int, generator: torch.Generator) -> Infill:
+        """The MaskGAN authors' unconditional samples: each sentence's first word from a
+        random sentence of ``split``, every other word blank."""
+        rows = torch.randint(len(split), (n,), generator=generator, device=generator.device)
+        tokens, lengths = split.tokens[rows], split.lengths[rows]
+        present = make_mask(lengths, tokens.shape[1], "unconditional")
+        return Infill(template(tokens, present, self.mask_id), present, lengths)
+
+    def metrics(self, policy: Policy, split: Split, seed: int) -> dict[str, float]:
+        """The perplexity per blanked word of ``split`` under both kinds of masks at rate 0.5
+        drawn with ``seed``, whatever masks the policy was trained on, so that MaskMLE
+        (random masks) and MaskGAN (contiguous) are scored alike: ``masked_ppl_random``,
+        ``masked_ppl_contiguous``."""
+        return {f"masked_ppl_{kind}": perplexity(masked_nll(policy, split, MaskConfig(kind, 0.5),
+                                                            seed, self.mask_id))
+                for kind in ("random", "contiguous")}
+
+
+def build_infill(config: MaskConfig, *, vocab_size: int, seed: int = 0, **_: Any) -> InfillTask:
+    return InfillTask(config, vocab_size, seed)
 
 
 @torch.no_grad()
-def masked_nll(policy: Seq2SeqGenerator, split: Split, masks: MaskConfig, seed: int,
+def masked_nll(policy: Policy, split: Split, masks: MaskConfig, seed: int, mask_id: int,
                batch_size: int = 256) -> float:
     """Mean NLL per blanked word of ``split`` under masks drawn with ``seed`` (the same masks
     at every evaluation): MaskGAN's masked perplexity is its exp."""
@@ -81,12 +126,11 @@ def masked_nll(policy: Seq2SeqGenerator, split: Split, masks: MaskConfig, seed: 
     with eval_mode(policy):
         for lo in range(0, len(split), batch_size):
             tokens, lengths = split.tokens[lo:lo + batch_size], split.lengths[lo:lo + batch_size]
-            context = masks.draw(tokens, lengths, policy.mask_id, generator)
+            context = masks.draw(tokens, lengths, mask_id, generator)
             total -= float(policy.log_prob(tokens, lengths, context).sum())
             blanks = length_mask(lengths, tokens.shape[1]).bool() & ~context.present
             count += int(blanks.sum())
     return total / max(count, 1)
-
 
 
 MASK_TOKEN = "<m>"
@@ -100,13 +144,13 @@ def window_texts(lines: list[str], tokenizer: Tokenizer, window: int) -> list[st
     return [" ".join(words[lo:lo + window]) for lo in range(0, len(words) - window + 1, window)]
 
 
-def fill_texts(model: Seq2SeqGenerator, vocab: Vocab, tokenizer: Tokenizer, texts: list[str],
-               max_len: int,
-               stream: bool, temperature: float, generator: torch.Generator,
+def fill_texts(model: Policy, vocab: Vocab, tokenizer: Tokenizer, texts: list[str],
+               max_len: int, stream: bool, temperature: float, generator: torch.Generator,
                masks: MaskConfig | None = None) -> list[tuple[str, str]]:
     """``(template, filled)`` for each text: the words at ``<m>`` filled by ``model`` (or,
     with ``masks``, the text's words blanked by a fresh mask first). Unknown words are read
     as ``<unk>`` and shown so. ``stream``: the model reads fixed windows (no EOS)."""
+    mask_id = len(vocab)
     out = []
     for number, text in enumerate(texts, 1):
         pieces = text.split(MASK_TOKEN)
@@ -124,16 +168,16 @@ def fill_texts(model: Seq2SeqGenerator, vocab: Vocab, tokenizer: Tokenizer, text
         room = max_len if stream else max_len - 1  # a sentence model also writes EOS
         if not 0 < len(words) <= room:
             raise UserError(f"text {number}: {len(words)} words; this model fills 1 to {room}")
-        ids = [model.mask_id if w is None else vocab.encode([w])[0] for w in words]
+        ids = [mask_id if w is None else vocab.encode([w])[0] for w in words]
         if not stream:
             ids.append(vocab.eos_id)
         tokens = torch.tensor([ids], device=generator.device)
         lengths = torch.tensor([len(ids)], device=generator.device)
         if masks is None:
-            present = tokens != model.mask_id
+            present = tokens != mask_id
             context = Infill(tokens, present, lengths)
         else:
-            context = masks.draw(tokens, lengths, model.mask_id, generator)
+            context = masks.draw(tokens, lengths, mask_id, generator)
         with eval_mode(model):
             filled = model.sample(1, len(ids), temperature, context=context,
                                   generator=generator).tokens[0]

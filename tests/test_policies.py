@@ -1,0 +1,136 @@
+"""The policy registry: the protocol every registered family keeps (one parametrised suite),
+and a family written outside textrl (tests/bow_policy.py) trained from the command line by
+MLE, SeqGAN (Monte-Carlo rollouts from its prefix states) and PPO with ``--policy``."""
+
+import io
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from textrl.components import Component
+from textrl.models import POLICIES, policy_from_dict
+from textrl.oracle import OracleLSTM
+from textrl.tasks import TASKS, Unconditional
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `tests.bow_policy` imports
+from tests.bow_policy import BagOfWordsLM, BowConfig  # noqa: E402
+from tests.test_runs import run_cli, user_error  # noqa: E402
+
+BOW = Component(BowConfig, BowConfig.build, BagOfWordsLM)
+
+
+@pytest.fixture
+def with_bow(monkeypatch):
+    monkeypatch.setitem(POLICIES, "bow", BOW)
+
+
+def families():
+    return [*POLICIES.items(), ("bow", BOW)]
+
+
+def policy_and_context(name, family):
+    """A small policy of ``family`` on a random oracle's corpus, and a context of the first
+    task it can serve (``None`` for unconditional generation)."""
+    corpus = OracleLSTM.random(0, vocab_size=11, seq_len=6).corpus(16, 4, 4)
+    torch.manual_seed(0)
+    policy = family.build(family.config(), corpus).eval()
+    task = next(TASKS[t].build(TASKS[t].config(), vocab_size=11) for t in TASKS
+                if TASKS[t].cls.needs <= family.cls.capabilities)
+    tokens, lengths = corpus.train.tokens[:5], corpus.train.lengths[:5]
+    return policy, tokens, lengths, task.condition(tokens, lengths, torch.Generator())
+
+
+@pytest.mark.parametrize("name, family", families(), ids=[n for n, _ in families()])
+def test_every_policy_family_keeps_the_protocol(name, family, with_bow):
+    policy, tokens, lengths, context = policy_and_context(name, family)
+    # step over a sequence gives the teacher-forced logits
+    logits, _ = policy.teacher_forced(tokens, context)
+    state = policy.initial_state(len(tokens), context)
+    inputs = policy.teacher_inputs(tokens)
+    stepped = []
+    for t in range(tokens.shape[1]):
+        step_logits, state = policy.step(inputs[:, t], state)
+        stepped.append(step_logits)
+    torch.testing.assert_close(torch.stack(stepped, 1), logits, rtol=1e-4, atol=1e-5)
+    # log_prob is the teacher-forced log-softmax at the tokens the policy chose
+    chosen = torch.log_softmax(logits, -1).gather(2, tokens[..., None]).squeeze(2)
+    log_probs = policy.log_prob(tokens, lengths, context)
+    finite = log_probs != 0
+    torch.testing.assert_close(log_probs[finite], chosen[finite], rtol=1e-4, atol=1e-5)
+    # state_at(t, b) is the state after reading the start token and tokens[b, :t]
+    if "prefix_states" in policy.capabilities:
+        prefix_logits, state_at = policy.prefix_states(tokens, context)
+        torch.testing.assert_close(prefix_logits, logits, rtol=1e-4, atol=1e-5)
+        t, b = torch.tensor([2, 4]), torch.tensor([3, 1])
+        resumed, _ = policy.step(tokens[b, t], state_at(t, b))
+        torch.testing.assert_close(resumed, logits[b, t + 1], rtol=1e-4, atol=1e-5)
+    # select_state keeps rows
+    state = policy.initial_state(len(tokens), context)
+    _, state = policy.step(inputs[:, 0], state)
+    kept = policy.select_state(state, torch.tensor([4, 0]))
+    alone, _ = policy.step(tokens[[4, 0], 0], kept)
+    together, _ = policy.step(tokens[:, 0], state)
+    torch.testing.assert_close(alone, together[[4, 0]], rtol=1e-4, atol=1e-5)
+    # a one-hot soft input is its id
+    if "soft_inputs" in policy.capabilities:
+        state = policy.initial_state(len(tokens), context)
+        hard, _ = policy.step(tokens[:, 0], state)
+        soft, _ = policy.step(torch.nn.functional.one_hot(tokens[:, 0], 11).float(), state)
+        torch.testing.assert_close(soft, hard, rtol=1e-5, atol=1e-6)
+    # a checkpoint round-trips under weights_only
+    buffer = io.BytesIO()
+    torch.save(policy.to_dict(), buffer)
+    buffer.seek(0)
+    restored = policy_from_dict(torch.load(buffer, weights_only=True))
+    torch.testing.assert_close(restored.eval().teacher_forced(tokens, context)[0], logits)
+
+
+def test_a_new_policy_family_is_one_file_and_one_registry_line(with_bow, tmp_path, capsys):
+    mle = tmp_path / "mle"
+    small = ["--oracle", "random:1", "--n-train", "64", "--n-valid", "16", "--n-test", "16",
+             "--eval-samples", "16", "--quiet"]
+    code, stdout, err = run_cli(["train", "mle", "--policy", "bow", "--bow-dim", "12",
+                                 "--epochs", "2", "--batch-size", "16", *small, "--out", mle],
+                                capsys)
+    assert code == 0, err
+    state = torch.load(mle / "checkpoint.pt", weights_only=True)
+    assert state["model"]["class"] == "BagOfWordsLM"
+    assert state["model"]["config"]["emb_dim"] == 12  # --bow-dim reached the family's config
+    rl = ["--iterations", "2", "--batch-size", "8", "--eval-every", "1", "--eval-samples", "16",
+          "--checkpoint-every", "1", "--quiet"]
+    for recipe, extra in (("seqgan", ["--n-rollouts", "2", "--d-pretrain-steps", "1",
+                                      "--d-samples", "32", "--d-batch-size", "16"]),
+                          ("ppo", ["--reward", "oracle", "--n-rollouts", "0",
+                                   "--ppo-minibatch", "4"])):
+        out = tmp_path / recipe
+        code, stdout, err = run_cli(["train", recipe, "--init", mle, "--policy", "bow", *rl,
+                                     *extra, "--out", out], capsys)
+        assert code == 0, (recipe, err)
+        log = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+        assert [r["iteration"] for r in log] == [0, 1, 2] and "nll_oracle" in log[-1]
+        before = torch.load(mle / "checkpoint.pt", weights_only=True)["model"]["state_dict"]
+        after = torch.load(out / "checkpoint.pt", weights_only=True)["model"]["state_dict"]
+        assert not torch.equal(before["head.weight"], after["head.weight"])  # it trained
+    code, stdout, _ = run_cli(["sample", tmp_path / "ppo", "-n", "3"], capsys)
+    assert code == 0 and len(stdout.splitlines()) == 3
+    # --policy must name what --init holds; an unknown family is named
+    user_error(["train", "ppo", "--init", mle, "--policy", "recurrent", "--reward", "oracle",
+                *rl, "--out", tmp_path / "x"], capsys, "holds a BagOfWordsLM (bow)")
+    user_error(["train", "mle", "--policy", "nope", "--out", tmp_path / "y"], capsys,
+               "--policy 'nope': use one of recurrent, seq2seq, bow")
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+def test_a_policy_that_cannot_serve_the_task_is_refused_before_anything_runs(
+        tmp_path, capsys, text_file, sentences):
+    user_error(["train", "mle", "--task", "infill", "--policy", "recurrent", "--oracle",
+                "random", "--out", tmp_path / "x"], capsys,
+               "--policy recurrent cannot do what the infill task needs (template); use "
+               "--policy seq2seq")
+    user_error(["train", "maskmle", "--policy", "recurrent", "--data", text_file(sentences),
+                "--out", tmp_path / "x"], capsys, "cannot do what the infill task needs")
+    assert not (tmp_path / "x").exists()
+    assert Unconditional.needs <= POLICIES["recurrent"].cls.capabilities

@@ -1,0 +1,83 @@
+"""The task: what a policy is conditioned on and which positions it chooses.
+
+Trainers, agents and evaluation speak to a :class:`Task` and never branch on which one it
+is: unconditional generation (a sentence from the start token) and in-filling (a masked
+sentence, the policy writing the blanks) are two tasks; prompted generation (a prompt, then
+a completion) is a third of the same shape. A task declares the policy capabilities it
+needs (:mod:`textrl.models.base`), and whether Monte-Carlo rollouts can pay its rewards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import torch
+
+from textrl.data.corpus import Split
+from textrl.models.base import Policy
+from textrl.oracle import OracleLSTM
+
+Batch = tuple[torch.Tensor, torch.Tensor]  # (tokens [N, T], lengths [N])
+RealSampler = Callable[[int], Batch]  # n -> n real sentences
+Generate = Callable[[int, Any], Batch]  # (n, context) -> n sentences the policy writes
+
+
+class Task:
+    """Subclasses set ``name`` and ``needs`` and implement the methods below.
+
+    Shapes: ``B`` sentences, ``T`` positions. A context is whatever the task conditions the
+    policy on (``None`` when nothing is), indexed per row like the sentences.
+    """
+
+    name: ClassVar[str]
+    needs: ClassVar[frozenset[str]] = frozenset()
+    """the policy capabilities the task needs"""
+    monte_carlo: ClassVar[bool] = True
+    """whether Monte-Carlo rollouts (SeqGAN's Q) can pay a sequence-level reward here"""
+
+    def condition(self, tokens: torch.Tensor, lengths: torch.Tensor,
+                  generator: torch.Generator | None) -> Any:
+        """The context of real sentences ``tokens [B, T]`` (an MLE batch), drawn from
+        ``generator`` when it is random."""
+        raise NotImplementedError
+
+    def chosen(self, tokens: torch.Tensor, lengths: torch.Tensor, context: Any) -> torch.Tensor:
+        """``BoolTensor[B, T]``: the positions the policy chooses under ``context`` (the
+        positions an MLE loss counts and an agent acts on)."""
+        raise NotImplementedError
+
+    def contexts(self, n: int, real: RealSampler, generator: torch.Generator
+                 ) -> tuple[Any, torch.Tensor | None]:
+        """``(context, action_mask [n, T] or None)`` for ``n`` sentences the policy is to
+        write (an RL g-step); ``None`` for the mask: every real position is an action."""
+        raise NotImplementedError
+
+    def pairs(self, n: int, real: RealSampler, generate: Generate, generator: torch.Generator
+              ) -> tuple[Batch, Batch, Any]:
+        """``(real, generated, context)``: ``n`` real sentences and ``n`` the policy wrote,
+        for a learned reward's d-steps. With a context, row i of both was written under row i
+        of the context (the reward is trained on aligned rows); ``None``: unpaired."""
+        raise NotImplementedError
+
+    def reported_reward(self, rewards: torch.Tensor, lengths: torch.Tensor,
+                        acted: torch.Tensor) -> float:
+        """The mean reward logged for a rollout's ``rewards [B, T]`` paid per token (its
+        sentences' ``lengths [B]`` and the positions ``acted [B, T]`` the policy chose)."""
+        raise NotImplementedError
+
+    def validate(self, policy: Policy, split: Split, oracle: OracleLSTM | None,
+                 n_samples: int, seed: int) -> dict[str, float]:
+        """The per-step check of a policy on a held-out split: ``nll_valid`` per chosen token,
+        and whatever else the task reads (NLL-oracle of ``n_samples`` samples drawn with
+        ``seed``, when there is an oracle)."""
+        raise NotImplementedError
+
+    def sample_contexts(self, split: Split, n: int, generator: torch.Generator) -> Any:
+        """The contexts of ``n`` samples drawn for evaluation (from ``split``'s sentences
+        where the task conditions on data)."""
+        raise NotImplementedError
+
+    def metrics(self, policy: Policy, split: Split, seed: int) -> dict[str, float]:
+        """The task's own evaluation metrics of ``policy`` on ``split`` (``{}``: none)."""
+        return {}
