@@ -27,7 +27,7 @@ from pathlib import Path
 import torch
 from cli_runs import append_result
 
-from textrl.recipes import build_adversarial, recipe_config
+from textrl.recipes import build_trainer, recipe_config
 from textrl.training import AdversarialTrainer, RunDir
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,7 +71,7 @@ def main() -> None:
     if args.run:
         state = RunDir(args.run).load_checkpoint()
         config = recipe_config("seqgan", None, saved=state["config"])
-        trainer = build_adversarial(config, config.init)
+        trainer = build_trainer(config, args.run)
         trainer.policy.load_state_dict(state["model"]["state_dict"])
         trainer.load_state_dict(state["trainer"])
         append_result(out, {"run": args.run, "iteration": state["step"]}
@@ -79,7 +79,7 @@ def main() -> None:
         return
     init = ROOT / f"benchmarks/out/mle_oracle/mle-seed{args.seed}"
     config = recipe_config("seqgan", args.config, {"init": str(init), "seed": args.seed})
-    trainer = build_adversarial(config, str(init))
+    trainer = build_trainer(config, out.parent)
     t0 = time.perf_counter()
     for round_ in range(1, args.rounds + 1):
         stats = trainer.d_phase(1)

@@ -31,7 +31,8 @@ REPORTED = ("bleu2", "bleu3", "sacrebleu4", "self_bleu4", "nll_test", "distinct2
 def samples(out: Path, checkpoint: str, threads: int) -> list[str]:
     env = os.environ | {"OMP_NUM_THREADS": str(threads)}
     return subprocess.run(["textrl", "sample", str(out), "-n", "5", "--seed", "0",
-                           "--checkpoint", checkpoint], env=env, check=True,
+                           "--checkpoint", checkpoint, "--threads", str(threads)], env=env,
+                          check=True,
                           capture_output=True, text=True).stdout.splitlines()
 
 
@@ -56,7 +57,7 @@ def run_seed(seed: int, args: argparse.Namespace) -> None:
     cmd, wall, _, scores = train_and_evaluate(cmd, seqgan, args.threads, evaluate)
     append_result(root / "results.jsonl", {
         "model": "seqgan", "seed": seed, "wall_s": wall, "command": " ".join(cmd),
-        "samples": samples(seqgan, "latest", args.threads)} | scores)
+        "samples": samples(seqgan, "last", args.threads)} | scores)
 
 
 def training_minutes(run: Path) -> float:

@@ -18,6 +18,7 @@ from pathlib import Path
 def train(cmd: list[str], out: Path, threads: int) -> tuple[list[str], float, dict]:
     """``(the command run, wall seconds, its final JSON line)``; a run whose directory holds a
     checkpoint is continued with --resume."""
+    cmd = [*cmd, "--threads", str(threads)]
     if (out / "checkpoint.pt").exists():
         cmd = [*cmd, "--resume"]
     env = os.environ | {"OMP_NUM_THREADS": str(threads)}
@@ -33,7 +34,8 @@ def evaluate(out: Path, threads: int, evaluate_args: Sequence[str] = ()) -> dict
     """`textrl evaluate OUT --json --seed 0 EVALUATE_ARGS...`"""
     env = os.environ | {"OMP_NUM_THREADS": str(threads)}
     return json.loads(subprocess.run(
-        ["textrl", "evaluate", str(out), "--json", "--seed", "0", *evaluate_args], env=env,
+        ["textrl", "evaluate", str(out), "--json", "--seed", "0", "--threads", str(threads),
+         *evaluate_args], env=env,
         capture_output=True, text=True, check=True).stdout)
 
 

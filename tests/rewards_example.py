@@ -106,3 +106,25 @@ class ClashConfig:
 
     lr: float = 0.5
     """clashes with the agent's --lr"""
+
+
+def nan_reward(tokens, lengths, context=None):
+    """Not a number for every sentence: a reward with a bug."""
+    return torch.full((len(tokens),), float("nan"))
+
+
+def raising_reward(tokens, lengths, context=None):
+    """A reward whose own code fails."""
+    return lengths.float() / 0 if int(lengths.min()) < 0 else helper_that_fails()
+
+
+def helper_that_fails():
+    raise ZeroDivisionError("the user's own bug")
+
+
+def per_token_ones(tokens, lengths, context=None):
+    """1 for every token: a per-token reward, as it declares below."""
+    return (torch.arange(tokens.shape[1]) < lengths[:, None]).float()
+
+
+per_token_ones.token_level = True

@@ -343,14 +343,16 @@ def test_maskmle_trains_resumes_and_starts_from_a_language_model(text_file, tmp_
     assert shown == "the <m> <m> on <unk> mat"
     filled = filled.split()
     assert len(filled) == 6 and filled[0] == "the" and filled[3:] == ["on", "<unk>", "mat"]
-    # --file on a windows run: the file read as a stream and cut into the model's windows.
-    sentences = text_file(["the cat sat on the mat", "a dog ran to the log", "the end"],
-                          "real.txt")
-    code, stdout, _ = run_cli(["infill", out, "--file", sentences, "--seed", "1"], capsys)
-    rows = [line.split("\t") for line in stdout.splitlines()]
-    assert code == 0 and [r[0] for r in rows] == ["the cat sat on the mat <eos> a",
-                                                   "dog ran to the log <eos> the end"]
-    assert all("<m>" in r[1] and len(r[2].split()) == 8 for r in rows)
+    # --file on a windows run: one output line per input line, a short line filled as it
+    # is, a line longer than the model's window of 8 a window at a time, a blank one blank.
+    lines = ["the cat sat on the mat", "the end", "", "a dog ran to the log and the cat sat on"]
+    code, stdout, err = run_cli(["infill", out, "--file", text_file(lines, "real.txt"), "--seed",
+                                 "1"], capsys)
+    assert code == 0, err
+    rows = [line.split("\t") for line in stdout.split("\n")[:-1]]
+    assert [r[0] for r in rows] == lines
+    assert [len(r[2].split()) for r in rows] == [6, 2, 0, 11]
+    assert all("<m>" in r[1] for r in rows if r[0]) and rows[3][1].count("<m>") >= 2
     user_error(["infill", out, "the cat sat"], capsys, "no <m>")
     user_error(["infill", out, " ".join(["<m>"] * 9)], capsys, "this model fills 1 to 8")
     user_error(["infill", lm, "the <m> sat"], capsys, "cannot read an in-filling template")

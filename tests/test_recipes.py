@@ -235,3 +235,40 @@ def test_a_start_that_fails_leaves_nothing_and_the_command_can_be_rerun(mle_run,
                             "--init", str(mle_run), "--out", str(out), "--quiet",
                             *tiny_flags()], capsys)
     assert code == 0, err
+
+
+def test_a_sentence_reward_is_paid_at_the_last_action():
+    from textrl.rewards import ConstantReward, pay
+
+    tokens, lengths = torch.zeros(2, 5, dtype=torch.long), torch.tensor([5, 4])
+    acted = torch.tensor([[0, 1, 1, 0, 0], [0, 0, 0, 0, 0]]).bool()  # row 2: nothing chosen
+    paid = pay(ConstantReward(2.0), tokens, lengths, acted=acted)
+    assert paid.tolist() == [[0, 0, 2, 0, 0], [0, 0, 0, 2, 0]]
+    assert pay(ConstantReward(2.0), tokens, lengths)[0].tolist() == [0, 0, 0, 0, 2]
+
+
+def test_what_a_user_function_declares_is_checked_before_anything_runs(mle_run, tmp_path,
+                                                                       capsys):
+    out = tmp_path / "x"
+    code, _, err = run_cli(["train", "pg", "--reward", "tests.rewards_example:per_token_ones",
+                            "--init", str(mle_run), "--n-rollouts", "4", "--out", str(out)],
+                           capsys)
+    assert code == 2 and "is already paid per token" in err and not out.exists(), err
+
+
+def test_a_failed_start_removes_only_what_it_made(tmp_path):
+    from textrl.training import RunDir
+
+    run = RunDir(tmp_path / "a" / "b" / "run")
+    before = run.snapshot()
+    run.path.mkdir(parents=True)
+    run.vocab.write_text("{}")
+    run.discard(before)
+    assert not (tmp_path / "a").exists()  # the folders it made went too
+    kept = RunDir(tmp_path / "mine")
+    kept.path.mkdir()
+    kept.config.write_text("lr: 0.5\n")  # the user's --config file, there before the run
+    before = kept.snapshot()
+    kept.metrics.write_text("{}\n")
+    kept.discard(before)
+    assert kept.config.exists() and not kept.metrics.exists() and kept.path.exists()

@@ -55,15 +55,29 @@ from textrl.recipes import (
     train,
 )
 from textrl.recipes.config import add_arguments
-from textrl.tasks.infill import MaskConfig, fill_texts, window_texts
+from textrl.tasks.infill import MaskConfig, fill_lines, fill_texts
 from textrl.training import RunDir, RunOptions, load_run
+
+THREADS_HELP = ("CPU threads of this process (torch's intra-op threads; default: what "
+                "torch picks, OMP_NUM_THREADS when set, else every core); give each of "
+                "several jobs run side by side its share, e.g. --threads 1 for two jobs on 2 "
+                "cores")
+
+
+class _Parser(argparse.ArgumentParser):
+    """No abbreviated flags: a typo (``--epoch``) must not become another flag."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
 
 def _add_loading_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the samples")
-    parser.add_argument("--checkpoint", choices=["latest", "best"], default="latest",
+    parser.add_argument("--checkpoint", choices=["last", "best"], default="last",
                         help="the last step, or the best validation NLL")
     parser.add_argument("--device", default="auto", help=DEVICE_HELP)
+    parser.add_argument("--threads", type=int, metavar="N", help=THREADS_HELP)
 
 
 def _add_scorer_option(parser: argparse.ArgumentParser) -> None:
@@ -116,6 +130,7 @@ def _add_recipe_parser(algos, recipe: Recipe, settings: dict[str, str]) -> None:
     parser.add_argument("--resume", action="store_true", help="continue the run in --out")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.add_argument("--device", default="auto", help=DEVICE_HELP + " (default: auto)")
+    parser.add_argument("--threads", type=int, metavar="N", help=THREADS_HELP)
     parser.add_argument("--sample-every", type=int, default=0, metavar="N",
                         help="every N steps, write a few decoded samples to OUT/samples.jsonl "
                              "and the console (default: never)")
@@ -131,7 +146,10 @@ def build_parser(settings: dict[str, str] | None = None, recipe: str | None = No
                  ) -> argparse.ArgumentParser:
     """The ``textrl`` parser; ``settings`` (``--reward``, ``--policy``, ``--task``) decide
     the flags of ``recipe`` (the one being trained)."""
-    parser = argparse.ArgumentParser(prog="textrl", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="textrl", description="textrl: reinforcement learning on text. Train "
+                     "a generator (MLE, SeqGAN, RankGAN, MaskGAN, PG/A2C/PPO against any "
+                     "reward, the VAE, the GANs without RL), then sample, evaluate, compare "
+                     "and in-fill with it. `textrl COMMAND --help` for each command.")
     parser.add_argument("--version", action="version", version=f"textrl {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     defaults_shown = argparse.ArgumentDefaultsHelpFormatter
@@ -151,7 +169,8 @@ def build_parser(settings: dict[str, str] | None = None, recipe: str | None = No
     infill.add_argument("--mask", default="contiguous", help="with --file: contiguous, random "
                         "or unconditional")
     infill.add_argument("--rate", type=float, default=0.5, help="with --file: share blanked")
-    infill.add_argument("--temperature", type=float, default=1.0)
+    infill.add_argument("--temperature", type=float, default=1.0,
+                        help="sampling temperature of the fills (0: greedy)")
     _add_loading_options(infill)
 
     add_code_space_commands(commands, _add_loading_options)
@@ -160,7 +179,8 @@ def build_parser(settings: dict[str, str] | None = None, recipe: str | None = No
                                  help="print sentences sampled from a run")
     sample.add_argument("run", help="run directory")
     sample.add_argument("-n", type=int, default=10, help="how many")
-    sample.add_argument("--temperature", type=float, default=1.0)
+    sample.add_argument("--temperature", type=float, default=1.0,
+                        help="sampling temperature (0: greedy)")
     _add_loading_options(sample)
 
     evaluate = commands.add_parser("evaluate", formatter_class=defaults_shown,
@@ -170,7 +190,8 @@ def build_parser(settings: dict[str, str] | None = None, recipe: str | None = No
     evaluate.add_argument("--references", help="BLEU references, one sentence per line "
                           "(default: the run's test split)")
     evaluate.add_argument("--samples", type=int, default=10_000, help="samples to score")
-    evaluate.add_argument("--temperature", type=float, default=1.0)
+    evaluate.add_argument("--temperature", type=float, default=1.0,
+                          help="sampling temperature of the scored samples (0: greedy)")
     evaluate.add_argument("--importance-samples", type=int, default=100, help="a VAE run: "
                           "codes per sentence of the importance-weighted NLL")
     evaluate.add_argument("--reverse-ppl", type=int, default=0, metavar="N", help="also train "
@@ -241,19 +262,13 @@ def _infill(args: argparse.Namespace) -> int:
     loaded = load_run(args.run, best=args.checkpoint == "best", with_data=False, device=device)
     require(loaded.model, {"template"}, f"{args.run} ({loaded.kind} run) for `textrl infill`",
             "use a `textrl train maskmle` run")
-    masks = MaskConfig(args.mask, args.rate) if args.file else None
-    texts = read_lines(args.file) if args.file else args.texts
     tokenizer = get_tokenizer(loaded.data.tokenizer, loaded.data.keep_spaces)
-    if args.file and loaded.data.windows is not None:  # the model reads windows of a stream
-        if loaded.data.tokenizer != "word":
-            raise UserError(f"--file on a windows run needs word tokens; {args.run} uses "
-                            f"{loaded.data.tokenizer}: give the blanks as sentences instead")
-        texts = window_texts(texts, tokenizer, loaded.max_len)
-        if not texts:
-            raise UserError(f"{args.file}: fewer words than one window of {loaded.max_len}")
-    rows = fill_texts(loaded.model, loaded.vocab, tokenizer, texts, loaded.max_len,
-                      loaded.data.windows is not None, args.temperature,
-                      seeded_generator(args.seed, device), masks)
+    fill = (fill_lines if args.file else fill_texts)
+    texts = read_lines(args.file) if args.file else args.texts
+    rows = fill(loaded.model, loaded.vocab, tokenizer, texts, loaded.max_len,
+                loaded.data.windows is not None, args.temperature,
+                seeded_generator(args.seed, device),
+                MaskConfig(args.mask, args.rate) if args.file else None)
     for text, (shown, filled) in zip(texts, rows, strict=True):
         print(f"{text}\t{shown}\t{filled}" if args.file else f"{shown}\t{filled}")
     return 0
@@ -300,6 +315,10 @@ def run(argv: list[str] | None = None) -> int:
     if training in RECIPES:
         settings = _chosen(argv[2:])
     args = build_parser(settings, training).parse_args(argv)
+    if getattr(args, "threads", None) is not None:
+        if args.threads < 1:
+            raise UserError(f"--threads must be >= 1, got {args.threads}")
+        torch.set_num_threads(args.threads)
     if args.command == "train":
         return _train(args, settings)
     _check_run_options(args)
@@ -359,8 +378,11 @@ def main(argv: list[str] | None = None) -> None:
     except UserError as exc:
         print(f"textrl: error: {exc}", file=sys.stderr)
         code = 2
-    except KeyboardInterrupt:
-        print("textrl: interrupted; continue a training run with --resume", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        # A run stopped before saving any work removed itself and says so; otherwise its last
+        # checkpoint is there to continue from.
+        print(f"textrl: {str(exc) or 'interrupted; continue a training run with --resume'}",
+              file=sys.stderr)
         code = 130
     sys.exit(code)
 

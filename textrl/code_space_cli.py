@@ -11,7 +11,7 @@ import torch
 
 from textrl.data.tokenizers import get_tokenizer
 from textrl.device import resolve_device, seeded_generator
-from textrl.errors import UserError
+from textrl.errors import UserError, a
 from textrl.imputation import impute, read_blanks
 from textrl.latent_space import decode, encode_texts, homotopy, posterior_codes
 from textrl.models import require
@@ -103,7 +103,7 @@ def _impute(args: argparse.Namespace) -> int:
     capabilities = loaded.model.capabilities
     if not ("posterior" in capabilities or {"unconditional", "likelihood"} <= capabilities) \
             or loaded.vocab.eos_id is None or loaded.data.windows is not None:
-        raise UserError(f"{args.run} is a {loaded.kind} run of a {type(loaded.model).__name__}; "
+        raise UserError(f"{args.run} is {a(loaded.kind)} run of a {type(loaded.model).__name__}; "
                         "impute takes a vae run or an mle run on sentences (for in-fillers "
                         "use `textrl infill`)")
     tokenizer = get_tokenizer(loaded.data.tokenizer, loaded.data.keep_spaces)

@@ -117,21 +117,25 @@ def mean_denominator(count: torch.Tensor) -> torch.Tensor:
 def average_gradients(optimizer: torch.optim.Optimizer) -> None:
     """Average the gradients of every parameter ``optimizer`` steps over the processes, in one
     all-reduce of the whole gradient (nothing in one process). A parameter without a gradient
-    in this process counts as a zero gradient, so every process sends the same layout."""
+    in one process counts as a zero gradient there; one that no process has a gradient for
+    keeps none, so the optimiser skips it as a run in one process would."""
     if not active():
         return
     params = [p for group in optimizer.param_groups for p in group["params"]]
+    had = [p.grad is not None for p in params]
     grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
-    flat = torch.cat([g.reshape(-1) for g in grads])
+    flat = torch.cat([*(g.reshape(-1) for g in grads),
+                      torch.tensor(had, dtype=grads[0].dtype, device=grads[0].device)])
     device = flat.device
     if dist.get_backend() == "gloo" and device.type != "cpu":
         flat = flat.cpu()
     dist.all_reduce(flat)
-    flat = flat.to(device) / world()
+    flat = flat.to(device)
+    anyone = flat[len(flat) - len(params):] > 0
     offset = 0
-    for p in params:
+    for p, stepped in zip(params, anyone.tolist(), strict=True):
         n = p.numel()
-        p.grad = flat[offset:offset + n].view_as(p).clone()
+        p.grad = (flat[offset:offset + n] / world()).view_as(p).clone() if stepped else None
         offset += n
 
 

@@ -19,6 +19,17 @@ class DivergenceError(UserError):
     """Training produced a non-finite loss, gradient or metric: the run stops there."""
 
 
+def a(word: str) -> str:
+    """``word`` with its indefinite article, as said aloud: "an adversarial", "an mle"."""
+    spoken_vowel = word[:1].lower() in "aeiou" or word.lower().startswith(("mle", "lstm"))
+    return f"{'an' if spoken_vowel else 'a'} {word}"
+
+
+def plural(n: int, word: str) -> str:
+    """``n`` and ``word``, in the plural unless ``n`` is 1: "1 sentence", "3 sentences"."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def check_finite(what: str, **values: float) -> None:
     """A ``DivergenceError`` naming ``what`` and the first non-finite of ``values``."""
     for name, value in values.items():

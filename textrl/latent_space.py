@@ -17,7 +17,7 @@ def encode_texts(texts: list[str], vocab: Vocab, tokenizer: Tokenizer, max_len: 
                  device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
     """``(tokens [N, T], lengths [N])`` of ``texts`` with EOS appended; a UserError for an
     empty text, a text of unknown words only, or one longer than ``max_len - 1`` words."""
-    if not vocab.has_specials:
+    if vocab.eos_id is None:
         raise UserError("this run reads an oracle's token ids, not text; reconstruct and "
                         "interpolate need a run trained on sentences")
     rows = []
@@ -34,7 +34,7 @@ def encode_texts(texts: list[str], vocab: Vocab, tokenizer: Tokenizer, max_len: 
                             "model's vocabulary")
         rows.append([*ids, vocab.eos_id])
     lengths = torch.tensor([len(r) for r in rows], device=device)
-    tokens = torch.full((len(rows), max(lengths.tolist())), vocab.pad_id, device=device)
+    tokens = torch.full((len(rows), max(lengths.tolist())), vocab.fill_id, device=device)
     for i, row in enumerate(rows):
         tokens[i, :len(row)] = torch.tensor(row)
     return tokens, lengths

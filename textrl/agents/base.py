@@ -61,8 +61,6 @@ class Rollout(NamedTuple):
         return Rollout(*(rows_of(field, index) for field in self))
 
 
-
-
 @torch.no_grad()
 def sample_rollout(policy: Policy, reward: Reward, n: int, max_len: int,
                    temperature: float = 1.0, generator: torch.Generator | None = None,
@@ -75,7 +73,9 @@ def sample_rollout(policy: Policy, reward: Reward, n: int, max_len: int,
     with eval_mode(policy):
         sample = policy.sample(n, max_len, temperature, context=context, generator=generator)
     scored_with = context if context is not None else reward.draw_context()
-    rewards = pay(reward, sample.tokens, sample.lengths, scored_with)
+    acted = None if action_mask is None else action_mask.bool() & length_mask(sample.lengths,
+                                                                              max_len)
+    rewards = pay(reward, sample.tokens, sample.lengths, scored_with, acted)
     return Rollout(sample.tokens, sample.lengths, sample.log_probs, rewards, context, action_mask)
 
 

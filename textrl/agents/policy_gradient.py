@@ -61,7 +61,7 @@ class PolicyGradient(Agent):
         with backward_in_eval_mode(self.policy):
             log_probs = self.policy.log_prob(rollout.tokens, rollout.lengths, rollout.context)
         # A sum over the batch: each process's share counts as much as in one process, and
-        # DDP's gradient average divides by the processes.
+        # the gradient average over the processes (optimizer_step) divides by them.
         return -(log_probs * advantages).sum() * distributed.world(), returns
 
     def update(self, rollout: Rollout) -> dict[str, float]:

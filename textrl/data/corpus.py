@@ -20,10 +20,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
+from tqdm import tqdm
 
 from textrl.data.tokenizers import Tokenizer
 from textrl.data.vocab import Vocab
-from textrl.errors import DataError
+from textrl.errors import DataError, plural
 
 
 def length_mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
@@ -72,7 +73,7 @@ class LoadReport:
 
     def summary(self) -> str:
         kept = self.lines - self.blank - self.dropped
-        parts = [f"{self.path}: {kept} sentences from {self.lines} lines"]
+        parts = [f"{self.path}: {plural(kept, 'sentence')} from {plural(self.lines, 'line')}"]
         if self.blank:
             parts.append(f"{self.blank} blank skipped")
         if self.truncated:
@@ -109,7 +110,7 @@ def tokenize_lines(
         out.append(tokens)
     if not out:
         why = "all lines are blank" if report.blank == report.lines else (
-            f"all {report.dropped} lines are longer than the max length")
+            f"all {plural(report.dropped, 'line')} are longer than the max length")
         raise DataError(f"{report.path}: no usable line ({why}); give sentences one per line"
                         " or raise --max-len")
     return out
@@ -235,7 +236,8 @@ class Corpus:
             max_len, overlong = 1 << 30, "truncate"  # whole sentences go into the stream
         files = {"train": train, "valid": valid, "test": test}
         reports, parts = [], {}
-        for name, path in files.items():
+        for name, path in tqdm(files.items(), desc="reading the data", unit="file", leave=False,
+                               delay=2.0):
             if path is None:
                 continue
             report = LoadReport(str(path))

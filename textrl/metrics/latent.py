@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 
 import torch
+from tqdm import tqdm
 
 from textrl.data.corpus import Split
 from textrl.models.modes import eval_mode
@@ -61,8 +62,10 @@ def vae_likelihood(vae: SentenceVAE, split: Split, k: int = 100,
     if len(split) == 0:
         raise ValueError("cannot score an empty split")
     totals = {"bound": 0.0, "iw": 0.0, "kl": 0.0, "rec": 0.0}
+    batches = tqdm(_batches(split, batch_size), total=-(-len(split) // batch_size),
+                   desc="VAE likelihood", unit="batch", leave=False, delay=2.0)
     with eval_mode(vae):
-        for tokens, lengths in _batches(split, batch_size):
+        for tokens, lengths in batches:
             mu, logvar = vae.encode(tokens, lengths)
             eps = torch.randn(mu.shape, generator=generator, device=mu.device)
             z = mu + (0.5 * logvar).exp() * eps

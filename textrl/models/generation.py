@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
+from tqdm import tqdm
 
 from textrl.models.base import Policy, Sample, State
 from textrl.models.sampling import sample_categorical
@@ -95,7 +96,9 @@ def generate(policy: Policy, n: int, max_len: int, temperature: float = 1.0, con
         raise ValueError(f"prefix of {prefix.shape[1]} tokens leaves nothing to sample "
                          f"within max_len={max_len}")
     parts = []
-    for lo in range(0, n, chunk):
+    # A bar for long draws (10,000 sentences for an evaluation), shown after 2 seconds.
+    for lo in tqdm(range(0, n, chunk), desc="sampling", unit="chunk", leave=False, delay=2.0,
+                   disable=n <= chunk):
         rows = min(chunk, n - lo)
         state = policy.initial_state(rows, rows_of(context, slice(lo, lo + rows)))
         inputs = torch.full((rows, 1), policy.start_id, dtype=torch.long, device=device)

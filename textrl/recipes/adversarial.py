@@ -18,7 +18,7 @@ from textrl.errors import UserError
 from textrl.models import family_of, require
 from textrl.oracle import OracleLSTM
 from textrl.recipes import Choices, Recipe, Start
-from textrl.recipes.components import AGENTS, reward_component
+from textrl.recipes.components import AGENTS, REWARDS, reward_component
 from textrl.recipes.config import RunConfig
 from textrl.recipes.parts import (
     InitConfig,
@@ -29,6 +29,7 @@ from textrl.recipes.parts import (
     policy_parts,
     task_parts,
 )
+from textrl.rewards import load_reward
 from textrl.rewards.base import LearnedReward, check_learned
 from textrl.tasks import TASKS
 from textrl.training import (
@@ -62,6 +63,8 @@ def check_adversarial(config: RunConfig) -> None:
     choices = config.choices
     reward_cls = reward_component(choices.reward).cls
     check_reward_task(choices.reward, reward_cls, choices.task)
+    if choices.reward not in REWARDS and is_learned(reward_cls):
+        load_reward(choices.reward)  # a user's learned reward: its optimiser checked now
     if config.n_rollouts and not TASKS[choices.task].cls.monte_carlo:
         raise UserError(f"the {choices.task} task pays every action its own reward: use "
                         "--n-rollouts 0")

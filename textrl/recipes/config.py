@@ -171,7 +171,9 @@ class RunConfig:
         if changed:
             allowed = " and ".join(flag(k) for k in self.resumable)
             raise CheckpointError(f"{run}: --resume with different {', '.join(changed)} than "
-                                  f"the checkpoint; only {allowed} may change")
+                                  f"the checkpoint; only {allowed} may change (to change the "
+                                  "others, start a new run: choose another --out, or delete "
+                                  f"{run})")
 
 
 def build_parts(recipe: str, classes: dict[str, type], settings: dict, source: str,

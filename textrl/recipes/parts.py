@@ -22,8 +22,9 @@ class PolicyChoice:
     """The policy family."""
 
     policy: str | None = None
-    """the policy family (recurrent: LSTM/GRU; seq2seq: the in-filler) whose settings follow;
-    unset: the recipe's own (recurrent; seq2seq for in-filling), or what --init holds"""
+    """the policy family (recurrent: LSTM/GRU; seq2seq: the in-filler) whose settings follow
+    (default: what --init holds, else the first family that can do the task: recurrent, or
+    seq2seq for in-filling)"""
 
     def __post_init__(self) -> None:
         if self.policy is not None and self.policy not in POLICIES:
@@ -36,7 +37,7 @@ class TaskChoice:
 
     task: str | None = None
     """what the policy is conditioned on: unconditional (a sentence from the start token) or
-    infill (a masked sentence whose blanks the policy writes); unset: unconditional"""
+    infill (a masked sentence whose blanks the policy writes) (default: unconditional)"""
 
     def __post_init__(self) -> None:
         if self.task is not None and self.task not in TASKS:
@@ -62,8 +63,8 @@ class InitConfig:
     init_checkpoint: str = "last"
     """start from the init run's last or best (validation NLL) weights"""
     oracle: str | None = None
-    """'random', 'random:SEED' or the authors' pickle, for pretraining (unset: random); must
-    match --init's"""
+    """'random', 'random:SEED' or the authors' pickle, to pretrain on without --init
+    (default: random); with --init, it must be that run's oracle"""
     pretrain_epochs: int = 120
     """MLE epochs when there is no --init"""
 

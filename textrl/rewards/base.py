@@ -32,7 +32,8 @@ class Reward:
     the sentences were generated from (an in-filling template), or what the reward compares
     them with (a ranker's real reference sets, from ``draw_context``), or ``None``.
 
-    Declared by the class (override as class or instance attributes):
+    Declared by the class, where a recipe reads them before anything is built (an instance
+    may refine them, as ``OracleReward(per_token=True)`` or a composite of its terms does):
 
     - ``token_level``: returns ``[B, T]``;
     - ``causal``: a token-level value at position t reads tokens ``<= t`` only (a KL penalty,
@@ -65,6 +66,11 @@ class Reward:
 
     def value_critic(self) -> nn.Module | None:
         return None
+
+    @property
+    def label(self) -> str:
+        """How messages name this reward."""
+        return type(self).__name__
 
 
 class LearnedReward(nn.Module, Reward):
@@ -124,18 +130,31 @@ def as_reward(value: Reward | Callable[..., Any]) -> Reward:
 
 
 def at_last_token(rewards: torch.Tensor, lengths: torch.Tensor, max_len: int) -> torch.Tensor:
-    """Sequence-level ``[B]`` -> token-level ``[B, T]``, paid at each sequence's last token."""
+    """Sequence-level ``[B]`` -> token-level ``[B, T]``, paid at position ``lengths - 1`` of
+    each row (its last token)."""
     out = torch.zeros(len(rewards), max_len, device=rewards.device)
     out[torch.arange(len(rewards), device=rewards.device), lengths - 1] = rewards.float()
     return out
 
 
-def pay(reward: Reward, tokens: torch.Tensor, lengths: torch.Tensor,
-        context: Any = None) -> torch.Tensor:
+def pay(reward: Reward, tokens: torch.Tensor, lengths: torch.Tensor, context: Any = None,
+        acted: torch.Tensor | None = None) -> torch.Tensor:
     """``[B, T]`` float rewards for the sentences ``tokens [B, T]`` of ``lengths [B]``: a
-    token-level reward as it comes, a sequence-level one at each sentence's last token. The
-    one way a reward is paid, by the trainers' rollouts and by the environments' steps."""
+    token-level reward as it comes, a sequence-level one at each sentence's last action (the
+    last position of ``acted [B, T]`` where the policy chose the token, such as the last
+    blank an in-filler wrote; the last token when not given). The one way a reward is paid,
+    by the trainers' rollouts and by the environments' steps. A reward that is not a finite
+    number is a UserError naming the reward (it is not the learning rate's fault)."""
     scores = reward(tokens, lengths, context).float()
+    bad = ~torch.isfinite(scores)
+    if bad.any():
+        rows = int(bad.view(len(scores), -1).any(1).sum())
+        raise UserError(f"the reward {reward.label} returned {scores[bad][0].item()} for {rows} "
+                        f"of {len(scores)} sentences; a reward must be a finite number")
     if not reward.token_level:
-        scores = at_last_token(scores, lengths, tokens.shape[1])
+        last = lengths
+        if acted is not None:  # the position after each row's last action (none: its end)
+            after = tokens.shape[1] - acted.long().flip(1).argmax(1)
+            last = torch.where(acted.any(1), after, lengths)
+        scores = at_last_token(scores, last, tokens.shape[1])
     return scores

@@ -22,6 +22,7 @@ import importlib
 import inspect
 import os
 import sys
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +30,8 @@ import torch
 
 from textrl.errors import UserError
 from textrl.rewards.base import LearnedReward, Reward, check_class, check_learned
+
+DECLARED = ("token_level", "causal", "task", "distributable")  # what a reward may declare
 
 
 class FunctionReward(Reward):
@@ -42,11 +45,23 @@ class FunctionReward(Reward):
     [3.0, 1.0]
     """
 
+    @classmethod
+    def declared_by(cls, target: Any) -> type[FunctionReward]:
+        """The FunctionReward class of ``target`` (a function or a callable class): what it
+        declares as attributes (``token_level``, ``causal``, ``task``, ``distributable``)
+        become class attributes, so a recipe checks them before anything is built."""
+        declared = {name: getattr(target, name) for name in DECLARED if hasattr(target, name)}
+        return type(cls.__name__, (cls,), declared) if declared else cls
+
     def __init__(self, function: Callable[..., Any], token_level: bool = False,
                  causal: bool = False, name: str | None = None):
         self.function, self.token_level, self.causal = function, token_level, causal
         self.name = name or getattr(function, "__name__", repr(function))
         self.takes_context = _takes_context(function)
+
+    @property
+    def label(self) -> str:
+        return self.name
 
     def draw_context(self) -> Any:
         """The function's own ``draw_context()``, when it declares one (see ``Reward``)."""
@@ -56,8 +71,14 @@ class FunctionReward(Reward):
     def __call__(self, tokens: torch.Tensor, lengths: torch.Tensor,
                  context: Any = None) -> torch.Tensor:
         args = (tokens, lengths, context) if self.takes_context else (tokens, lengths)
+        try:
+            value = self.function(*args)
+        except Exception as exc:  # the user's code: one line, then its own frames only
+            frames = traceback.format_list(traceback.extract_tb(exc.__traceback__)[1:])
+            raise UserError(f"reward {self.name} raised {type(exc).__name__}: {exc}\n"
+                            + "".join(frames).rstrip()) from None
         # A user's function may compute on the CPU; the reward lives with the tokens.
-        value = torch.as_tensor(self.function(*args)).to(tokens.device)
+        value = torch.as_tensor(value).to(tokens.device)
         batch, length = tokens.shape
         expected = (batch, length) if self.token_level else (batch,)
         if tuple(value.shape) != expected:
@@ -110,9 +131,12 @@ def user_reward_target(spec: str) -> Any:
 
 
 def reward_class(target: Any) -> type[Reward]:
-    """The reward class a loaded ``target`` becomes: itself for a Reward subclass, else
-    ``FunctionReward`` (a function, or a callable class of the user's)."""
-    return target if inspect.isclass(target) and issubclass(target, Reward) else FunctionReward
+    """The reward class a loaded ``target`` becomes: itself for a Reward subclass, else a
+    ``FunctionReward`` declaring what ``target`` declares (a function, or a callable class
+    of the user's)."""
+    if inspect.isclass(target) and issubclass(target, Reward):
+        return target
+    return FunctionReward.declared_by(target)
 
 
 def load_reward(spec: str) -> Reward:
@@ -130,5 +154,6 @@ def load_reward(spec: str) -> Reward:
             raise UserError(f"--reward {spec}: instances of {target.__name__} are not callable; "
                             "a reward class defines __call__(tokens, lengths, context)")
         target = reward
-    return FunctionReward(target, token_level=getattr(target, "token_level", False),
-                          causal=getattr(target, "causal", False), name=spec)
+    return FunctionReward.declared_by(target)(
+        target, token_level=getattr(target, "token_level", False),
+        causal=getattr(target, "causal", False), name=spec)

@@ -48,6 +48,10 @@ class MonteCarloReward(Reward):
         self.generator = generator
         self.distributable = reward.distributable
 
+    @property
+    def label(self) -> str:
+        return f"{self.reward.label} (through Monte-Carlo rollouts)"
+
     def draw_context(self) -> Any:
         """The wrapped reward's per-batch context (a ranker's real sets), if it draws one."""
         return self.reward.draw_context()

@@ -27,6 +27,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from textrl import distributed
 from textrl.data.corpus import length_mask
 from textrl.models.modes import eval_mode
 from textrl.models.seq2seq import Infill, Seq2SeqConfig, Seq2SeqGenerator
@@ -106,8 +107,9 @@ class TokenDiscriminator(LearnedReward):
         weights = missing(lengths, both).float()
         labels = torch.cat([torch.ones_like(real[0]), torch.zeros_like(fake[0])]).float()
         bce = nn.functional.binary_cross_entropy_with_logits(z, labels, reduction="none")
-        n_real, n_fake = (weights[:len(real[0])].sum().clamp(min=1),
-                          weights[len(real[0]):].sum().clamp(min=1))
+        # Means over the blanks of the global batch (under torchrun, of every process's share).
+        n_real, n_fake = (distributed.mean_denominator(weights[:len(real[0])].sum()).clamp(min=1),
+                          distributed.mean_denominator(weights[len(real[0]):].sum()).clamp(min=1))
         loss = ((bce * weights)[:len(real[0])].sum() / n_real
                 + (bce * weights)[len(real[0]):].sum() / n_fake) / 2
         self.optimize(loss, "token discriminator update")

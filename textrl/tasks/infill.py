@@ -136,12 +136,21 @@ def masked_nll(policy: Policy, split: Split, masks: MaskConfig, seed: int, mask_
 MASK_TOKEN = "<m>"
 
 
-def window_texts(lines: list[str], tokenizer: Tokenizer, window: int) -> list[str]:
-    """A file read the way a windows run reads its data: the lines' words with ``<eos>``
-    after each, cut into windows of ``window`` words (a last partial window dropped), each
-    window one text of space-separated words."""
-    words = [w for line in lines for w in [*tokenizer.tokenize(line), "<eos>"]]
-    return [" ".join(words[lo:lo + window]) for lo in range(0, len(words) - window + 1, window)]
+def fill_lines(model: Policy, vocab: Vocab, tokenizer: Tokenizer, lines: list[str],
+               max_len: int, stream: bool, temperature: float, generator: torch.Generator,
+               masks: MaskConfig) -> list[tuple[str, str]]:
+    """``(template, filled)`` for each line of real text, blanked by ``masks`` and filled: a
+    line longer than the model reads (``max_len`` words in a window, one fewer before a
+    sentence model's EOS) is filled a piece at a time, and a blank line stays blank."""
+    room = max_len if stream else max_len - 1
+    out = []
+    for line in lines:
+        words = tokenizer.tokenize(line)
+        pieces = [tokenizer.detokenize(words[lo:lo + room]) for lo in range(0, len(words), room)]
+        filled = fill_texts(model, vocab, tokenizer, pieces, max_len, stream, temperature,
+                            generator, masks)
+        out.append((" ".join(t for t, _ in filled), " ".join(f for _, f in filled)))
+    return out
 
 
 def fill_texts(model: Policy, vocab: Vocab, tokenizer: Tokenizer, texts: list[str],

@@ -20,7 +20,7 @@ from textrl.models.generation import rows_of
 from textrl.models.modes import eval_mode
 from textrl.oracle import OracleLSTM
 from textrl.rewards import LearnedReward, MonteCarloReward, Reward
-from textrl.rewards.base import Batch
+from textrl.rewards.base import Batch, as_reward, check_class, check_learned
 from textrl.settings import check_at_least, check_choices
 from textrl.tasks.base import Task
 from textrl.training.base import Trainer
@@ -149,6 +149,10 @@ class AdversarialTrainer(Trainer):
                  real: RealSentences, generator: torch.Generator, task: Task):
         super().__init__(policy, corpus, data, schedule.iterations, schedule.eval_every,
                          schedule.checkpoint_every, generator)
+        check_class(type(reward), type(reward).__name__)  # an update() it would never call
+        reward = as_reward(reward)
+        if isinstance(reward, LearnedReward):
+            check_learned(reward, reward.label)
         self.reward, self.agent, self.oracle, self.task = reward, agent, oracle, task
         self.schedule, self.rollout, self.d, self.real = schedule, rollout, d_steps, real
         if rollout.n_rollouts and not task.monte_carlo:

@@ -16,11 +16,12 @@ from torch import nn
 
 from textrl.data.corpus import Corpus
 from textrl.datasets import DataConfig
-from textrl.errors import UserError, check_finite
+from textrl.errors import UserError
 from textrl.metrics.nll import perplexity
 from textrl.models.base import Policy
 from textrl.models.gumbel import MODES, SCHEDULES, inverse_temperature, relaxed_sample
 from textrl.models.modes import eval_mode
+from textrl.optimization import optimizer_step
 from textrl.oracle import OracleLSTM
 from textrl.rewards.discriminator import CNNDiscriminator
 from textrl.settings import check_at_least, check_choices
@@ -171,11 +172,7 @@ class GumbelGANTrainer(Trainer):
                 penalty = gradient_penalty(self.d.logits, real, fake.soft, self.generator,
                                            extra=(lengths,))
             loss = loss + c.gp_lambda * penalty
-        self.d_optimizer.zero_grad()
-        loss.backward()
-        nn.utils.clip_grad_norm_(self.d.parameters(), c.grad_clip)
-        check_finite("discriminator update", loss=loss.item())
-        self.d_optimizer.step()
+        optimizer_step(self.d_optimizer, loss, "discriminator update", c.grad_clip)
         # The logit gap, not an accuracy: RSGAN's critic is only defined up to a shift.
         gap = (real_logits.mean() - fake_logits.mean()).item()
         return {"d_loss": loss.item(), "d_gap": gap}
@@ -189,13 +186,9 @@ class GumbelGANTrainer(Trainer):
         with torch.no_grad():
             real_logits = self.d.logits(*self._real())
         loss = generator_loss(c.loss, real_logits, self.d.logits(fake.soft, fake.lengths))
-        self.g_optimizer.zero_grad()
-        loss.backward()
-        grad_norm = nn.utils.clip_grad_norm_(self.policy.parameters(), c.grad_clip)
-        check_finite("generator update", loss=loss.item(), grad_norm=grad_norm.item())
-        self.g_optimizer.step()
+        grad_norm = optimizer_step(self.g_optimizer, loss, "generator update", c.grad_clip)
         self.d.zero_grad(set_to_none=True)  # the generator's pass left gradients in D
-        return {"g_loss": loss.item(), "g_grad_norm": grad_norm.item(),
+        return {"g_loss": loss.item(), "g_grad_norm": grad_norm,
                 "length_mean": fake.lengths.float().mean().item()}
 
     def begin(self) -> dict:

@@ -13,10 +13,11 @@ import torch
 
 from textrl.data.corpus import Corpus
 from textrl.datasets import DataConfig
-from textrl.errors import UserError, check_finite
+from textrl.errors import UserError
 from textrl.metrics.latent import posterior_parameters
 from textrl.models.latent_gan import LatentGAN, LatentGANConfig, ResidualMLP
 from textrl.models.vae import SentenceVAE
+from textrl.optimization import optimizer_step
 from textrl.settings import check_at_least
 from textrl.training.base import Trainer
 from textrl.training.gan_losses import critic_loss, gradient_penalty
@@ -137,14 +138,9 @@ class LatentGANTrainer(Trainer):
                 fake = self.policy.codes(s.batch_size, g)
             loss = (critic_loss("wgan-gp", self._critic(real), self._critic(fake))
                     + s.gp_lambda * gradient_penalty(self._critic, real, fake, g))
-            self.c_optimizer.zero_grad()
-            loss.backward()
-            self.c_optimizer.step()
+            optimizer_step(self.c_optimizer, loss, "latent GAN critic update")
         g_loss = -self._critic(self.policy.codes(s.batch_size, g)).mean()
-        self.g_optimizer.zero_grad()
-        g_loss.backward()
-        check_finite("latent GAN update", critic_loss=loss.item(), g_loss=g_loss.item())
-        self.g_optimizer.step()
+        optimizer_step(self.g_optimizer, g_loss, "latent GAN generator update")
         self.critic.zero_grad(set_to_none=True)  # the generator's pass left gradients there
         return {"critic_loss": loss.item(), "g_loss": g_loss.item()}
 

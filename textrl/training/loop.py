@@ -24,7 +24,7 @@ from textrl.data.tokenizers import get_tokenizer
 from textrl.data.vocab import Vocab
 from textrl.datasets import DataConfig, build_corpus, data_fingerprint
 from textrl.device import seeded_generator
-from textrl.errors import CheckpointError, DivergenceError, UserError
+from textrl.errors import CheckpointError, DivergenceError, UserError, a
 from textrl.models import policy_from_dict
 from textrl.models.base import Policy
 from textrl.models.modes import eval_mode
@@ -119,43 +119,45 @@ def run_training(trainer: Trainer, config: Any, out: str | Path, resume: bool = 
     A non-finite loss, gradient or metric stops the run at once with a ``DivergenceError``
     naming the step; the last checkpoint is left as it was, so ``--resume`` (with, say, a
     lower learning rate) continues from it. A new run that fails (or is interrupted) before
-    it has saved any work (a reward pretraining round or a training step) leaves nothing
-    behind: its files go, so the same command can simply be run again."""
+    it has done any work (a reward pretraining round or a training step) leaves nothing
+    behind: the files it wrote and the folders it made go, so the same command can simply
+    be run again."""
     progress = progress and distributed.is_main()
     options = (options or RunOptions())._replace(progress=progress)
     trainer.progress = progress
     run = RunDir(out, writes=distributed.is_main())
     run.check(resume)
     distributed.barrier()  # every process has checked before process 0 writes
-    fresh = not resume and not run.path.exists()
-    state = _Progress()
+    before = run.snapshot()
+    work = _Work()
     try:
-        return _train(trainer, config, run, resume, options, state)
+        return _train(trainer, config, run, resume, options, work)
     except BaseException as exc:
-        if not resume and not state.kept:
-            run.discard(remove_folder=fresh)
+        if not resume and not work.done:
+            run.discard(before)
             if isinstance(exc, KeyboardInterrupt):
                 raise KeyboardInterrupt("interrupted before anything was saved; nothing is "
                                         f"left in {run.path}: run the same command again") from None
         raise
 
 
-class _Progress:
-    """Whether a run has saved work a failure must keep (``kept``), and the step of the
-    checkpoint a failure leaves (``saved``; ``None``: none yet)."""
+class _Work:
+    """Whether a run has done work a failure must keep (``done``: a reward pretraining round
+    or a training step), and the step of the checkpoint a failure leaves (``saved``;
+    ``None``: none yet)."""
 
     def __init__(self) -> None:
-        self.kept, self.saved = False, None
+        self.done, self.saved = False, None
 
 
 def _train(trainer: Trainer, config: Any, run: RunDir, resume: bool, options: RunOptions,
-           progress: _Progress) -> dict:
+           work: _Work) -> dict:
     step, best, pending, pretrained = 0, float("inf"), None, 0
     if resume:
         state = run.load_checkpoint()
         if state.get("kind") != trainer.kind:
-            raise CheckpointError(f"{run.path}: holds a {state.get('kind', 'unknown')} run, not "
-                                  f"a {trainer.kind} run; resume it with its own recipe")
+            raise CheckpointError(f"{run.path}: holds {a(state.get('kind', 'unknown'))} run, not "
+                                  f"{a(trainer.kind)} run; resume it with its own recipe")
         config.check_resumable(state["config"], str(run.path))
         if trainer.total < state["step"]:
             raise UserError(f"{run.path}: --resume asks for {trainer.total} {trainer.unit}s, but "
@@ -166,7 +168,7 @@ def _train(trainer: Trainer, config: Any, run: RunDir, resume: bool, options: Ru
         _restore_streams(trainer.generator, state["rng"], config.seed, step)
         pending, pretrained = state["pending"], state["pretrained"]
         run.truncate_log(step if pending is None else -1, key=trainer.unit)
-        progress.saved = step
+        work.saved = step
     else:
         run.create(resume)
         run.save_vocab(trainer.vocab)
@@ -186,14 +188,14 @@ def _train(trainer: Trainer, config: Any, run: RunDir, resume: bool, options: Ru
                 pending |= _finite(distributed.mean_stats(trainer.pretrain_round(index)))
                 pending["d_pretrain_s"] = pending.get("d_pretrain_s", 0.0) + time.perf_counter() - t0
                 _checkpoint(run, trainer, config, 0, best, pending, index + 1)
-                progress.saved, progress.kept = 0, True
+                work.saved, work.done = 0, True
             record = {trainer.unit: 0} | pending
             watch.log(record)
             if record.get(BEST_BY, math.inf) < best:
                 best = record[BEST_BY]
                 run.save_checkpoint(_tagged(trainer, config, 0) | {BEST_BY: best}, best=True)
             _checkpoint(run, trainer, config, 0, best, None, trainer.pretrain_rounds)
-            progress.saved = 0
+            work.saved = 0
         last: dict = {}
         bar = tqdm(range(step, trainer.total), initial=step, total=trainer.total,
                    desc=config.recipe, unit=trainer.unit, disable=not options.progress)
@@ -211,6 +213,7 @@ def _train(trainer: Trainer, config: Any, run: RunDir, resume: bool, options: Ru
                 _not_collapsed(record, len(trainer.vocab))
                 last = record
             record["time_s"] = time.perf_counter() - t0
+            work.done = True  # a step trained: its log and best.pt are kept from here on
             bar.set_postfix({k: f"{v:.3f}" for k, v in record.items()
                              if k.startswith("nll") or k == "train_nll"})
             watch.log(record)
@@ -220,12 +223,12 @@ def _train(trainer: Trainer, config: Any, run: RunDir, resume: bool, options: Ru
                 run.save_checkpoint(_tagged(trainer, config, step) | {BEST_BY: best}, best=True)
             if step % trainer.checkpoint_every == 0 or step == trainer.total:
                 _checkpoint(run, trainer, config, step, best, None, trainer.pretrain_rounds)
-                progress.saved, progress.kept = step, True
+                work.saved = step
             if evaluated:
                 run.plot_log(key=trainer.unit, names=trainer.plotted)
     except DivergenceError as exc:
-        kept = ("nothing was kept" if not progress.kept and not resume else
-                f"the checkpoint of {trainer.unit} {progress.saved} is kept, and --resume "
+        kept = ("nothing was kept" if not work.done and not resume else
+                f"the checkpoint of {trainer.unit} {work.saved} is kept, and --resume "
                 "continues from it")
         raise DivergenceError(f"training diverged at {where} ({exc}); {kept}. Try a lower "
                               "learning rate (--lr, or --d-lr for the reward) or gradient clip"

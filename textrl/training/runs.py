@@ -55,16 +55,39 @@ class RunDir:
             raise CheckpointError(f"{self.path}: no checkpoint.pt to resume from; drop --resume "
                                   "to start a new run")
 
-    def discard(self, remove_folder: bool) -> None:
-        """Delete this run's own files (a start that failed before saving any work), and the
-        folder too when ``remove_folder`` and nothing else is in it."""
+    @property
+    def files(self) -> tuple[Path, ...]:
+        return (self.config, self.vocab, self.checkpoint, self.best, self.metrics, self.plot,
+                self.samples)
+
+    def snapshot(self) -> tuple[set[Path], Path | None]:
+        """What is here before a run starts: which of its files exist, and the outermost
+        folder of its path that does not (what creating it would make)."""
+        missing = None
+        for folder in (self.path, *self.path.parents):
+            if folder.exists():
+                break
+            missing = folder
+        return {path for path in self.files if path.exists()}, missing
+
+    def discard(self, before: tuple[set[Path], Path | None]) -> None:
+        """Undo a start that failed before doing any work: delete the run files it wrote (not
+        those that were ``before`` it, say a config.yaml passed with --config) and the
+        folders it made, if nothing else was put in them."""
         if not self.writes:
             return
-        for path in (self.config, self.vocab, self.checkpoint, self.best, self.metrics,
-                     self.plot, self.samples):
-            path.unlink(missing_ok=True)
-        if remove_folder and self.path.is_dir() and not any(self.path.iterdir()):
-            self.path.rmdir()
+        existed, made = before
+        for path in self.files:
+            if path not in existed:
+                path.unlink(missing_ok=True)
+        if made is None:
+            return
+        for folder in (self.path, *self.path.parents):
+            if not folder.is_dir() or any(folder.iterdir()):
+                return
+            folder.rmdir()
+            if folder == made:
+                return
 
     def create(self, resume: bool) -> None:
         self.check(resume)
@@ -100,7 +123,7 @@ class RunDir:
     def load_checkpoint(self, best: bool = False) -> dict:
         path = self.best if best else self.checkpoint
         if not path.is_file():
-            hint = ("it is written at the first evaluation; use --checkpoint latest" if best
+            hint = ("it is written at the first evaluation; use --checkpoint last" if best
                     else "train a model into this directory first")
             raise CheckpointError(f"{self.path}: no {path.name}; {hint}")
         try:

@@ -9,13 +9,12 @@ import math
 from dataclasses import dataclass
 
 import torch
-from torch import nn
 from tqdm import tqdm
 
 from textrl.data.corpus import Corpus
 from textrl.datasets import DataConfig
 from textrl.device import seeded_generator
-from textrl.errors import UserError, check_finite
+from textrl.errors import UserError
 from textrl.metrics.latent import (
     active_units,
     posterior_parameters,
@@ -24,6 +23,7 @@ from textrl.metrics.latent import (
 )
 from textrl.metrics.nll import perplexity
 from textrl.models.vae import SentenceVAE, VAEConfig, gaussian_kl
+from textrl.optimization import optimizer_step
 from textrl.settings import check_at_least, check_choices
 from textrl.training.base import Trainer
 from textrl.training.plateau import LRPlateauConfig, PlateauHalving
@@ -206,14 +206,9 @@ class VAETrainer(Trainer):
         else:
             kl, penalised = kl_terms(mu, logvar, s.free_bits)
         loss = rec + beta * penalised
-        self.optimizer.zero_grad()
-        loss.backward()
-        grad_norm = nn.utils.clip_grad_norm_(vae.parameters(), s.grad_clip)
-        stats = {"rec": rec.item(), "kl": kl.item(), "grad_norm": grad_norm.item()}
-        check_finite("VAE update", **stats)
-        self.optimizer.step()
+        grad_norm = optimizer_step(self.optimizer, loss, "VAE update", s.grad_clip)
         self.updates += 1
-        return stats | {"kl_weight": beta}
+        return {"rec": rec.item(), "kl": kl.item(), "grad_norm": grad_norm, "kl_weight": beta}
 
     def train_step(self, step: int) -> dict:
         self.policy.train()
