@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
+from provenance import provenance
 
 from textrl.metrics.bleu import bleu
 
@@ -61,6 +62,7 @@ def main() -> None:
         "speedup_per_hypothesis": per_nltk / per_ours,
         "nltk_estimated_s_for_all": per_nltk * len(hyps),
         "subset_abs_diff": abs(ours_subset - nltk_score)}
+    result["provenance"] = provenance()
     print(json.dumps(result, indent=2))
 
 

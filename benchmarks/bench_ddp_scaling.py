@@ -45,6 +45,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 from cli_runs import unevaluated_step_times
+from provenance import provenance
 
 PTB = Path(__file__).resolve().parents[2] / "shared/data/ptb/ptb.train.txt"
 ONE_THREAD = os.environ | {"OMP_NUM_THREADS": "1"}
@@ -180,6 +181,7 @@ def main() -> None:
                     "steps": steps[name], "allreduce_s": allreduce,
                     "ceiling_with_allreduce": one / (half / 2 + steps[name] * allreduce)}
         result[name] = row
+    result["provenance"] = provenance(1)  # every process ran one thread
     print(json.dumps(result, indent=2))
     if args.out:
         args.out.write_text(json.dumps(result, indent=2) + "\n")

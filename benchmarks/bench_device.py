@@ -37,6 +37,7 @@ from pathlib import Path
 import torch
 from bench_ddp_scaling import ptb_workload
 from cli_runs import read_log, unevaluated_step_times
+from provenance import provenance
 
 ORACLE = Path(__file__).resolve().parents[2] / "shared/data/seqgan_oracle/target_params_py3.pkl"
 WORKLOADS = ["mle_oracle_epoch", "mle_ptb_epoch", "seqgan_cpu_iteration", "seqgan_paper_iteration",
@@ -102,6 +103,7 @@ def main() -> None:
         paper = result["seqgan_paper_iteration"]
         result["paper_preset_estimate_s"] = (120 * result["mle_oracle_epoch"]["step_s"]
                                              + 50 * paper["d_round_s"] + 200 * paper["step_s"])
+    result["provenance"] = provenance(args.threads)
     print(json.dumps(result, indent=2))
     if args.out:
         args.out.write_text(json.dumps(result, indent=2) + "\n")

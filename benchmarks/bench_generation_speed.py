@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import torch
+from provenance import provenance
 
 import textrl
 
@@ -81,7 +82,8 @@ def main() -> None:
     print(json.dumps({"before": str(args.before), "threads": args.threads,
                       "repeats": args.repeats} | {k: round(v, 3) for k, v in best.items()} | {
         "mc_after_over_before": round(best["mc_after_s"] / best["mc_before_s"], 3),
-        "sample_after_over_before": round(best["sample_after_s"] / best["sample_before_s"], 3)}))
+        "sample_after_over_before": round(best["sample_after_s"] / best["sample_before_s"], 3),
+        "provenance": provenance(args.threads)}))
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ import tempfile
 from pathlib import Path
 
 from cli_runs import append_result, evaluate, mean_sd, read_log, recorded, run_parallel, train_stage
+from provenance import provenance
 
 ROOT = Path(__file__).resolve().parents[1]
 PTB = ROOT.parent / "shared/data/ptb"
@@ -75,7 +76,9 @@ def score(args: argparse.Namespace) -> None:
                                "1.2", "--samples", str(args.samples), "--json", "--plot",
                                str(out / "quality_diversity.png"), *scorer[2:]],
                               capture_output=True, text=True, check=True).stdout
-        plane.write_text(rows)
+        stamp = {"provenance": provenance(args.threads * args.workers)}
+        plane.write_text("".join(json.dumps(json.loads(row) | stamp) + "\n"
+                                 for row in rows.splitlines() if row.strip()))
     filled = out / "infill.txt"
     if not filled.exists():  # the same five test windows, the same blanks, for both models
         # The test file's first lines (a few windows, not 4,000), kept out of the repository.

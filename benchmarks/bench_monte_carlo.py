@@ -22,6 +22,7 @@ import json
 import time
 
 import torch
+from provenance import provenance
 
 from textrl.models import LMConfig, RecurrentLM
 from textrl.oracle import OracleLSTM
@@ -121,7 +122,8 @@ def main() -> None:
         rows.append(row)
         print(json.dumps(row), flush=True)
     print(json.dumps({"batch": args.batch, "rollouts": args.rollouts, "seq_len": oracle.seq_len,
-                      "vocab": 5000, "threads": args.threads, "rows": rows}, indent=2))
+                      "vocab": 5000, "threads": args.threads, "rows": rows,
+                      "provenance": provenance(args.threads)}, indent=2))
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import torch
+from provenance import provenance
 
 from textrl.agents import PPO, ActorCritic, PolicyGradient
 from textrl.agents.sb3 import policy_kwargs, use_fast_sampler
@@ -129,7 +130,7 @@ def main() -> None:
     slowest_native = min(r["steps_per_s"] for r in rows if not r["agent"].startswith("sb3"))
     summary = {"date": time.strftime("%Y-%m-%d"), "threads": args.threads, "seconds": args.seconds,
                "seed": args.seed, "native_min_over_sb3_max": slowest_native / fastest_sb3,
-               "rows": rows}
+               "rows": rows, "provenance": provenance(args.threads)}
     (out / "results.json").write_text(json.dumps(summary, indent=1))
     print("| agent | steps | steps/s | reward at start | final reward (last 128 episodes) |")
     print("|---|---|---|---|---|")

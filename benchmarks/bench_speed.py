@@ -12,6 +12,7 @@ import platform
 import time
 
 import torch
+from provenance import provenance
 
 from textrl.agents import BehaviourCloning
 from textrl.models import LMConfig, RecurrentLM, sample_categorical
@@ -79,6 +80,7 @@ def main() -> None:
         "floor_s_at_sgemm_peak": flops / peak, "floor_s_at_head_shape_rate": flops / head,
         "ratio_to_sgemm_floor": epoch_s / (flops / peak),
         "ratio_to_head_shape_floor": epoch_s / (flops / head)}
+    result["provenance"] = provenance(args.threads)
     print(json.dumps(result, indent=2))
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 from bench_generation_speed import import_renamed
 from bench_speed import best_time, epoch_flops, matmul_flops
+from provenance import provenance
 
 import textrl
 
@@ -78,6 +79,7 @@ def main() -> None:
             row["after_over_before"] = row["after"]["epoch_s"] / row["before"]["epoch_s"]
         result[name] = row
         print(json.dumps({name: row}), flush=True)
+    result["provenance"] = provenance(args.threads)
     if args.out:
         args.out.write_text(json.dumps(result, indent=2) + "\n")
 

@@ -28,6 +28,7 @@ from pathlib import Path
 import torch
 import yaml
 from cli_runs import append_result, evaluate, mean_sd, recorded, run_parallel, train_stage
+from provenance import provenance
 
 from textrl.data.corpus import Split
 from textrl.data.tokenizers import get_tokenizer
@@ -63,7 +64,9 @@ def job(kind: str, seed: int, args: argparse.Namespace) -> None:
     else:
         preset = yaml.safe_load((PRESETS / f"vae-{args.preset}.yaml").read_text())
         config = Path(args.out) / "rnnlm.yaml"
-        config.write_text(yaml.safe_dump(RNNLM | {k: preset[k] for k in (
+        # The provenance goes in as a comment: `textrl train --config` reads the keys.
+        stamp = "".join(f"# provenance {k}: {v}\n" for k, v in provenance(args.threads).items())
+        config.write_text(stamp + yaml.safe_dump(RNNLM | {k: preset[k] for k in (
             "epochs", "lr_patience", "lr_halvings") if k in preset}))
         stage("scorer" if kind == "scorer" else f"rnnlm-seed{seed}",
               ["textrl", "train", "mle", *data, "--config", str(config), *epochs], args)

@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from provenance import provenance
+
 
 def train(cmd: list[str], out: Path, threads: int) -> tuple[list[str], float, dict]:
     """``(the command run, wall seconds, its final JSON line)``; a run whose directory holds a
@@ -83,6 +85,9 @@ def mean_sd(values: Sequence[float], digits: int = 3) -> str:
 
 
 def append_result(path: Path, record: dict) -> None:
+    """Append ``record`` to the JSON-lines file ``path``, with its provenance (commit, date,
+    machine, threads of the runs it measured) under "provenance"; its own fields unchanged."""
+    record = record | {"provenance": provenance(record.get("threads"))}
     with open(path, "a") as f:
         f.write(json.dumps(record) + "\n")
     print(json.dumps(record), flush=True)

@@ -35,6 +35,7 @@ import sys
 from pathlib import Path
 
 import torch
+from provenance import provenance
 
 SHARED = Path(__file__).resolve().parents[2] / "shared/data"
 ORACLE = SHARED / "seqgan_oracle/target_params_py3.pkl"
@@ -157,11 +158,13 @@ def main() -> None:
     parser.add_argument("--compare", nargs=2, type=Path, metavar=("A", "B"))
     args = parser.parse_args()
     if args.compare:
-        a, b = (json.loads(p.read_text()) for p in args.compare)
+        # Where and when each side ran is not a number the code gives: left out of the diff.
+        a, b = ({k: v for k, v in json.loads(p.read_text()).items() if k != "provenance"}
+                for p in args.compare)
         diffs = differences(a, b)
         print("\n".join(diffs) if diffs else "identical: every logged number and every weight digest")
         sys.exit(1 if diffs else 0)
-    results = run_all(args.out / args.label)
+    results = run_all(args.out / args.label) | {"provenance": provenance(2)}  # OMP_NUM_THREADS=2
     path = args.out / f"{args.label}.json"
     path.write_text(json.dumps(results, indent=1))
     print(path)

@@ -1,0 +1,84 @@
+"""The leaderboard (benchmarks/leaderboard.py): every textrl number on the page is read from a
+result file under benchmarks/out, and a missing or changed file shows; new result records
+carry their provenance (benchmarks/provenance.py)."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+# `benchmarks` is a folder of scripts, not an installed package; its scripts import each other
+# by module name (`from cli_runs import ...`), so both folders go on the path.
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+
+import cli_runs  # noqa: E402
+
+from benchmarks import leaderboard  # noqa: E402
+
+PAPERS = yaml.safe_load(leaderboard.PAPERS.read_text())
+
+
+def numbers(m: leaderboard.Measured) -> list[leaderboard.Traced]:
+    return [*(t for field in m.last for t in field), *m.best]
+
+
+def test_every_number_on_the_page_traces_to_a_result_file():
+    lines = leaderboard.board(leaderboard.OUT)
+    assert len(lines) <= 30
+    assert leaderboard.check_traces(lines) == []
+    page = leaderboard.render(lines, PAPERS)
+    for row, m, also in lines:
+        assert m.records, f"{row.system} ({row.dataset}): no artifact under benchmarks/out"
+        assert numbers(m), f"{row.system} ({row.dataset}): records without its fields"
+        for _, path, _ in numbers(m):
+            assert path.is_relative_to(leaderboard.OUT)
+        # The cell on the page is the mean ± sd of exactly the traced numbers.
+        assert leaderboard.cell(m.last, row.source.scale, row.digits) in page
+        for _, a in also:
+            assert all(path.is_relative_to(leaderboard.OUT) for _, path, _ in numbers(a))
+        if row.paper:
+            assert row.paper in PAPERS
+
+
+def test_a_missing_result_file_is_no_artifact_and_a_changed_number_is_caught(tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(leaderboard.OUT, out, ignore=shutil.ignore_patterns("*.png", "*.log"))
+    (out / "mle_oracle/results.jsonl").unlink()
+    lines = leaderboard.board(out)
+    row, m, _ = next(line for line in lines if line[0].source.files == "mle_oracle/results.jsonl")
+    assert not m.records and not numbers(m)
+    assert leaderboard.verdict(row, PAPERS[row.paper], m) == "no artifact"
+    page = leaderboard.render(lines, PAPERS, out)
+    mine = next(line for line in page.splitlines() if line.startswith(f"| {row.system} | "))
+    assert "**no artifact**" in mine and "expected: out/mle_oracle/results.jsonl" in mine
+    assert leaderboard.check_traces(lines) == []
+
+    # A number on the board that its file no longer holds is reported, not published.
+    results = out / "poems/results.jsonl"
+    results.write_text(results.read_text().replace('"bleu2": 0.', '"bleu2": 1.'))
+    missing = leaderboard.check_traces(lines)
+    assert missing and all("poems/results.jsonl" in line for line in missing)
+
+
+@pytest.mark.parametrize("key", sorted(PAPERS))
+def test_each_paper_number_names_its_paper_table_and_setup(key):
+    entry = PAPERS[key]
+    assert {"paper", "table", "value", "setup", "selection"} <= set(entry)
+    assert entry["selection"] in ("best", "last", "unknown")
+    if entry.get("comparable", True) is False:
+        assert entry["why"]
+
+
+def test_a_new_result_record_keeps_its_fields_and_gains_its_provenance(tmp_path):
+    record = {"run": "mle-seed0", "threads": 1, "nll_oracle": 9.0}
+    cli_runs.append_result(tmp_path / "results.jsonl", record)
+    written = leaderboard.load(tmp_path / "results.jsonl")[0]
+    assert {k: written[k] for k in record} == record
+    assert set(written["provenance"]) == {"commit", "dirty", "date", "cpu", "cores",
+                                          "torch_threads", "torch", "device", "command"}
+    assert written["provenance"]["torch_threads"] == 1  # the runs' threads, not this process's
