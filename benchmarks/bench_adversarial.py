@@ -34,7 +34,8 @@ PAPER = {"seqgan": 8.736, "rankgan": 8.247, "pg-bleu": 8.946, "constant": None}
 def run_one(recipe: str, seed: int, args: argparse.Namespace) -> dict:
     out = Path(args.out) / f"{recipe}-seed{seed}"
     cmd = ["textrl", "train", recipe, "--oracle", str(ORACLE), "--init",
-           str(Path(args.mle_runs) / f"mle-seed{seed}"), "--seed", str(seed), "--config", args.config,
+           str(Path(args.mle_runs) / f"{args.start}-seed{seed}"), "--seed", str(seed),
+           "--config", args.config,
            "--out", str(out), "--quiet", *shlex.split(args.flags)]
     cmd, wall, _, evaluation = train_and_evaluate(cmd, out, args.threads)
     log = read_log(out)
@@ -93,12 +94,15 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default="benchmarks/out/adversarial")
     parser.add_argument("--mle-runs", default="benchmarks/out/mle_oracle",
-                        help="the MLE starts: DIR/mle-seedS")
+                        help="the MLE starts: DIR/START-seedS")
+    parser.add_argument("--start", default="mle",
+                        help="the MLE starts' variant (bench_mle_oracle.py's): mle, transformer")
     parser.add_argument("--summary", action="store_true", help="only print the table")
     args = parser.parse_args()
     Path(args.out).mkdir(parents=True, exist_ok=True)
     if not args.summary:
-        starts = [Path(args.mle_runs) / f"mle-seed{s}" / "checkpoint.pt" for s in args.seeds]
+        starts = [Path(args.mle_runs) / f"{args.start}-seed{s}" / "checkpoint.pt"
+                  for s in args.seeds]
         missing = [p for p in [ORACLE, *starts] if not p.exists()]
         if missing:
             sys.exit(f"needs {', '.join(map(str, missing))} (run bench_mle_oracle.py first)")

@@ -30,6 +30,9 @@ VARIANTS = {  # flags, and the epochs and evaluation cadence that override the c
     "mle": ([], {}),
     "ss": (SS, {}),
     "ss-authors": ([*SS, "--lr", "0.001"], {"epochs": 300, "eval_every": 1}),
+    # the native Transformer of about the LSTM's parameters (width 32, 2 layers, 4 heads,
+    # untied), on the LSTM's schedule
+    "transformer": (["--policy", "transformer"], {}),
 }
 
 

@@ -5,13 +5,14 @@ MLE, SeqGAN (Monte-Carlo rollouts from its prefix states) and PPO with ``--polic
 import io
 import json
 import sys
+from functools import partial
 from pathlib import Path
 
 import pytest
 import torch
 
 from textrl.components import Component
-from textrl.models import POLICIES, policy_from_dict
+from textrl.models import POLICIES, TransformerLM, TransformerPolicyConfig, policy_from_dict
 from textrl.oracle import OracleLSTM
 from textrl.tasks import TASKS, Unconditional
 
@@ -27,8 +28,12 @@ def with_bow(monkeypatch):
     monkeypatch.setitem(POLICIES, "bow", BOW)
 
 
+ROTARY = Component(partial(TransformerPolicyConfig, positions="rotary", tied=True),
+                   TransformerPolicyConfig.build, TransformerLM)
+
+
 def families():
-    return [*POLICIES.items(), ("bow", BOW)]
+    return [*POLICIES.items(), ("bow", BOW), ("transformer-rotary-tied", ROTARY)]
 
 
 def policy_and_context(name, family):
@@ -120,7 +125,7 @@ def test_a_new_policy_family_is_one_file_and_one_registry_line(with_bow, tmp_pat
     user_error(["train", "ppo", "--init", mle, "--policy", "recurrent", "--reward", "oracle",
                 *rl, "--out", tmp_path / "x"], capsys, "holds a BagOfWordsLM (bow)")
     user_error(["train", "mle", "--policy", "nope", "--out", tmp_path / "y"], capsys,
-               "--policy 'nope': use one of recurrent, seq2seq, bow")
+               "--policy 'nope': use one of recurrent, seq2seq")
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
 
 
@@ -134,3 +139,57 @@ def test_a_policy_that_cannot_serve_the_task_is_refused_before_anything_runs(
                 "--out", tmp_path / "x"], capsys, "cannot do what the infill task needs")
     assert not (tmp_path / "x").exists()
     assert Unconditional.needs <= POLICIES["recurrent"].cls.capabilities
+
+
+@pytest.fixture(scope="module")
+def transformer_run(tmp_path_factory):
+    """A one-epoch MLE run of the native Transformer on a small random oracle."""
+    from textrl.recipes import recipe_config, train
+
+    out = tmp_path_factory.mktemp("runs") / "transformer"
+    train(recipe_config("mle", None, {"oracle": "random:1", "n_train": 64, "n_valid": 32,
+                                      "n_test": 32, "epochs": 1, "eval_samples": 32,
+                                      "batch_size": 32, "policy": "transformer",
+                                      "model_dim": 16, "heads": 2, "positions": "rotary"}),
+          out, progress=False)
+    return out
+
+
+@pytest.mark.parametrize("recipe, extra", [
+    ("seqgan", {}), ("rankgan", {}), ("pg-bleu", {}), ("constant", {}),
+    ("pg", {"reward": "oracle", "n_rollouts": 0}), ("a2c", {"reward": "oracle"}),
+    ("ppo", {"reward": "discriminator", "reward_form": "airl"}), ("gumbel-gan", {}),
+])
+def test_every_recipe_trains_the_transformer(recipe, extra, transformer_run, tmp_path):
+    from tests.test_adversarial import tiny_config
+    from textrl.recipes import train
+
+    config = tiny_config(recipe, init=str(transformer_run), policy="transformer", **extra)
+    if recipe == "gumbel-gan":
+        config = config.replace(iterations=2, eval_every=1, checkpoint_every=1, eval_samples=32,
+                                batch_size=8, d_steps=1)
+    last = train(config, tmp_path / recipe, progress=False)
+    assert last["iteration"] == 2 and "nll_oracle" in last
+    start = torch.load(transformer_run / "checkpoint.pt", weights_only=True)["model"]
+    end = torch.load(tmp_path / recipe / "checkpoint.pt", weights_only=True)["model"]
+    assert end["class"] == "TransformerLM" and end["config"]["positions"] == "rotary"
+    assert not torch.equal(start["state_dict"]["head.weight"], end["state_dict"]["head.weight"])
+
+
+def test_a_transformer_run_resumes_bit_identically(transformer_run, tmp_path):
+    from tests.test_adversarial import records, tiny_config
+    from textrl.recipes import train
+
+    overrides = {"init": str(transformer_run), "iterations": 4, "checkpoint_every": 2}
+    train(tiny_config("seqgan", **overrides), tmp_path / "straight", progress=False)
+    train(tiny_config("seqgan", **overrides | {"iterations": 2}), tmp_path / "split",
+          progress=False)
+    train(tiny_config("seqgan", **overrides), tmp_path / "split", resume=True, progress=False)
+    a = torch.load(tmp_path / "straight/checkpoint.pt", weights_only=True)["model"]["state_dict"]
+    b = torch.load(tmp_path / "split/checkpoint.pt", weights_only=True)["model"]["state_dict"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+    def strip(run):
+        return [{k: v for k, v in r.items() if not k.endswith("_s")} for r in records(run)]
+
+    assert strip(tmp_path / "straight") == strip(tmp_path / "split")

@@ -91,3 +91,28 @@ def test_a_per_token_reward_returns_the_sum_of_its_steps_to_sb3():
                 batch_size=16, n_epochs=1, seed=0, policy_kwargs=policy_kwargs(), device="cpu")
     model.learn(32)
     assert [e["r"] for e in model.ep_info_buffer] == [4.0] * 8  # SB3's ep_rew_mean reads these
+
+
+@pytest.mark.parametrize("family", ["recurrent", "transformer"])
+def test_sb3_reads_the_prefix_with_a_textrl_policy_of_any_family(family):
+    from textrl.agents.sb3 import PolicyEncoder
+    from textrl.models import POLICIES
+    from textrl.oracle import OracleLSTM
+
+    corpus = OracleLSTM.random(0, vocab_size=12, seq_len=5).corpus(8, 2, 2)
+    torch.manual_seed(0)
+    policy = POLICIES[family].build(POLICIES[family].config(), corpus)
+    env = TextVecEnv(4, ConstantReward(1.0), vocab_size=12, max_len=5)
+    model = PPO("MlpPolicy", env, n_steps=8, batch_size=16, n_epochs=1, seed=0, device="cpu",
+                policy_kwargs=policy_kwargs(policy=policy))
+    assert isinstance(model.policy.features_extractor, PolicyEncoder)
+    before = [p.clone() for p in policy.parameters()]
+    model.learn(32)
+    assert any(not torch.equal(a, b) for a, b in zip(before, policy.parameters(), strict=True))
+    # the features at position p are the policy's after the start token and p prefix tokens
+    encoder = model.policy.features_extractor
+    obs = torch.tensor([[3.0, 7.0, 1.0, 1.0, 1.0, 2.0], [3.0, 7.0, 9.0, 9.0, 9.0, 2.0]])
+    features = encoder(obs)
+    torch.testing.assert_close(features[0], features[1])
+    _, expected = policy.teacher_forced(torch.tensor([[3, 7, 0]]))  # index 2: after 3, 7
+    torch.testing.assert_close(features[0], expected[0, 2])

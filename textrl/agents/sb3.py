@@ -24,6 +24,7 @@ from stable_baselines3.common.distributions import CategoricalDistribution
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 
+from textrl.models.base import Policy
 from textrl.models.sampling import sample_categorical
 
 
@@ -59,13 +60,34 @@ class PrefixEncoder(BaseFeaturesExtractor):
         return outputs[torch.arange(len(outputs)), position]
 
 
+class PolicyEncoder(BaseFeaturesExtractor):
+    """Observation ``[B, T + 1]`` -> features ``[B, F]``: what a textrl policy of any family
+    (``Policy.teacher_forced``: an LSTM, a Transformer, a Hugging Face model) reads after the
+    start token and the ``p`` prefix tokens, so SB3's heads act on that policy's features."""
+
+    def __init__(self, observation_space: spaces.Box, policy: Policy):
+        super().__init__(observation_space, policy.feature_dim)
+        self.policy = policy
+        self.max_len = observation_space.shape[0] - 1
+
+    def forward(self, observations: torch.Tensor) -> torch.Tensor:
+        ids = observations[:, :self.max_len].round().long().clamp(0, self.policy.vocab_size - 1)
+        position = observations[:, self.max_len].round().long().clamp(0, self.max_len - 1)
+        _, features = self.policy.teacher_forced(ids)  # causal: what follows p is unread
+        return features[torch.arange(len(features)), position]
+
+
 def policy_kwargs(vocab_size: int = 5000, emb_dim: int = 32, hidden_dim: int = 32,
-                  last_token: bool = False, net_arch: dict | None = None) -> dict:
+                  last_token: bool = False, net_arch: dict | None = None,
+                  policy: Policy | None = None) -> dict:
     """``policy_kwargs`` for SB3's ``"MlpPolicy"`` (PPO, A2C) on a text env of
-    ``vocab_size`` actions; ``last_token=True`` for ``RecurrentPPO``'s ``"MlpLstmPolicy"``."""
-    return {"features_extractor_class": PrefixEncoder,
-            "features_extractor_kwargs": {"vocab_size": vocab_size, "emb_dim": emb_dim,
-                                          "hidden_dim": hidden_dim, "last_token": last_token},
+    ``vocab_size`` actions; ``last_token=True`` for ``RecurrentPPO``'s ``"MlpLstmPolicy"``;
+    ``policy``: read the prefix with this textrl policy instead (any family, e.g. a
+    ``TransformerLM``; its weights are trained with SB3's)."""
+    extractor = (PolicyEncoder, {"policy": policy}) if policy is not None else (
+        PrefixEncoder, {"vocab_size": vocab_size, "emb_dim": emb_dim, "hidden_dim": hidden_dim,
+                        "last_token": last_token})
+    return {"features_extractor_class": extractor[0], "features_extractor_kwargs": extractor[1],
             "net_arch": net_arch if net_arch is not None else {"pi": [], "vf": [64]}}
 
 

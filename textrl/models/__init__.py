@@ -14,11 +14,14 @@ from textrl.models.modes import eval_mode
 from textrl.models.recurrent import LMConfig, RecurrentLM, RecurrentPolicyConfig
 from textrl.models.sampling import sample_categorical
 from textrl.models.seq2seq import Infill, Seq2SeqConfig, Seq2SeqGenerator, Seq2SeqPolicyConfig
+from textrl.models.transformer import TransformerConfig, TransformerLM, TransformerPolicyConfig
 from textrl.models.vae import SentenceVAE, VAEConfig
 
 POLICIES: dict[str, Component] = {
     "recurrent": Component(RecurrentPolicyConfig, RecurrentPolicyConfig.build, RecurrentLM),
     "seq2seq": Component(Seq2SeqPolicyConfig, Seq2SeqPolicyConfig.build, Seq2SeqGenerator),
+    "transformer": Component(TransformerPolicyConfig, TransformerPolicyConfig.build,
+                             TransformerLM),
 }
 OTHER_MODELS = (SentenceVAE, LatentGAN)  # built by their own recipes, loadable from runs
 
@@ -41,6 +44,7 @@ def policy_from_dict(data: dict) -> Policy:
 
 __all__ = ["POLICIES", "Infill", "LatentGAN", "LMConfig", "Policy", "RecurrentLM",
            "RecurrentPolicyConfig", "Sample", "Seq2SeqConfig", "Seq2SeqGenerator",
-           "Seq2SeqPolicyConfig", "SentenceVAE", "SequenceModel", "VAEConfig",
+           "Seq2SeqPolicyConfig", "SentenceVAE", "SequenceModel", "TransformerConfig",
+           "TransformerLM", "TransformerPolicyConfig", "VAEConfig",
            "complete_prefixes", "continue_sequences", "eval_mode", "family_of", "generate",
            "policy_from_dict", "require", "sample_categorical"]
