@@ -1,4 +1,5 @@
-"""The policy registry: the protocol every registered family keeps (one parametrised suite),
+"""The policy registry: the protocol every registered family keeps (one parametrised suite;
+the Hugging Face family on a tiny GPT-2 and a tiny Llama, skipped without transformers),
 and a family written outside textrl (tests/bow_policy.py) trained from the command line by
 MLE, SeqGAN (Monte-Carlo rollouts from its prefix states) and PPO with ``--policy``."""
 
@@ -18,6 +19,7 @@ from textrl.tasks import TASKS, Unconditional
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `tests.bow_policy` imports
 from tests.bow_policy import BagOfWordsLM, BowConfig  # noqa: E402
+from tests.test_hf import HF_ARCHS, text, tiny_hf, tiny_policy  # noqa: E402, F401 (fixtures)
 from tests.test_runs import run_cli, user_error  # noqa: E402
 
 BOW = Component(BowConfig, BowConfig.build, BagOfWordsLM)
@@ -33,24 +35,32 @@ ROTARY = Component(partial(TransformerPolicyConfig, positions="rotary", tied=Tru
 
 
 def families():
-    return [*POLICIES.items(), ("bow", BOW), ("transformer-rotary-tied", ROTARY)]
+    # the Hugging Face family is built from a saved model: a tiny GPT-2 and a tiny Llama
+    hf = [(f"hf-{arch}", POLICIES["hf"]) for arch in HF_ARCHS]
+    return [*((n, f) for n, f in POLICIES.items() if n != "hf"), *hf, ("bow", BOW),
+            ("transformer-rotary-tied", ROTARY)]
 
 
-def policy_and_context(name, family):
-    """A small policy of ``family`` on a random oracle's corpus, and a context of the first
-    task it can serve (``None`` for unconditional generation)."""
-    corpus = OracleLSTM.random(0, vocab_size=11, seq_len=6).corpus(16, 4, 4)
-    torch.manual_seed(0)
-    policy = family.build(family.config(), corpus).eval()
-    task = next(TASKS[t].build(TASKS[t].config(), vocab_size=11) for t in TASKS
+def policy_and_context(name, family, request):
+    """A small policy of ``family`` on a random oracle's corpus (a Hugging Face model: on a
+    small text its tokenizer reads), and a context of the first task it can serve (``None``
+    for unconditional generation)."""
+    if name.startswith("hf-"):
+        policy, corpus = tiny_policy(request.getfixturevalue("tiny_hf")[name[3:]],
+                                     request.getfixturevalue("text"))
+    else:
+        corpus = OracleLSTM.random(0, vocab_size=11, seq_len=6).corpus(16, 4, 4)
+        torch.manual_seed(0)
+        policy = family.build(family.config(), corpus).eval()
+    task = next(TASKS[t].build(TASKS[t].config(), vocab_size=len(corpus.vocab)) for t in TASKS
                 if TASKS[t].cls.needs <= family.cls.capabilities)
     tokens, lengths = corpus.train.tokens[:5], corpus.train.lengths[:5]
     return policy, tokens, lengths, task.condition(tokens, lengths, torch.Generator())
 
 
 @pytest.mark.parametrize("name, family", families(), ids=[n for n, _ in families()])
-def test_every_policy_family_keeps_the_protocol(name, family, with_bow):
-    policy, tokens, lengths, context = policy_and_context(name, family)
+def test_every_policy_family_keeps_the_protocol(name, family, with_bow, request):
+    policy, tokens, lengths, context = policy_and_context(name, family, request)
     # step over a sequence gives the teacher-forced logits
     logits, _ = policy.teacher_forced(tokens, context)
     state = policy.initial_state(len(tokens), context)
@@ -83,7 +93,8 @@ def test_every_policy_family_keeps_the_protocol(name, family, with_bow):
     if "soft_inputs" in policy.capabilities:
         state = policy.initial_state(len(tokens), context)
         hard, _ = policy.step(tokens[:, 0], state)
-        soft, _ = policy.step(torch.nn.functional.one_hot(tokens[:, 0], 11).float(), state)
+        one_hot = torch.nn.functional.one_hot(tokens[:, 0], policy.vocab_size).float()
+        soft, _ = policy.step(one_hot, state)
         torch.testing.assert_close(soft, hard, rtol=1e-5, atol=1e-6)
     # a checkpoint round-trips under weights_only
     buffer = io.BytesIO()

@@ -8,14 +8,15 @@ its checkpoint's ``DataConfig`` alone, whatever kind of run wrote it.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
 from textrl.data.corpus import Corpus, encode_sentences, file_sha256, read_lines
 from textrl.data.grammar import MAX_TOKENS, sample_expressions
-from textrl.data.tokenizers import TOKENIZERS, get_tokenizer
+from textrl.data.tokenizers import HF_PREFIX, TOKENIZERS, get_tokenizer, is_pretrained
 from textrl.data.vocab import Vocab
 from textrl.errors import UserError
 from textrl.oracle import OracleLSTM
@@ -37,7 +38,8 @@ class DataConfig:
     test: str | None = None
     """test text (default: 10% carved from --data)"""
     tokenizer: str = "word"
-    """word (whitespace), char, or 13a (sacrebleu's: punctuation split off words)"""
+    """word (whitespace), char, 13a (sacrebleu's: punctuation split off words), or hf:PATH (a
+    Hugging Face tokenizer's folder or GGUF file: its whole vocabulary and special tokens)"""
     keep_spaces: bool = False
     """char tokenizer: spaces are tokens"""
     lowercase: bool = False
@@ -83,13 +85,29 @@ class DataConfig:
                 setattr(self, name, absolute(getattr(self, name)))
         if self.oracle is not None and not self.oracle_is_random:
             self.oracle = absolute(self.oracle)
-        check_choices(self, {"tokenizer": TOKENIZERS, "overlong": ("truncate", "drop")})
+        check_choices(self, {"overlong": ("truncate", "drop")})
+        if is_pretrained(self.tokenizer):
+            self._check_pretrained()
+        else:
+            check_choices(self, {"tokenizer": TOKENIZERS})
         check_at_least(self, 1, ("n_train", "n_valid", "n_test", "max_len", "min_freq"))
         if self.windows is not None:
             if self.oracle is not None:
                 raise UserError("--windows cuts text into fixed windows; an oracle's samples "
                                 "already have a fixed length (drop --windows)")
             check_at_least(self, 2, ("windows",))
+
+    def _check_pretrained(self) -> None:
+        """A pretrained tokenizer reads text files into its own fixed vocabulary."""
+        self.tokenizer = HF_PREFIX + absolute(self.tokenizer[len(HF_PREFIX):])
+        source = self.oracle or (GRAMMAR if self.data == GRAMMAR else None)
+        if source is not None:
+            what = "the embedded grammar" if source == GRAMMAR else f"the {source} oracle"
+            raise UserError(f"text tokenised with {self.tokenizer} needs a text file (--data "
+                            f"FILE); {what} brings its own vocabulary")
+        if self.min_freq != 1 or self.max_vocab is not None:
+            raise UserError(f"--tokenizer {self.tokenizer} keeps its tokenizer's whole vocabulary: "
+                            "drop --min-freq and --max-vocab")
 
 
 GRAMMAR = "grammar"  # --data grammar: the embedded expression dataset
@@ -106,11 +124,33 @@ def build_corpus(config: DataConfig) -> tuple[Corpus, OracleLSTM | None]:
         return oracle.corpus(config.n_train, config.n_valid, config.n_test, config.data_seed), oracle
     if config.data == GRAMMAR:
         return grammar_corpus(config), None
+    tokenizer = get_tokenizer(config.tokenizer, config.keep_spaces)
     corpus = Corpus.from_files(
-        config.data, get_tokenizer(config.tokenizer, config.keep_spaces), config.valid,
-        config.test, config.lowercase, config.max_len, config.overlong, config.min_freq,
-        config.max_vocab, seed=config.data_seed, windows=config.windows)
+        config.data, tokenizer, config.valid, config.test, config.lowercase, config.max_len,
+        config.overlong, config.min_freq, config.max_vocab, seed=config.data_seed,
+        windows=config.windows, vocab=tokenizer.vocabulary())
     return corpus, None
+
+
+def policy_tokenizer(policy: Any) -> str | None:
+    """The tokenizer a policy family's settings fix for its data (``policy.data_tokenizer()``,
+    e.g. ``hf:DIR`` for a pretrained model that reads its own tokenizer's ids), or ``None``:
+    the data's own ``--tokenizer``."""
+    declared = getattr(policy, "data_tokenizer", None)
+    return declared() if declared is not None else None
+
+
+def tokenised_for(policy: Any, data: DataConfig) -> DataConfig:
+    """``data`` tokenised the way the policy family's settings ``policy`` require: with the
+    tokenizer it fixes (:func:`policy_tokenizer`), which a ``--tokenizer`` of the user's may
+    not contradict; as given when it fixes none."""
+    fixed = policy_tokenizer(policy)
+    if fixed is None or data.tokenizer == fixed:
+        return data
+    if data.tokenizer != DataConfig.tokenizer:
+        raise UserError(f"--tokenizer {data.tokenizer}: this policy reads text tokenised by its "
+                        f"own tokenizer ({fixed}); drop --tokenizer")
+    return replace(data, tokenizer=fixed)
 
 
 def grammar_corpus(config: DataConfig) -> Corpus:

@@ -163,7 +163,7 @@ def stream_windows(sentences: Sequence[Sequence[str]], vocab: Vocab, window: int
 
 def encode_sentences(sentences: Sequence[Sequence[str]], vocab: Vocab, max_len: int) -> Split:
     """Token lists -> ``Split``; each sentence gets EOS, so ``max_len`` must leave room for it."""
-    tokens = torch.full((len(sentences), max_len), vocab.pad_id, dtype=torch.long)
+    tokens = torch.full((len(sentences), max_len), vocab.fill_id, dtype=torch.long)
     lengths = torch.empty(len(sentences), dtype=torch.long)
     for i, sentence in enumerate(sentences):
         ids = vocab.encode(sentence) + [vocab.eos_id]
@@ -221,12 +221,14 @@ class Corpus:
         split_fractions: tuple[float, float] = (0.1, 0.1),
         seed: int = 0,
         windows: int | None = None,
+        vocab: Vocab | None = None,
     ) -> Corpus:
         """Load one-sentence-per-line UTF-8 files.
 
         ``max_len`` counts EOS. A split whose file is not given is carved from the train
         file by ``split_fractions`` (valid, test) after a shuffle seeded with ``seed``.
-        The vocabulary is built from the training split only. With ``windows=N`` each split
+        The vocabulary is ``vocab`` when given (a pretrained tokenizer's, fixed whatever the
+        data holds), else counted from the training split only. With ``windows=N`` each split
         is one token stream, EOS after every sentence, cut into rows of N tokens (the last
         partial row dropped; ``max_len`` then does not apply): MaskGAN's PTB.
         """
@@ -259,7 +261,8 @@ class Corpus:
                 parts[name] = [sentences[i] for i in order[start:start + n]]
                 start += n
             parts["train"] = [sentences[i] for i in sorted(order[start:])]
-        vocab = Vocab.from_corpus(parts["train"], min_freq=min_freq, max_size=max_size)
+        if vocab is None:
+            vocab = Vocab.from_corpus(parts["train"], min_freq=min_freq, max_size=max_size)
         if windows is not None:
             splits = {name: stream_windows(parts[name], vocab, windows, files[name] or train)
                       for name in files}

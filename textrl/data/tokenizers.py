@@ -1,12 +1,26 @@
-"""Tokenizers: a line of text <-> a list of token strings."""
+"""Tokenizers: a line of text <-> a list of token strings.
+
+Text tokenizers (``word``, ``char``, ``13a``) leave the vocabulary to be counted from the
+training data. A pretrained model's tokenizer (``hf:PATH``, :class:`HFTokenizer`) brings its
+own: its ``vocabulary()`` is the run's, whatever the data holds.
+"""
 
 from __future__ import annotations
 
-from typing import Protocol
+import functools
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
 
+from textrl.errors import DataError, UserError
+
+if TYPE_CHECKING:
+    from textrl.data.vocab import Vocab
+
 SPACE = "▁"  # stands for a space when spaces are tokens, so no token is blank
+HF_PREFIX = "hf:"  # --tokenizer hf:PATH: a Hugging Face tokenizer folder or GGUF file
 
 
 class Tokenizer(Protocol):
@@ -16,8 +30,19 @@ class Tokenizer(Protocol):
 
     def detokenize(self, tokens: list[str]) -> str: ...
 
+    def vocabulary(self) -> Vocab | None:
+        """The tokenizer's own fixed vocabulary, or ``None``: count one from the data."""
+        ...
 
-class WordTokenizer:
+
+class TextTokenizer:
+    """A tokenizer whose vocabulary is counted from the training data."""
+
+    def vocabulary(self) -> None:
+        return None
+
+
+class WordTokenizer(TextTokenizer):
     """Whitespace-separated words.
 
     >>> WordTokenizer().tokenize("the  cat sat")
@@ -33,7 +58,7 @@ class WordTokenizer:
         return " ".join(tokens)
 
 
-class CharTokenizer:
+class CharTokenizer(TextTokenizer):
     """One token per character.
 
     By default whitespace only separates characters, so space-separated text such as the
@@ -63,7 +88,7 @@ class CharTokenizer:
         return "".join(tokens).replace(SPACE, " ")
 
 
-class PunctTokenizer:
+class PunctTokenizer(TextTokenizer):
     """Words with punctuation split off: sacrebleu's ``13a`` tokenizer (mteval-v13a, WMT's).
 
     Published text-GAN corpora come with punctuation split off words; taking the splitting
@@ -91,15 +116,85 @@ class PunctTokenizer:
         return " ".join(tokens)
 
 
+def import_transformers() -> ModuleType:
+    """The ``transformers`` package, or a UserError saying how to install it."""
+    try:
+        import transformers
+    except ImportError:
+        raise UserError("a Hugging Face model or tokenizer needs the hf extra: pip install "
+                        "'textrl[hf]'") from None
+    return transformers
+
+
+def hf_source(path: str | Path) -> tuple[str, dict[str, Any]]:
+    """``(folder, from_pretrained keyword arguments)`` of a saved Hugging Face folder, or of
+    a GGUF file (read through ``gguf_file``); nothing is ever downloaded."""
+    path = Path(path)
+    if path.suffix == ".gguf":
+        if not path.is_file():
+            raise DataError(f"{path}: no such GGUF file")
+        return str(path.parent), {"gguf_file": path.name, "local_files_only": True}
+    if not path.is_dir():
+        raise DataError(f"{path}: no such folder; give the folder of a Hugging Face model "
+                        "and tokenizer saved with save_pretrained, or a GGUF file")
+    return str(path), {"local_files_only": True}
+
+
+@functools.lru_cache(maxsize=4)
+def _load_hf_tokenizer(path: str) -> Any:
+    folder, kwargs = hf_source(path)
+    try:
+        return import_transformers().AutoTokenizer.from_pretrained(folder, **kwargs)
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: cannot read a Hugging Face tokenizer there ({exc})") from None
+
+
+class HFTokenizer:
+    """A Hugging Face tokenizer (``--tokenizer hf:PATH``): ``PATH`` is a folder saved with
+    ``save_pretrained`` or a GGUF file. Its whole vocabulary and its special ids become the
+    run's (a tokenizer without a BOS starts sentences with its EOS, as GPT-2's one
+    ``<|endoftext|>`` does); text decodes with its own detokenisation, so it round-trips."""
+
+    def __init__(self, path: str):
+        self.name = HF_PREFIX + path
+        self.tokenizer = _load_hf_tokenizer(path)
+
+    def tokenize(self, line: str) -> list[str]:
+        return self.tokenizer.tokenize(line)
+
+    def detokenize(self, tokens: list[str]) -> str:
+        return self.tokenizer.convert_tokens_to_string(tokens)
+
+    def vocabulary(self) -> Vocab:
+        """Every id of the tokenizer, added tokens included, with its special ids."""
+        from textrl.data.vocab import Vocab
+
+        tok = self.tokenizer
+        if tok.eos_token_id is None:
+            raise DataError(f"{self.name}: the tokenizer has no EOS token to end a sentence with")
+        tokens = tok.convert_ids_to_tokens(list(range(len(tok))))
+        bos = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
+        return Vocab(tokens, specials={"pad": tok.pad_token_id, "bos": bos,
+                                       "eos": tok.eos_token_id, "unk": tok.unk_token_id})
+
+
 TOKENIZERS = ("word", "char", "13a")
 
 
+def is_pretrained(name: str) -> bool:
+    """Whether the tokenizer ``name`` brings its own vocabulary (``hf:PATH``)."""
+    return name.startswith(HF_PREFIX)
+
+
 def get_tokenizer(name: str, keep_spaces: bool = False) -> Tokenizer:
-    """One of ``TOKENIZERS``; ``keep_spaces`` applies to ``"char"`` only."""
+    """One of ``TOKENIZERS``, or ``hf:PATH``; ``keep_spaces`` applies to ``"char"`` only."""
+    if is_pretrained(name):
+        return HFTokenizer(name[len(HF_PREFIX):])
     if name == "word":
         return WordTokenizer()
     if name == "char":
         return CharTokenizer(keep_spaces=keep_spaces)
     if name == "13a":
         return PunctTokenizer()
-    raise ValueError(f"unknown tokenizer {name!r}: use one of {', '.join(TOKENIZERS)}")
+    raise ValueError(f"unknown tokenizer {name!r}: use one of {', '.join(TOKENIZERS)} or "
+                     f"{HF_PREFIX}PATH")

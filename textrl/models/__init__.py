@@ -9,6 +9,7 @@ from textrl.components import Component
 from textrl.errors import CheckpointError
 from textrl.models.base import Policy, Sample, SequenceModel, require
 from textrl.models.generation import complete_prefixes, continue_sequences, generate
+from textrl.models.hf import HFCausalLM, HFPolicyConfig
 from textrl.models.latent_gan import LatentGAN
 from textrl.models.modes import eval_mode
 from textrl.models.recurrent import LMConfig, RecurrentLM, RecurrentPolicyConfig
@@ -22,6 +23,7 @@ POLICIES: dict[str, Component] = {
     "seq2seq": Component(Seq2SeqPolicyConfig, Seq2SeqPolicyConfig.build, Seq2SeqGenerator),
     "transformer": Component(TransformerPolicyConfig, TransformerPolicyConfig.build,
                              TransformerLM),
+    "hf": Component(HFPolicyConfig, HFPolicyConfig.build, HFCausalLM),
 }
 OTHER_MODELS = (SentenceVAE, LatentGAN)  # built by their own recipes, loadable from runs
 

@@ -13,6 +13,7 @@ import torch
 from tqdm import tqdm
 
 from textrl import distributed
+from textrl.datasets import policy_tokenizer
 from textrl.device import seeded_generator
 from textrl.errors import UserError
 from textrl.models import family_of, require
@@ -59,7 +60,7 @@ def adversarial_components(recipe: Recipe, choices: Choices) -> dict[str, type]:
 
 def check_adversarial(config: RunConfig) -> None:
     """The reward scores this task, Monte-Carlo rollouts can pay it here, and a policy
-    pretrained for lack of ``--init`` can do what the task needs."""
+    pretrained for lack of ``--init`` can do what the task needs and read an oracle's ids."""
     choices = config.choices
     reward_cls = reward_component(choices.reward).cls
     check_reward_task(choices.reward, reward_cls, choices.task)
@@ -74,6 +75,13 @@ def check_adversarial(config: RunConfig) -> None:
                         "--n-rollouts 0")
     if config.init is None:
         check_policy_task(choices.policy, choices.task)
+        fixed = policy_tokenizer(config.parts["policy"])
+        if fixed is not None:
+            raise UserError(f"--policy {choices.policy} reads text tokenised by its own tokenizer "
+                            f"({fixed}), and without --init `textrl train {config.recipe}` "
+                            "pretrains on an oracle's ids: pretrain it on text first (`textrl "
+                            f"train mle --policy {choices.policy} ... --data FILE --out RUN`) "
+                            "and pass --init RUN")
 
 
 def start_policy(config: RunConfig, start: Start, needs: set[str]) -> tuple[str, Any]:

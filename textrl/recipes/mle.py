@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import torch
 
-from textrl.datasets import DataConfig, build_corpus, report_changes
+from textrl.datasets import DataConfig, build_corpus, report_changes, tokenised_for
 from textrl.errors import UserError
 from textrl.models import POLICIES
 from textrl.recipes import Choices, Recipe, Start
@@ -32,10 +32,12 @@ def check_mle(config: RunConfig) -> None:
 
 
 def build_mle(config: RunConfig, start: Start) -> MLETrainer:
-    """A fresh policy of the chosen family on the data files (an in-filler started from
-    ``--init-lm`` when given), and its MLE trainer under the chosen task."""
+    """A fresh policy of the chosen family on the data files, tokenised as the family
+    requires (the run's config records it), an in-filler started from ``--init-lm`` when
+    given, and its MLE trainer under the chosen task."""
     config.parts["lr_rule"].check_one_process()
-    corpus, oracle = build_corpus(config.parts["data"])
+    data = config.parts["data"] = tokenised_for(config.parts["policy"], config.parts["data"])
+    corpus, oracle = build_corpus(data)
     report_changes(corpus)
     torch.manual_seed(config.seed)
     policy = POLICIES[config.choices.policy].build(config.parts["policy"], corpus)
@@ -48,7 +50,7 @@ def build_mle(config: RunConfig, start: Start) -> MLETrainer:
         policy.init_from_lm(lm.model)
     task = TASKS[config.choices.task].build(config.parts["task"], vocab_size=len(corpus.vocab),
                                             seed=config.seed)
-    return MLETrainer(policy, corpus, oracle, config.parts["data"], config.parts["schedule"],
+    return MLETrainer(policy, corpus, oracle, data, config.parts["schedule"],
                       task, start.device, config.parts["lr_rule"])
 
 

@@ -22,9 +22,10 @@ class PolicyChoice:
     """The policy family."""
 
     policy: str | None = None
-    """the policy family (recurrent: LSTM/GRU; seq2seq: the in-filler) whose settings follow
-    (default: what --init holds, else the first family that can do the task: recurrent, or
-    seq2seq for in-filling)"""
+    """the policy family whose settings follow (recurrent: LSTM/GRU; seq2seq: the in-filler;
+    transformer: a decoder-only Transformer; hf: a Hugging Face causal LM) (default: what
+    --init holds, else the first family that can do the task: recurrent, or seq2seq for
+    in-filling)"""
 
     def __post_init__(self) -> None:
         if self.policy is not None and self.policy not in POLICIES:
