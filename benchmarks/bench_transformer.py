@@ -25,6 +25,7 @@ from pathlib import Path
 
 import torch
 from bench_speed import best_time, matmul_flops
+from provenance import provenance
 
 from textrl.agents import BehaviourCloning
 from textrl.data.corpus import Split
@@ -139,6 +140,7 @@ def main() -> None:
                                                                 args.repeats),
                   "rollouts": rollouts(64, 20, args.repeats)}
     result["mle_epoch"] = mle_epoch(10_000, 20, 64, args.repeats)
+    result["provenance"] = provenance(args.threads)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(result, indent=1))
