@@ -32,13 +32,16 @@ def with_bow(monkeypatch):
 
 ROTARY = Component(partial(TransformerPolicyConfig, positions="rotary", tied=True),
                    TransformerPolicyConfig.build, TransformerLM)
+DROPOUT = Component(partial(TransformerPolicyConfig, dropout=0.3),  # evaluated in eval mode
+                    TransformerPolicyConfig.build, TransformerLM)
 
 
 def families():
     # the Hugging Face family is built from a saved model: a tiny GPT-2 and a tiny Llama
     hf = [(f"hf-{arch}", POLICIES["hf"]) for arch in HF_ARCHS]
     return [*((n, f) for n, f in POLICIES.items() if n != "hf"), *hf, ("bow", BOW),
-            ("transformer-rotary-tied", ROTARY)]
+            ("transformer-rotary-tied", ROTARY),
+            ("transformer-dropout", DROPOUT)]
 
 
 def policy_and_context(name, family, request):
@@ -204,3 +207,21 @@ def test_a_transformer_run_resumes_bit_identically(transformer_run, tmp_path):
         return [{k: v for k, v in r.items() if not k.endswith("_s")} for r in records(run)]
 
     assert strip(tmp_path / "straight") == strip(tmp_path / "split")
+
+
+@pytest.mark.parametrize("positions", ["learned", "rotary"])
+def test_transformer_rollouts_from_mixed_prefixes_are_the_prefixes_own_continuations(positions):
+    from textrl.models.generation import complete_prefixes
+
+    corpus = OracleLSTM.random(0, vocab_size=11, seq_len=6).corpus(16, 4, 4)
+    torch.manual_seed(0)
+    policy = TransformerPolicyConfig(model_dim=16, heads=2, positions=positions).build(
+        corpus).eval()
+    tokens, lengths = corpus.train.tokens[:3], corpus.train.lengths[:3]
+    # greedy, in chunks of 7 rows: each chunk mixes prefix lengths, so caches are left-padded
+    completions, _ = complete_prefixes(policy, tokens, lengths, 2, temperature=0.0, chunk=7)
+    for t in range(1, tokens.shape[1]):
+        own = policy.sample(3, 6, temperature=0.0, prefix=tokens[:, :t]).tokens
+        for n in range(2):
+            rows = ((t - 1) * 2 + n) * 3 + torch.arange(3)
+            assert torch.equal(completions[rows], own), (t, n)

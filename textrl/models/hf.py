@@ -91,9 +91,17 @@ class HFPolicyConfig:
         try:
             model = import_transformers().AutoModelForCausalLM.from_pretrained(
                 folder, dtype=torch.float32, **kwargs)
+        except ImportError as exc:  # GGUF files need gguf (and accelerate)
+            raise UserError(f"--hf-model {self.source}: {exc}; pip install 'textrl[hf]'") from None
         except (OSError, ValueError) as exc:
             raise UserError(f"--hf-model {self.source}: cannot load a causal language model "
                             f"there ({exc})") from None
+        positions = getattr(model.config, "max_position_embeddings", None) or getattr(
+            model.config, "n_positions", None)
+        if positions is not None and corpus.max_len + 1 > positions:
+            raise UserError(f"--hf-model {self.source} reads at most {positions} positions and "
+                            f"the data's sentences take {corpus.max_len + 1} (the start token and "
+                            f"--max-len {corpus.max_len}); give a smaller --max-len")
         policy = HFCausalLM(HFLMConfig(
             model_config=model.config.to_json_string(), vocab_size=len(corpus.vocab),
             start_id=corpus.start_id, eos_id=corpus.eos_id, pad_id=corpus.vocab.fill_id), model)

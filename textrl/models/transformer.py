@@ -134,6 +134,8 @@ class Block(nn.Module):
 
 class TransformerLM(LinearHeadPolicy):
     """Embedding (+ learned positions) -> blocks -> final norm -> linear over the vocabulary.
+    With ``tied`` the output layer is the embedding, which SeqGAN's delayed copy
+    (``blend_from``) copies rather than blends, like every embedding.
 
     >>> lm = TransformerLM(TransformerConfig(vocab_size=10, dim=16, heads=2))
     >>> s = lm.sample(4, max_len=6, generator=torch.Generator().manual_seed(0))
@@ -198,8 +200,8 @@ class TransformerLM(LinearHeadPolicy):
             x = x + self.position(positions)
         x = self.drop(x)
         cached = state.real.shape[1]
-        mask = None
-        if cached:  # the cache's real slots, then causal attention among the new positions
+        mask = None  # no cache: plain causal attention; one position after an unpadded cache
+        if cached and (t > 1 or not bool(state.real.all())):  # sees everything: no mask either
             causal = torch.ones(t, t, dtype=torch.bool, device=x.device).tril()
             mask = torch.cat([state.real[:, None, None, :].expand(batch, 1, t, cached),
                               causal.expand(batch, 1, t, t)], dim=3)
@@ -239,7 +241,7 @@ class TransformerLM(LinearHeadPolicy):
             index = source.clamp(min=0)[:, None, :, None]
 
             def gather(cached: torch.Tensor) -> torch.Tensor:
-                rows = cached[b]  # [R, H, T, d]
+                rows = cached[:, :, :width][b]  # [R, H, L, d]: only the columns kept
                 return rows.gather(2, index.expand(-1, rows.shape[1], -1, rows.shape[3]))
 
             return KVCache(tuple(map(gather, full.keys)), tuple(map(gather, full.values)), real,
