@@ -60,7 +60,7 @@ ROWS = [*VARIANTS, "latent-gan-greedy"]
 
 
 def command(variant: str, seed: int, args: argparse.Namespace) -> list[str]:
-    start = Path(args.mle_runs) / f"mle-seed{seed}"
+    start = Path(args.mle_runs) / f"{args.start}-seed{seed}"
     if variant in FROM_MLE:
         recipe, *flags = FROM_MLE[variant]
         return [recipe, "--oracle", ORACLE, "--init", str(start), *flags]
@@ -75,7 +75,7 @@ def run_one(variant: str, seed: int, args: argparse.Namespace) -> None:
     if name in recorded(out / "results.jsonl"):
         return
     if variant == "mle":
-        run, cmd, wall = Path(args.mle_runs) / f"mle-seed{seed}", [], 0.0
+        run, cmd, wall = Path(args.mle_runs) / f"{args.start}-seed{seed}", [], 0.0
     else:
         run = out / name
         cmd = ["textrl", "train", *command(variant, seed, args), "--seed", str(seed), "--out",
@@ -132,7 +132,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--mle-runs", default="benchmarks/out/tmp",
-                        help="the MLE starts: DIR/mle-seedS")
+                        help="the MLE starts: DIR/START-seedS")
+    parser.add_argument("--start", default="mle",
+                        help="the MLE starts' variant (bench_mle_oracle.py's): mle, transformer")
     parser.add_argument("--out", default="benchmarks/out/gan_oracle")
     parser.add_argument("--summary", action="store_true", help="only print the table")
     args = parser.parse_args()
