@@ -50,10 +50,6 @@ class BagOfWordsLM(LinearHeadPolicy):
         self.embedding = nn.Embedding(config.vocab_size, config.emb_dim)
         self.head = nn.Linear(config.emb_dim, config.vocab_size)
 
-    vocab_size = property(lambda self: self.config.vocab_size)
-    start_id = property(lambda self: self.config.start_id)
-    eos_id = property(lambda self: self.config.eos_id)
-    pad_id = property(lambda self: self.config.pad_id)
     feature_dim = property(lambda self: self.config.emb_dim)
 
     def initial_state(self, batch: int, context: Any = None) -> tuple[torch.Tensor, torch.Tensor]:

@@ -146,10 +146,6 @@ class HFCausalLM(PolicyModule):
                             f"output layer only {rows}: resize the model's embeddings")
         check_full_attention(self.model.config)
 
-    vocab_size = property(lambda self: self.config.vocab_size)
-    start_id = property(lambda self: self.config.start_id)
-    eos_id = property(lambda self: self.config.eos_id)
-    pad_id = property(lambda self: self.config.pad_id)
 
     @property
     def feature_dim(self) -> int:

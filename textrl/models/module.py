@@ -16,11 +16,16 @@ from textrl.models.token_log_probs import token_log_probs
 
 
 class PolicyModule(nn.Module):
-    """Base of the policies: a subclass sets ``config_class`` (a dataclass with ``start_id``)
+    """Base of the policies: a subclass sets ``config_class`` (a dataclass with
+    ``vocab_size``, ``start_id``, ``eos_id`` and ``pad_id``, which the policy reads through)
     and keeps its config in ``self.config``; its word embeddings are named ``embedding``."""
 
     config_class: ClassVar[type]
     config: Any
+    vocab_size = property(lambda self: self.config.vocab_size)
+    start_id = property(lambda self: self.config.start_id)
+    eos_id = property(lambda self: self.config.eos_id)
+    pad_id = property(lambda self: self.config.pad_id)
 
     def teacher_inputs(self, tokens: torch.Tensor) -> torch.Tensor:
         """``[B, T]`` targets -> ``[B, T]`` inputs: the start token, then targets shifted right."""

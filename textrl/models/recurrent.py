@@ -94,22 +94,6 @@ class RecurrentLM(LinearHeadPolicy):
                     parameter.normal_(0.0, config.init_std)
 
     @property
-    def vocab_size(self) -> int:
-        return self.config.vocab_size
-
-    @property
-    def start_id(self) -> int:
-        return self.config.start_id
-
-    @property
-    def eos_id(self) -> int | None:
-        return self.config.eos_id
-
-    @property
-    def pad_id(self) -> int:
-        return self.config.pad_id
-
-    @property
     def feature_dim(self) -> int:
         return self.config.hidden_dim
 

@@ -130,10 +130,6 @@ class Seq2SeqGenerator(PolicyModule):
                 for parameter in self.parameters():
                     parameter.normal_(0.0, c.init_std)
 
-    vocab_size = property(lambda self: self.config.vocab_size)
-    start_id = property(lambda self: self.config.start_id)
-    eos_id = property(lambda self: self.config.eos_id)
-    pad_id = property(lambda self: self.config.pad_id)
     feature_dim = property(lambda self: self.config.emb_dim)
     mask_id = property(lambda self: self.config.vocab_size)
 

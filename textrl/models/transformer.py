@@ -168,10 +168,6 @@ class TransformerLM(LinearHeadPolicy):
         if c.tied:
             self.head.weight = self.embedding.weight
 
-    vocab_size = property(lambda self: self.config.vocab_size)
-    start_id = property(lambda self: self.config.start_id)
-    eos_id = property(lambda self: self.config.eos_id)
-    pad_id = property(lambda self: self.config.pad_id)
     feature_dim = property(lambda self: self.config.dim)
 
     def initial_state(self, batch: int, context: Any = None) -> KVCache:

@@ -81,10 +81,6 @@ class SentenceVAE(LinearHeadPolicy):
         self.dropout = nn.Dropout(c.dropout)
         self.head = nn.Linear(c.hidden_dim, c.vocab_size)
 
-    vocab_size = property(lambda self: self.config.vocab_size)
-    start_id = property(lambda self: self.config.start_id)
-    eos_id = property(lambda self: self.config.eos_id)
-    pad_id = property(lambda self: self.config.pad_id)
     feature_dim = property(lambda self: self.config.hidden_dim)
     latent_dim = property(lambda self: self.config.latent_dim)
 
