@@ -133,10 +133,10 @@ def test_given_tokens_carry_no_gradient_or_return():
     tokens, lengths = torch.randint(9, (3, 4)), torch.full((3,), 4)
     acted = torch.tensor([[0, 1, 1, 0], [1, 0, 0, 1], [0, 0, 1, 1]], dtype=torch.bool)
     rewards = torch.rand(3, 4)
-    loss, returns = agent.loss(rollout_of(tokens, lengths, rewards, action_mask=acted))
+    loss, returns, _ = agent.loss(rollout_of(tokens, lengths, rewards, action_mask=acted))
     assert (returns[~acted] == 0).all()
     # Rewards paid at given positions are ignored: only the chosen ones count.
-    loss_given, _ = agent.loss(rollout_of(tokens, lengths, rewards + 5.0 * ~acted,
+    loss_given, _, _ = agent.loss(rollout_of(tokens, lengths, rewards + 5.0 * ~acted,
                                           action_mask=acted))
     torch.testing.assert_close(loss, loss_given)
     log_probs = policy.log_prob(tokens, lengths)

@@ -1,5 +1,6 @@
 """Two gloo processes on the CPU: one MLE step, one policy-gradient and one actor-critic
-g-step and one discriminator d-step, each on its process's share, give the parameters one
+g-step, one discriminator d-step and one step of each group algorithm (GRPO, RLOO,
+REINFORCE++ with their KL terms), each on its process's share, give the parameters one
 process gets from the whole global batch (the gradient sync lives in the one optimiser step:
 no agent or reward names it); and the CLI trains and resumes a run the way torchrun starts
 it."""
@@ -14,7 +15,16 @@ from torch import distributed as dist
 from torch import multiprocessing
 
 from textrl import distributed
-from textrl.agents import ActorCritic, BehaviourCloning, PolicyGradient, Rollout
+from textrl.agents import (
+    GRPO,
+    RLOO,
+    ActorCritic,
+    BehaviourCloning,
+    PolicyGradient,
+    ReferenceKL,
+    ReinforcePP,
+    Rollout,
+)
 from textrl.models import LMConfig, RecurrentLM
 from textrl.rewards import CNNDiscriminator
 
@@ -44,6 +54,7 @@ def four_updates(part=lambda n: slice(0, n)):
     a2c = ActorCritic(policy, lr=0.1, grad_clip=1e9, entropy_coef=0.1)
     rows, half = part(len(tokens)), part(len(real[0]))
     rollout = Rollout(tokens, lengths, torch.zeros(8, 6), rewards)
+    grouped = rollout._replace(group=torch.arange(8) // 2)
     out = {}
     for name, module, update in (
             ("mle", policy, lambda: BehaviourCloning(policy, lr=0.1, grad_clip=1e9).update(
@@ -52,7 +63,20 @@ def four_updates(part=lambda n: slice(0, n)):
                 rollout.rows(torch.arange(8)[rows]))),
             ("a2c", a2c.value_head, lambda: a2c.update(rollout.rows(torch.arange(8)[rows]))),
             ("d", discriminator, lambda: discriminator.update(
-                (real[0][half], real[1][half]), (fake[0][half], fake[1][half])))):
+                (real[0][half], real[1][half]), (fake[0][half], fake[1][half]))),
+            # group algorithms: each process holds whole groups; batch-wide statistics (the
+            # batch std, REINFORCE++'s whitening, token counts, the KL) are the global batch's
+            ("grpo", policy, lambda: GRPO(policy, lr=0.1, grad_clip=1e9, loss_type="grpo",
+                                          kl=ReferenceKL(policy, 0.1, "loss")).update(
+                grouped.rows(torch.arange(8)[rows]))),
+            ("grpo-dapo", policy, lambda: GRPO(policy, lr=0.1, grad_clip=1e9, scale_rewards="batch"
+                                               ).update(grouped.rows(torch.arange(8)[rows]))),
+            ("rloo", policy, lambda: RLOO(policy, lr=0.1, grad_clip=1e9,
+                                          kl=ReferenceKL(policy, 0.1, "reward")).update(
+                grouped.rows(torch.arange(8)[rows]))),
+            ("rpp", policy, lambda: ReinforcePP(policy, lr=0.1, grad_clip=1e9, group_baseline=True,
+                                                kl=ReferenceKL(policy, 0.1, "reward")).update(
+                grouped.rows(torch.arange(8)[rows])))):
         update()
         out |= {f"{name} grad {k}": p.grad.clone() for k, p in module.named_parameters()}
     return (out | policy.state_dict() | {f"v.{k}": v for k, v in a2c.value_head.state_dict().items()}

@@ -69,10 +69,20 @@ def test_evaluate_with_references(capsys, tmp_path, text_runs, text_file):
 def test_compare_table_plot_and_refusal(capsys, tmp_path, text_runs, text_file):
     plot = tmp_path / "qd.png"
     code, out, _ = cli(capsys, "compare", *text_runs, "--temperatures", "0.8", "1.2",
-                       "--samples", "40", "--plot", plot)
+                       "--samples", "40", "--plot", plot, "--per-run")
     lines = out.splitlines()
     assert code == 0 and lines[0].split()[:4] == ["run", "temperature", "bleu4", "self_bleu4"]
     assert len(lines) == 1 + 2 * 2 and plot.stat().st_size > 0
+    per_run = [float(line.split()[2]) for line in lines[1:]]  # bleu4 of run0, run0, run1, run1
+    # the two runs differ only in their seed: one group, a row per temperature, mean ± sd
+    code, out, _ = cli(capsys, "compare", *text_runs, "--temperatures", "0.8", "1.2",
+                       "--samples", "40")
+    header, *rows = out.splitlines()
+    assert header.split()[:5] == ["run", "n", "temperature", "bleu4", "self_bleu4"]
+    assert [row.split()[:3] for row in rows] == [[str(tmp_path / "run*"), "2", t]
+                                                 for t in ("0.8000", "1.2000")]
+    for i, row in enumerate(rows):  # the cells are rounded to 4 decimals
+        assert float(row.split()[3]) == pytest.approx((per_run[i] + per_run[i + 2]) / 2, abs=2e-4)
     other = text_file(["some other text here", "and more of it"] * 10, "other.txt")
     cli(capsys, "train", "mle", "--data", other, "--out", tmp_path / "other", "--epochs", "1",
         "--quiet")

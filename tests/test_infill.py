@@ -320,7 +320,7 @@ def test_maskmle_trains_resumes_and_starts_from_a_language_model(text_file, tmp_
     from textrl.training import load_run
 
     loaded = load_run(out)
-    task = task_of(loaded.config, len(loaded.vocab))
+    task = task_of(loaded.config, loaded.corpus, loaded.data)
     context = task.sample_contexts(loaded.corpus.test, 5, g(10))
     assert context.present[:, 0].all() and not context.present[:, 1:].any()
     assert set(context.template[:, 0].tolist()) <= set(loaded.corpus.test.tokens[:, 0].tolist())

@@ -32,7 +32,7 @@ def test_reinforce_reproduces_seqgans_gradient(rewards_from_q, gamma):
     seqgan = grads(policy, -(policy.log_prob(tokens, lengths) * q).sum())
     agent = PolicyGradient(policy, gamma=gamma)
     rewards = rewards_from_q(q)
-    loss, returns = agent.loss(Rollout(tokens, lengths, torch.zeros_like(q), rewards))
+    loss, returns, _ = agent.loss(Rollout(tokens, lengths, torch.zeros_like(q), rewards))
     torch.testing.assert_close(returns, q)
     for ours, theirs in zip(grads(policy, loss), seqgan, strict=True):
         torch.testing.assert_close(ours, theirs)

@@ -3,7 +3,8 @@ project's data beside it as ``../shared/data``, so the README cannot drift from 
 
 Every ```bash block runs unless the line before it is ``<!-- not run: WHY -->`` (installs, the
 tests themselves, GPUs); a ```python block whose first line is ``# NAME.py`` is written to
-that file first (the README's reward module). Commands run as written, shrunk with small-run
+that file first (the README's reward modules), and so is a block of any language after a
+``<!-- file: NAME -->`` line (the README's prompts file). Commands run as written, shrunk with small-run
 flags that the recipe accepts (an epoch, two iterations, small samples and evaluations; a
 ``--resume`` one step further than the run it continues); ``textrl`` runs in this process,
 ``torchrun`` in two CPU processes. The test is marked ``readme``: ``python -m pytest -q -m
@@ -35,8 +36,8 @@ from textrl.training import RolloutConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
-BLOCK = re.compile(r"(?:<!-- not run: (?P<skip>[^>]*?) -->\n)?```(?P<lang>\w+)\n(?P<body>.*?)```",
-                   re.S)
+BLOCK = re.compile(r"(?:<!-- not run: (?P<skip>[^>]*?) -->\n|<!-- file: (?P<file>[\w./-]+) -->\n)?"
+                   r"```(?P<lang>\w+)\n(?P<body>.*?)```", re.S)
 SMALL = {"epochs": 1, "iterations": 2, "pretrain_epochs": 1, "n_train": 200, "n_valid": 50,
          "n_test": 50, "eval_samples": 50, "eval_every": 1, "checkpoint_every": 1,
          "d_pretrain_steps": 1, "d_samples": 64, "d_batch_size": 32}
@@ -50,9 +51,11 @@ pytestmark = [pytest.mark.readme,
               pytest.mark.skipif(not SHARED.is_dir(), reason=f"no project data at {SHARED}")]
 
 
-def runnable_blocks(text: str) -> list[tuple[str, str]]:
-    """``(lang, body)`` of every block not marked ``not run``, in order."""
-    return [(m["lang"], m["body"]) for m in BLOCK.finditer(text) if m["skip"] is None]
+def runnable_blocks(text: str) -> list[tuple[str, str, str | None]]:
+    """``(lang, body, file)`` of every block not marked ``not run``, in order; ``file``: the
+    name a ``<!-- file: NAME -->`` line before it gives the block (a data file the commands
+    after it read)."""
+    return [(m["lang"], m["body"], m["file"]) for m in BLOCK.finditer(text) if m["skip"] is None]
 
 
 def commands(body: str) -> list[list[str]]:
@@ -145,9 +148,11 @@ def test_the_readme_runs_as_written(workdir, monkeypatch):
     monkeypatch.chdir(workdir)
     done: dict[str, int] = {}
     ran = 0
-    for lang, body in runnable_blocks((ROOT / "README.md").read_text(encoding="utf-8")):
+    for lang, body, file in runnable_blocks((ROOT / "README.md").read_text(encoding="utf-8")):
         first = body.splitlines()[0] if body else ""
-        if lang == "python" and re.fullmatch(r"# [\w/]+\.py", first):
+        if file is not None:
+            (workdir / file).write_text(body, encoding="utf-8")
+        elif lang == "python" and re.fullmatch(r"# [\w/]+\.py", first):
             (workdir / first[2:]).write_text(body, encoding="utf-8")
         elif lang == "bash":
             for argv in commands(body):

@@ -21,7 +21,8 @@ from textrl.recipes import (
     recipe_config,
     train,
 )
-from textrl.recipes.components import AGENTS, REWARDS
+from textrl.recipes.agents import AGENTS, KLConfig
+from textrl.recipes.components import REWARDS
 from textrl.rewards import FunctionReward
 from textrl.training import RealSentences
 
@@ -76,14 +77,30 @@ def test_agents_receive_each_setting_where_it_belongs():
     policy = RecurrentLM(LMConfig(vocab_size=5))
     for name, component in AGENTS.items():
         config = distinct_values(component.config)
-        agent = component.build(config, policy=policy, gamma=0.123,
+        if hasattr(config, "epsilon_high"):
+            config.epsilon_high = 0.29  # an optional float distinct_values leaves unset
+        kl = KLConfig(kl_coef=0.37, kl_in="loss", kl_target=2.5, kl_horizon=99)
+        agent = component.build(config, policy=policy, gamma=0.123, kl_settings=kl,
                                 generator=torch.Generator(), critic=None)
         assert agent.optimizer.param_groups[0]["lr"] == config.lr, name
-        assert (agent.grad_clip, agent.gamma) == (config.grad_clip, 0.123), name
+        assert agent.grad_clip == config.grad_clip, name
+        # a recipe's gamma (0 under Monte-Carlo rollouts) for the agents that discount
+        # returns from rollouts; REINFORCE++'s own
+        assert getattr(agent, "gamma", 0.123) == getattr(config, "gamma", 0.123) if \
+            name == "reinforce_pp" else getattr(agent, "gamma", 0.123) == 0.123, name
+        assert (agent.kl.coef, agent.kl.place, agent.kl.target, agent.kl.horizon) == (
+            0.37, "loss", 2.5, 99), name
         for attribute, setting in [("gae_lambda", "gae_lambda"), ("value_coef", "value_coef"),
                                    ("entropy_coef", "entropy_coef"), ("clip", "ppo_clip"),
-                                   ("epochs", "ppo_epochs"), ("minibatch", "ppo_minibatch")]:
+                                   ("epochs", "ppo_epochs"), ("minibatch", "ppo_minibatch"),
+                                   ("iterations", "num_iterations")]:
             if hasattr(config, setting):
+                assert getattr(agent, attribute) == getattr(config, setting), (name, setting)
+        if hasattr(config, "epsilon"):
+            assert (agent.low, agent.high) == (1 - config.epsilon, 1 + config.epsilon_high), name
+        for setting in ("loss_type", "scale_rewards", "group_baseline"):
+            if hasattr(config, setting):
+                attribute = "aggregation" if setting == "loss_type" else setting
                 assert getattr(agent, attribute) == getattr(config, setting), (name, setting)
 
 

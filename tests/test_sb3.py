@@ -102,11 +102,15 @@ def test_sb3_reads_the_prefix_with_a_textrl_policy_of_any_family(family):
     corpus = OracleLSTM.random(0, vocab_size=12, seq_len=5).corpus(8, 2, 2)
     torch.manual_seed(0)
     policy = POLICIES[family].build(POLICIES[family].config(), corpus)
+    pretrained = [p.clone() for p in policy.parameters()]
     env = TextVecEnv(4, ConstantReward(1.0), vocab_size=12, max_len=5)
     model = PPO("MlpPolicy", env, n_steps=8, batch_size=16, n_epochs=1, seed=0, device="cpu",
                 policy_kwargs=policy_kwargs(policy=policy))
     assert isinstance(model.policy.features_extractor, PolicyEncoder)
     before = [p.clone() for p in policy.parameters()]
+    # SB3 builds its model around the policy without re-initialising it: a pretrained
+    # policy keeps its weights
+    assert all(torch.equal(a, b) for a, b in zip(pretrained, before, strict=True))
     model.learn(32)
     assert any(not torch.equal(a, b) for a, b in zip(before, policy.parameters(), strict=True))
     # the features at position p are the policy's after the start token and p prefix tokens

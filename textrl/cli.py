@@ -21,6 +21,7 @@ from textrl.code_space_cli import (
     add_code_space_commands,
     run_code_space_command,
 )
+from textrl.compare import add_compare_command, compare_logs, format_summary, group_runs, summarise
 from textrl.data.corpus import read_lines
 from textrl.data.tokenizers import get_tokenizer
 from textrl.data.vocab import Vocab
@@ -202,16 +203,7 @@ def build_parser(settings: dict[str, str] | None = None, recipe: str | None = No
     _add_loading_options(evaluate)
     _add_scorer_option(evaluate)
 
-    compare = commands.add_parser("compare", formatter_class=defaults_shown,
-                                  help="one table (and plot) of runs on one dataset")
-    compare.add_argument("runs", nargs="+", help="run directories trained on the same data")
-    compare.add_argument("--temperatures", type=float, nargs="+", default=[1.0],
-                         help="sample each run at these temperatures (the quality-diversity sweep)")
-    compare.add_argument("--plot", help="write the quality-diversity plot to this PNG")
-    compare.add_argument("--samples", type=int, default=10_000, help="samples per temperature")
-    _add_loading_options(compare)
-    _add_scorer_option(compare)
-    compare.add_argument("--json", action="store_true", help="print the rows as JSON lines")
+    add_compare_command(commands, _add_loading_options, _add_scorer_option)
     return parser
 
 
@@ -275,6 +267,10 @@ def _infill(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
+    """Sample each run's checkpoint at each temperature: a row per run (or per group of
+    seeds: mean ± sd) and temperature; ``--curves``/``--tensorboard`` read the logs instead."""
+    if args.curves or args.tensorboard:
+        return compare_logs(args)
     if 0 in args.temperatures:
         raise UserError("compare samples at temperatures > 0: greedy decoding (0) has no "
                         "NLL-test and no diversity to plot")
@@ -284,23 +280,29 @@ def _compare(args: argparse.Namespace) -> int:
     loaded = {run: load_run(run, best=args.checkpoint == "best", device=device)
               for run in args.runs}
     check_same_data([(run, data_identity(r.data, r.oracle)) for run, r in loaded.items()])
+    groups = group_runs(args.runs, [RunDir(run).load_config() if RunDir(run).config.is_file()
+                                    else r.config for run, r in loaded.items()],
+                        args.ignore_keys, args.per_run)
     rows = []
     scorer = _load_scorer(args, next(iter(loaded.values())).vocab, device)
     for run, r in loaded.items():
         for row in quality_diversity(r.model, r.corpus, r.oracle, args.temperatures, args.samples,
                                      args.seed, scorer, r.data.data == GRAMMAR,
-                                     task_of(r.config, len(r.vocab))):
+                                     task_of(r.config, r.corpus, r.data)):
             rows.append({"run": run} | row)
+    grouped = any(len(g.runs) > 1 for g in groups)  # else the table of runs, as ever
+    if grouped:
+        rows = summarise(rows, groups, by=["temperature"])
     is_oracle = any(r.oracle is not None for r in loaded.values())
     quality, diversity = QD_AXES[is_oracle]
-    columns = ["run", "temperature", quality, diversity, "nll_test", "bleu4", "self_bleu4",
+    columns = ["run", "n", "temperature", quality, diversity, "nll_test", "bleu4", "self_bleu4",
                "distinct4", "grammatical", "novel", "length_mean"]
     columns = list(dict.fromkeys(c for c in columns if any(c in row for row in rows)))
     if args.json:
         for row in rows:
             print(json.dumps(row))
     else:
-        print(format_table(rows, columns))
+        print(format_summary(rows, columns) if grouped else format_table(rows, columns))
     if args.plot:
         for run in plot_quality_diversity(rows, quality, diversity, args.plot):
             print(f"compare: {run} has no {quality} or {diversity} (a latent GAN has no "
@@ -342,7 +344,7 @@ def run(argv: list[str] | None = None) -> int:
     corpus, data = loaded.corpus, loaded.data
     references = (read_references(args.references, data) if args.references
                   else decode_split(corpus.test, corpus))
-    task = task_of(loaded.config, len(loaded.vocab))
+    task = task_of(loaded.config, corpus, data)
     metrics = score_samples(loaded.model, corpus, loaded.oracle, references, args.samples,
                             args.temperature, args.seed,
                             scorer=_load_scorer(args, loaded.vocab, device_of(loaded.model)),

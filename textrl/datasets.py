@@ -14,10 +14,11 @@ from typing import Any
 
 from tqdm import tqdm
 
+from textrl.data import arithmetic
 from textrl.data.corpus import Corpus, encode_sentences, file_sha256, read_lines
 from textrl.data.grammar import MAX_TOKENS, sample_expressions
 from textrl.data.tokenizers import HF_PREFIX, TOKENIZERS, get_tokenizer, is_pretrained
-from textrl.data.vocab import Vocab
+from textrl.data.vocab import SPECIALS, Vocab
 from textrl.errors import UserError
 from textrl.oracle import OracleLSTM
 from textrl.settings import check_at_least, check_choices
@@ -30,9 +31,11 @@ class DataConfig:
     oracle: str | None = None
     """'random', 'random:SEED' or the SeqGAN authors' target_params pickle"""
     data: str | None = None
-    """training text, one sentence per line (UTF-8), or 'grammar' (embedded arithmetic
-    expressions, textrl.data.grammar; sizes from --n-train/--n-valid/--n-test); exclusive
-    with --oracle"""
+    """training text, one sentence per line (UTF-8); 'grammar' (embedded arithmetic
+    expressions, textrl.data.grammar; sizes from --n-train/--n-valid/--n-test); or
+    'arithmetic[:DIGITS]' (worked additions such as 17+25=42, textrl.data.arithmetic: the
+    first --n-train of the training problems, 500 held-out test problems); exclusive with
+    --oracle"""
     valid: str | None = None
     """validation text (default: 10% carved from --data)"""
     test: str | None = None
@@ -65,6 +68,11 @@ class DataConfig:
     tokens (MaskGAN's PTB: 20); unset: one sentence per sequence"""
 
     @property
+    def embedded(self) -> bool:
+        """Data textrl draws itself (the grammar, arithmetic) rather than reads from files."""
+        return self.data == GRAMMAR or arithmetic.is_arithmetic(self.data)
+
+    @property
     def oracle_is_random(self) -> bool:
         return self.oracle is not None and (self.oracle == "random" or self.oracle.startswith("random:"))
 
@@ -73,14 +81,22 @@ class DataConfig:
             raise UserError("give --oracle or --data, not both")
         if self.oracle is None and self.data is None:
             self.oracle = "random"
-        if self.data == GRAMMAR and (self.valid or self.test or self.windows):
-            raise UserError("--data grammar draws its own splits: drop --valid, --test and "
+        if self.embedded and (self.valid or self.test or self.windows):
+            raise UserError(f"--data {self.data} draws its own splits: drop --valid, --test and "
                             "--windows")
+        if arithmetic.is_arithmetic(self.data):
+            arithmetic.digits_of(self.data)
+            if self.tokenizer == DataConfig.tokenizer:
+                # one token a character, decoded without spaces between them: 17+25=42
+                self.tokenizer, self.keep_spaces = "char", True
+            if self.tokenizer != "char":
+                raise UserError(f"--data {self.data} is read a character at a time: drop "
+                                f"--tokenizer {self.tokenizer}")
         if self.data == GRAMMAR and self.max_len < 4:
             raise UserError(f"--data grammar needs --max-len >= 4 (3 tokens and EOS), got "
                             f"{self.max_len}")
         # Absolute paths: the run directory works from any folder it is used from.
-        for name in ("data", "valid", "test") if self.data != GRAMMAR else ():
+        for name in ("data", "valid", "test") if not self.embedded else ():
             if getattr(self, name) is not None:
                 setattr(self, name, absolute(getattr(self, name)))
         if self.oracle is not None and not self.oracle_is_random:
@@ -100,9 +116,9 @@ class DataConfig:
     def _check_pretrained(self) -> None:
         """A pretrained tokenizer reads text files into its own fixed vocabulary."""
         self.tokenizer = HF_PREFIX + absolute(self.tokenizer[len(HF_PREFIX):])
-        source = self.oracle or (GRAMMAR if self.data == GRAMMAR else None)
+        source = self.oracle or (self.data if self.embedded else None)
         if source is not None:
-            what = "the embedded grammar" if source == GRAMMAR else f"the {source} oracle"
+            what = f"the embedded {source}" if self.embedded else f"the {source} oracle"
             raise UserError(f"text tokenised with {self.tokenizer} needs a text file (--data "
                             f"FILE); {what} brings its own vocabulary")
         if self.min_freq != 1 or self.max_vocab is not None:
@@ -124,6 +140,8 @@ def build_corpus(config: DataConfig) -> tuple[Corpus, OracleLSTM | None]:
         return oracle.corpus(config.n_train, config.n_valid, config.n_test, config.data_seed), oracle
     if config.data == GRAMMAR:
         return grammar_corpus(config), None
+    if arithmetic.is_arithmetic(config.data):
+        return arithmetic_corpus(config), None
     tokenizer = get_tokenizer(config.tokenizer, config.keep_spaces)
     corpus = Corpus.from_files(
         config.data, tokenizer, config.valid, config.test, config.lowercase, config.max_len,
@@ -165,6 +183,22 @@ def grammar_corpus(config: DataConfig) -> Corpus:
     return Corpus(vocab, *(encode_sentences(part, vocab, longest + 1) for part in parts))
 
 
+def arithmetic_corpus(config: DataConfig) -> Corpus:
+    """Worked additions (:mod:`textrl.data.arithmetic`): the first ``n_train`` of the training
+    pool, ``n_valid`` of the validation pairs and every held-out test pair, over the fixed
+    vocabulary of digits, ``+`` and ``=``."""
+    digits = arithmetic.digits_of(config.data)
+    pool, valid, test = arithmetic.split_pairs(digits, config.data_seed)
+    if config.n_train > len(pool):
+        raise UserError(f"--n-train {config.n_train}: --data {config.data} has {len(pool)} "
+                        "training problems")
+    vocab = Vocab(list(SPECIALS) + list(arithmetic.SYMBOLS))
+    width = arithmetic.max_tokens(digits) + 1
+    parts = (pool[:config.n_train], valid[:config.n_valid], test)
+    return Corpus(vocab, *(encode_sentences([arithmetic.worked(p) for p in part], vocab, width)
+                           for part in parts))
+
+
 def report_changes(corpus: Corpus) -> None:
     """Tell the user, on stderr, which lines were truncated, dropped or blank."""
     for report in corpus.reports:
@@ -174,7 +208,7 @@ def report_changes(corpus: Corpus) -> None:
 
 def data_fingerprint(config: DataConfig) -> dict[str, str]:
     """sha256 of each data file, so evaluation can refuse data that changed since training."""
-    if config.oracle is not None or config.data == GRAMMAR:
+    if config.oracle is not None or config.embedded:
         return {}
     paths = [config.data, config.valid, config.test]
     return {str(Path(p).resolve()): file_sha256(p) for p in paths if p is not None}
@@ -185,8 +219,8 @@ def data_identity(config: DataConfig, oracle: OracleLSTM | None) -> dict:
     if oracle is not None:
         return {"oracle": oracle.source, "n_train": config.n_train, "n_valid": config.n_valid,
                 "n_test": config.n_test, "data_seed": config.data_seed}
-    if config.data == GRAMMAR:
-        return {"data": GRAMMAR, "n_train": config.n_train, "n_valid": config.n_valid,
+    if config.embedded:
+        return {"data": config.data, "n_train": config.n_train, "n_valid": config.n_valid,
                 "n_test": config.n_test, "max_len": config.max_len, "data_seed": config.data_seed}
     return {"data": data_fingerprint(config), "tokenizer": config.tokenizer,
             "keep_spaces": config.keep_spaces, "lowercase": config.lowercase,

@@ -50,8 +50,7 @@ def score_samples(policy: SequenceModel, corpus: Corpus, oracle: OracleLSTM | No
 
         g = seeded_generator(seed, device_of(policy))
         context = task.sample_contexts(corpus.test, n_samples, g)
-        sample = policy.sample(n_samples, corpus.max_len, temperature, context=context,
-                               generator=g)
+        sample = task.generate(policy, n_samples, corpus.max_len, context, temperature, g)
         tokens = sample.tokens
         samples = decode_split(tokens, corpus)
         step("sampled")
@@ -92,8 +91,9 @@ def sample_reverse_perplexity(policy: SequenceModel, corpus: Corpus, n_samples: 
     """Reverse perplexity (:mod:`textrl.metrics.reverse`) of ``n_samples`` samples drawn at
     ``temperature`` with ``seed`` under ``task``'s evaluation contexts, on the test split."""
     g = seeded_generator(seed, device_of(policy))
-    context = (task or Unconditional()).sample_contexts(corpus.test, n_samples, g)
-    sample = policy.sample(n_samples, corpus.max_len, temperature, context=context, generator=g)
+    task = task or Unconditional()
+    context = task.sample_contexts(corpus.test, n_samples, g)
+    sample = task.generate(policy, n_samples, corpus.max_len, context, temperature, g)
     vocab = corpus.vocab
     return reverse_perplexity(Split(sample.tokens, sample.lengths), corpus.test, len(vocab),
                               corpus.start_id, corpus.eos_id,

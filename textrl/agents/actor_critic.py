@@ -10,7 +10,8 @@ import torch
 from torch import nn
 
 from textrl import distributed
-from textrl.agents.base import Agent, Rollout
+from textrl.agents.base import Agent, Rollout, policy_outputs
+from textrl.agents.kl import ReferenceKL
 from textrl.models.base import Policy
 from textrl.models.modes import backward_in_eval_mode
 
@@ -66,7 +67,7 @@ class ActorCritic(Agent):
                  gamma: float = 1.0, gae_lambda: float = 0.95, value_coef: float = 0.5,
                  entropy_coef: float = 0.0, critic: Critic | None = None,
                  advantage_clip: float | None = None, policy_loss: str = "mean",
-                 critic_lr: float | None = None):
+                 critic_lr: float | None = None, kl: ReferenceKL | None = None):
         if policy_loss not in ("mean", "sum"):
             raise ValueError(f"policy_loss must be 'mean' or 'sum', got {policy_loss!r}")
         self.advantage_clip, self.policy_loss = advantage_clip, policy_loss
@@ -84,27 +85,20 @@ class ActorCritic(Agent):
             lr=lr)
         self.grad_clip, self.gamma, self.gae_lambda = grad_clip, gamma, gae_lambda
         self.value_coef, self.entropy_coef = value_coef, entropy_coef
+        self.kl = kl
 
     def evaluate(self, rollout: Rollout) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(log_prob, entropy, value)``, each ``[B, T]``, 0 on padding. Dropout is off: the
         tokens were sampled without it, so the gradient (and PPO's ratio) must be of that
         same policy."""
-        tokens, lengths, context = rollout.tokens, rollout.lengths, rollout.context
-        valid = rollout.valid()
         self.policy.eval()
         with backward_in_eval_mode(self.policy):  # a critic may share the policy's encoder
-            logits, features = self.policy.teacher_forced(tokens, context)
+            chosen, entropy, features = policy_outputs(self.policy, rollout)
             if self.critic is not None:
-                values = self.critic(tokens, lengths, context)
+                values = self.critic(rollout.tokens, rollout.lengths, rollout.context)
             else:
                 values = self.value_head(features).squeeze(2)
-        log_probs = torch.log_softmax(logits, dim=-1)
-        chosen = log_probs.gather(2, tokens[..., None]).squeeze(2)
-        # 0 log 0 = 0 for tokens a policy rules out (log-probability -inf: an in-filler's
-        # given positions); finite log-probabilities pass the clamp unchanged.
-        finite = log_probs.clamp(min=torch.finfo(log_probs.dtype).min)
-        entropy = -(log_probs.exp() * finite).sum(-1)
-        return chosen * valid, entropy * valid, values * valid
+        return chosen, entropy, values * rollout.valid()
 
     def advantages(self, rollout: Rollout, values: torch.Tensor
                    ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -139,18 +133,22 @@ class ActorCritic(Agent):
         """One gradient step on the whole rollout."""
         acted = rollout.acted()
         log_probs, entropy, values = self.evaluate(rollout)
+        rollout, ref, kl_stats = self.kl_start(rollout, log_probs.detach())
         advantages, returns = self.advantages(rollout, values.detach())
-        stats = self._optimize(log_probs * advantages, values, returns, entropy, acted)
-        return stats | {"mean_return": (returns.sum() / acted.sum()).item()}
+        objective = log_probs * advantages - self.kl_loss(log_probs, ref, acted)
+        stats = self._optimize(objective, values, returns, entropy, acted)
+        return stats | kl_stats | {"mean_return": (returns.sum() / acted.sum()).item()}
 
     def state_dict(self) -> dict:
         critic = self.critic if self.critic is not None else self.value_head
-        return {"optimizer": self.optimizer.state_dict(), "critic": critic.state_dict()}
+        return {"optimizer": self.optimizer.state_dict(), "critic": critic.state_dict(),
+                **self.kl_state()}
 
     def load_state_dict(self, state: dict) -> None:
         critic = self.critic if self.critic is not None else self.value_head
         critic.load_state_dict(state["critic"])
         self.optimizer.load_state_dict(state["optimizer"])
+        self.load_kl_state(state)
 
 
 class PPO(ActorCritic):
@@ -175,11 +173,12 @@ class PPO(ActorCritic):
                  entropy_coef: float = 0.0, critic: Critic | None = None, clip: float = 0.2,
                  epochs: int = 4, minibatch: int = 16, normalize_advantages: bool = True,
                  generator: torch.Generator | None = None, advantage_clip: float | None = None,
-                 policy_loss: str = "mean", critic_lr: float | None = None):
+                 policy_loss: str = "mean", critic_lr: float | None = None,
+                 kl: ReferenceKL | None = None):
         super().__init__(policy, lr=lr, grad_clip=grad_clip, gamma=gamma, gae_lambda=gae_lambda,
                          value_coef=value_coef, entropy_coef=entropy_coef, critic=critic,
                          advantage_clip=advantage_clip, policy_loss=policy_loss,
-                         critic_lr=critic_lr)
+                         critic_lr=critic_lr, kl=kl)
         self.clip, self.epochs, self.minibatch = clip, epochs, minibatch
         self.normalize_advantages, self.generator = normalize_advantages, generator
 
@@ -187,6 +186,7 @@ class PPO(ActorCritic):
         acted = rollout.acted()
         with torch.no_grad():
             old_log_probs, _, old_values = self.evaluate(rollout)
+        rollout, ref, kl_stats = self.kl_start(rollout, old_log_probs)
         advantages, returns = self.advantages(rollout, old_values)
         if self.normalize_advantages:
             chosen = advantages[acted]
@@ -205,6 +205,7 @@ class PPO(ActorCritic):
                 ratio = log_ratio.exp()
                 adv = advantages[idx]
                 surrogate = torch.min(ratio * adv, ratio.clamp(1 - self.clip, 1 + self.clip) * adv)
+                surrogate = surrogate - self.kl_loss(log_probs, None if ref is None else ref[idx], m)
                 stats = self._optimize(surrogate, values, returns[idx], entropy, m) | {
                     "clip_fraction": (((ratio - 1).abs() > self.clip) & m).sum().item() / n_tokens,
                     "approx_kl": (((ratio - 1) - log_ratio) * m).sum().item() / n_tokens}
@@ -212,7 +213,7 @@ class PPO(ActorCritic):
                     totals[key] = totals.get(key, 0.0) + value
                 updates += 1
         out = {key: value / updates for key, value in totals.items()}
-        return out | {"mean_return": (returns.sum() / acted.sum()).item()}
+        return out | kl_stats | {"mean_return": (returns.sum() / acted.sum()).item()}
 
 
 @torch.no_grad()

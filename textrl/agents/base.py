@@ -14,6 +14,8 @@ from typing import Any, ClassVar, NamedTuple
 
 import torch
 
+from textrl import distributed
+from textrl.agents.kl import ReferenceKL
 from textrl.data.corpus import length_mask
 from textrl.device import device_of
 from textrl.envs.text_env import TextVecEnv
@@ -23,6 +25,8 @@ from textrl.models.generation import continue_sequences, rows_of
 from textrl.models.modes import eval_mode
 from textrl.optimization import optimizer_step
 from textrl.rewards.base import Reward, pay
+from textrl.tasks.base import Task
+from textrl.tasks.unconditional import Unconditional
 
 
 class Rollout(NamedTuple):
@@ -36,7 +40,9 @@ class Rollout(NamedTuple):
     - ``context``: what generation was conditioned on (``None`` for a language model);
     - ``action_mask [B, T]``: the positions the agent chose; the others were given (in-filling)
       and carry no reward, advantage or gradient. ``None``: every real position;
-    - ``values [B, T]``: a critic's estimates, when the collector had one.
+    - ``values [B, T]``: a critic's estimates, when the collector had one;
+    - ``group [B]``: rows written from the same prompt (group baselines); ``None``: the whole
+      batch is one group.
     """
 
     tokens: torch.Tensor
@@ -46,6 +52,7 @@ class Rollout(NamedTuple):
     context: Any = None
     action_mask: torch.Tensor | None = None
     values: torch.Tensor | None = None
+    group: torch.Tensor | None = None
 
     def valid(self) -> torch.Tensor:
         """``BoolTensor[B, T]``: the real positions."""
@@ -64,19 +71,23 @@ class Rollout(NamedTuple):
 @torch.no_grad()
 def sample_rollout(policy: Policy, reward: Reward, n: int, max_len: int,
                    temperature: float = 1.0, generator: torch.Generator | None = None,
-                   context: Any = None, action_mask: torch.Tensor | None = None) -> Rollout:
+                   context: Any = None, action_mask: torch.Tensor | None = None,
+                   task: Task | None = None) -> Rollout:
     """Write ``n`` sentences with ``policy`` (dropout off) and score them with ``reward``:
     the rollout of an adversarial g-step. A sequence-level reward is paid at the last token;
     a token-level one (Monte-Carlo Q values, a per-word discriminator) as it comes. With a
-    ``context`` (an in-filler's templates) the policy writes under it, the reward scores with
-    it, and ``action_mask`` marks the positions the policy chose."""
+    ``context`` (an in-filler's templates, a prompted task's prompts) the policy writes under
+    it as ``task`` says, the reward scores with it, and ``action_mask`` marks the positions
+    the policy chose; the rollout keeps what the policy read and ``task``'s groups."""
+    task = task or Unconditional()
     with eval_mode(policy):
-        sample = policy.sample(n, max_len, temperature, context=context, generator=generator)
+        sample = task.generate(policy, n, max_len, context, temperature, generator)
     scored_with = context if context is not None else reward.draw_context()
     acted = None if action_mask is None else action_mask.bool() & length_mask(sample.lengths,
                                                                               max_len)
     rewards = pay(reward, sample.tokens, sample.lengths, scored_with, acted)
-    return Rollout(sample.tokens, sample.lengths, sample.log_probs, rewards, context, action_mask)
+    return Rollout(sample.tokens, sample.lengths, sample.log_probs, rewards,
+                   task.policy_context(context), action_mask, group=task.groups(context))
 
 
 @torch.no_grad()
@@ -112,6 +123,22 @@ def collect_episodes(env: TextVecEnv, policy: Policy,
     return Rollout(tokens, lengths, log_probs, rewards.to(device))
 
 
+def policy_outputs(policy: Policy, rollout: Rollout) -> tuple[torch.Tensor, torch.Tensor,
+                                                              torch.Tensor]:
+    """``(log_probs [B, T], entropy [B, T], features [B, T, F])`` of the rollout's tokens under
+    ``policy``, teacher-forced, with gradients; log-probabilities and entropies are 0 on
+    padding. Call it with dropout off (the tokens were sampled without it)."""
+    logits, features = policy.teacher_forced(rollout.tokens, rollout.context)
+    valid = rollout.valid()
+    log_probs = torch.log_softmax(logits, dim=-1)
+    chosen = log_probs.gather(2, rollout.tokens[..., None]).squeeze(2)
+    # 0 log 0 = 0 for tokens a policy rules out (log-probability -inf: an in-filler's given
+    # positions); finite log-probabilities pass the clamp unchanged.
+    finite = log_probs.clamp(min=torch.finfo(log_probs.dtype).min)
+    entropy = -(log_probs.exp() * finite).sum(-1)
+    return chosen * valid, entropy * valid, features
+
+
 class Agent:
     """The API every RL agent offers: ``update(rollout) -> metrics``, ``learn(env, ...)``,
     ``save(path)``/``load(path)``. Subclasses set ``self.policy``, ``self.optimizer`` and
@@ -127,6 +154,37 @@ class Agent:
     optimizer: torch.optim.Optimizer
     grad_clip: float
     distributable: ClassVar[bool] = True
+    kl: ReferenceKL | None = None
+    """the KL to a frozen copy of the start (logged; paid in the reward or the loss)"""
+
+    def kl_start(self, rollout: Rollout, log_probs: torch.Tensor
+                 ) -> tuple[Rollout, torch.Tensor | None, dict[str, float]]:
+        """Before an update, from the policy's detached ``log_probs [B, T]`` of the rollout:
+        the rollout with ``coef * k1`` taken from each chosen token's reward (when the KL is
+        paid there), the reference's log-probabilities (for :meth:`kl_loss`), and the
+        logged ``kl`` (per sequence) and ``kl_coef``. Without a reference: unchanged."""
+        if self.kl is None:
+            return rollout, None, {}
+        acted = rollout.acted()
+        ref = self.kl.reference_log_probs(rollout.tokens, rollout.lengths, rollout.context)
+        rewards = rollout.rewards - self.kl.penalty(log_probs, ref, acted)
+        stats = {"kl": self.kl.measure(log_probs, ref, acted), "kl_coef": self.kl.coef}
+        self.kl.observe(stats["kl"], distributed.world() * len(rollout.tokens))
+        return rollout._replace(rewards=rewards), ref, stats
+
+    def kl_loss(self, log_probs: torch.Tensor, ref_log_probs: torch.Tensor | None,
+                acted: torch.Tensor) -> torch.Tensor:
+        """``[B, T]``: each chosen token's ``coef * k3`` when the KL sits in the loss, else 0."""
+        if self.kl is None or ref_log_probs is None:
+            return torch.zeros_like(log_probs)
+        return self.kl.loss_term(log_probs, ref_log_probs, acted)
+
+    def kl_state(self) -> dict:
+        return {} if self.kl is None else {"kl": self.kl.state_dict()}
+
+    def load_kl_state(self, state: dict) -> None:
+        if self.kl is not None and "kl" in state:  # a checkpoint from before KL: its start
+            self.kl.load_state_dict(state["kl"])
 
     def update(self, rollout: Rollout) -> dict[str, float]:
         raise NotImplementedError

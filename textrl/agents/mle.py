@@ -107,8 +107,9 @@ class BehaviourCloning:
         for tokens, lengths in data.batches(self.batch_size, generator, distributed.share):
             context = chosen = None
             if task is not None:
-                context = task.condition(tokens, lengths, sampler)
-                chosen = task.chosen(tokens, lengths, context)
+                condition = task.condition(tokens, lengths, sampler)
+                chosen = task.chosen(tokens, lengths, condition)
+                context = task.policy_context(condition)
             stats = self.update(tokens, lengths, teacher_forcing, sampler, context, chosen)
             for key in totals:
                 totals[key] += stats[key]

@@ -6,6 +6,7 @@ import torch
 
 from textrl import distributed
 from textrl.agents.base import Agent, Rollout
+from textrl.agents.kl import ReferenceKL
 from textrl.models.base import Policy
 from textrl.models.modes import backward_in_eval_mode
 
@@ -42,7 +43,8 @@ class PolicyGradient(Agent):
     """
 
     def __init__(self, policy: Policy, lr: float = 0.01, grad_clip: float = 5.0,
-                 gamma: float = 1.0, baseline: str = "none", baseline_decay: float = 0.9):
+                 gamma: float = 1.0, baseline: str = "none", baseline_decay: float = 0.9,
+                 kl: ReferenceKL | None = None):
         if baseline not in BASELINES:
             raise ValueError(f"baseline must be one of {BASELINES}, got {baseline!r}")
         self.policy = policy
@@ -50,24 +52,28 @@ class PolicyGradient(Agent):
         self.grad_clip, self.gamma = grad_clip, gamma
         self.baseline, self.baseline_decay = baseline, baseline_decay
         self.baseline_value = 0.0
+        self.kl = kl
 
-    def loss(self, rollout: Rollout) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(loss, returns [B, T])``: returns run over every real position, from the rewards
-        of the positions the agent chose; the loss counts those positions only."""
+    def loss(self, rollout: Rollout) -> tuple[torch.Tensor, torch.Tensor, dict[str, float]]:
+        """``(loss, returns [B, T], KL stats)``: returns run over every real position, from
+        the rewards of the positions the agent chose (less the KL when it is paid there);
+        the loss counts those positions only."""
         acted = rollout.acted()
         self.policy.eval()  # dropout off: the gradient is of the policy that sampled the tokens
-        returns = returns_to_go(rollout.rewards.float() * acted, rollout.valid(), self.gamma) * acted
-        advantages = (returns - self.baseline_value) * acted
         with backward_in_eval_mode(self.policy):
             log_probs = self.policy.log_prob(rollout.tokens, rollout.lengths, rollout.context)
+        rollout, ref, kl_stats = self.kl_start(rollout, log_probs.detach())
+        returns = returns_to_go(rollout.rewards.float() * acted, rollout.valid(), self.gamma) * acted
+        advantages = (returns - self.baseline_value) * acted
+        per_token = log_probs * advantages - self.kl_loss(log_probs, ref, acted)
         # A sum over the batch: each process's share counts as much as in one process, and
         # the gradient average over the processes (optimizer_step) divides by them.
-        return -(log_probs * advantages).sum() * distributed.world(), returns
+        return -per_token.sum() * distributed.world(), returns, kl_stats
 
     def update(self, rollout: Rollout) -> dict[str, float]:
         """One gradient step; returns the loss, the mean return and the baseline used."""
         baseline_used = self.baseline_value
-        loss, returns = self.loss(rollout)
+        loss, returns, kl_stats = self.loss(rollout)
         grad_norm = self.optimize(loss, "policy-gradient update")
         mean_return = (distributed.global_sum(returns.sum())
                        / distributed.global_sum(rollout.acted().sum())).item()
@@ -75,11 +81,13 @@ class PolicyGradient(Agent):
             d = self.baseline_decay
             self.baseline_value = d * self.baseline_value + (1 - d) * mean_return
         return {"loss": loss.item(), "grad_norm": grad_norm, "mean_return": mean_return,
-                "baseline": baseline_used}
+                "baseline": baseline_used} | kl_stats
 
     def state_dict(self) -> dict:
-        return {"optimizer": self.optimizer.state_dict(), "baseline_value": self.baseline_value}
+        return {"optimizer": self.optimizer.state_dict(), "baseline_value": self.baseline_value,
+                **self.kl_state()}
 
     def load_state_dict(self, state: dict) -> None:
         self.optimizer.load_state_dict(state["optimizer"])
         self.baseline_value = float(state["baseline_value"])
+        self.load_kl_state(state)

@@ -83,12 +83,14 @@ def policy_kwargs(vocab_size: int = 5000, emb_dim: int = 32, hidden_dim: int = 3
     """``policy_kwargs`` for SB3's ``"MlpPolicy"`` (PPO, A2C) on a text env of
     ``vocab_size`` actions; ``last_token=True`` for ``RecurrentPPO``'s ``"MlpLstmPolicy"``;
     ``policy``: read the prefix with this textrl policy instead (any family, e.g. a
-    ``TransformerLM``; its weights are trained with SB3's)."""
+    ``TransformerLM``; its weights are trained with SB3's, and SB3's orthogonal
+    re-initialisation is off so that a pretrained policy keeps its weights)."""
     extractor = (PolicyEncoder, {"policy": policy}) if policy is not None else (
         PrefixEncoder, {"vocab_size": vocab_size, "emb_dim": emb_dim, "hidden_dim": hidden_dim,
                         "last_token": last_token})
-    return {"features_extractor_class": extractor[0], "features_extractor_kwargs": extractor[1],
-            "net_arch": net_arch if net_arch is not None else {"pi": [], "vf": [64]}}
+    kwargs = {"features_extractor_class": extractor[0], "features_extractor_kwargs": extractor[1],
+              "net_arch": net_arch if net_arch is not None else {"pi": [], "vf": [64]}}
+    return kwargs | ({"ortho_init": False} if policy is not None else {})
 
 
 class FastCategoricalDistribution(CategoricalDistribution):

@@ -56,7 +56,9 @@ class Sentences:
         return torch.cat([self.tokens, self.lengths[:, None]], dim=1)
 
 
-def _spaces(vocab_size: int, max_len: int) -> tuple[spaces.Box, spaces.Discrete]:
+def prefix_spaces(vocab_size: int, max_len: int) -> tuple[spaces.Box, spaces.Discrete]:
+    """The observation (a padded prefix of ids and its position, ``[max_len + 1]``) and action
+    (a token id) spaces of a text env; the prompted env shares them."""
     high = max(vocab_size - 1, max_len)
     return (spaces.Box(0, high, shape=(max_len + 1,), dtype=np.int64),
             spaces.Discrete(vocab_size))
@@ -95,7 +97,7 @@ class TextGenerationEnv(gym.Env):
                  max_len: int | None = None, eos_id: int | None = None, pad_id: int = 0,
                  vocab: Vocab | None = None, render_mode: str | None = None):
         self.reward, vocab_size, max_len = _default_task(reward, vocab_size, max_len)
-        self.observation_space, self.action_space = _spaces(vocab_size, max_len)
+        self.observation_space, self.action_space = prefix_spaces(vocab_size, max_len)
         self.vocab, self.render_mode = vocab, render_mode
         self._sentences = Sentences(1, max_len, eos_id, pad_id)
 
@@ -129,7 +131,7 @@ class TextVecEnv(TensorVecEnv):
                  vocab_size: int | None = None, max_len: int | None = None,
                  eos_id: int | None = None, pad_id: int = 0):
         self.reward, vocab_size, max_len = _default_task(reward, vocab_size, max_len)
-        super().__init__(num_envs, *_spaces(vocab_size, max_len))
+        super().__init__(num_envs, *prefix_spaces(vocab_size, max_len))
         self.sentences = Sentences(num_envs, max_len, eos_id, pad_id)
 
     def _advance(self, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -118,14 +118,18 @@ def generate(policy: Policy, n: int, max_len: int, temperature: float = 1.0, con
 
 
 def rows_of(value: Any, index: torch.Tensor | slice) -> Any:
-    """Rows ``index`` of a tensor, or of every tensor of a (named) tuple such as a context;
-    ``None`` passes."""
-    if value is None:
-        return None
+    """Rows ``index`` of a tensor or a list (one entry a row), or of every field of a (named)
+    tuple such as a context; anything else (``None``, what every row shares) passes."""
     if isinstance(value, tuple):  # a NamedTuple keeps its type
         parts = [rows_of(v, index) for v in value]
         return type(value)(*parts) if hasattr(value, "_fields") else tuple(parts)
-    return value[index]
+    if isinstance(value, list):
+        if isinstance(index, slice):
+            picked = range(len(value))[index]
+        else:
+            picked = (index.nonzero().flatten() if index.dtype == torch.bool else index).tolist()
+        return [value[i] for i in picked]
+    return value[index] if isinstance(value, torch.Tensor) else value
 
 
 @torch.no_grad()

@@ -23,7 +23,8 @@ from textrl import distributed
 from textrl.device import resolve_device
 from textrl.errors import UserError
 from textrl.models import POLICIES
-from textrl.recipes.components import AGENTS, REWARDS, reward_component
+from textrl.recipes.agents import AGENTS
+from textrl.recipes.components import REWARDS, reward_component
 from textrl.recipes.config import RunConfig, build_parts, check_types, flag
 from textrl.recipes.parts import DEFAULT_REWARD, RewardChoice, check_unique, chosen
 from textrl.tasks import TASKS, Task
@@ -100,7 +101,8 @@ def choices_of(recipe: Recipe, settings: dict[str, Any]) -> Choices:
     policy = chosen(settings, "policy", default_policy(task)) if recipe.policy else None
     if policy is not None and policy not in POLICIES:
         raise UserError(f"--policy {policy!r}: use one of {', '.join(POLICIES)}")
-    reward = recipe.reward or chosen(settings, "reward", DEFAULT_REWARD)
+    reward = recipe.reward or chosen(settings, "reward",
+                                     TASKS[task].cls.default_reward or DEFAULT_REWARD)
     return Choices(policy, task, reward)
 
 
@@ -218,14 +220,15 @@ def check_processes(recipe: Recipe, config: RunConfig) -> None:
         raise UserError(f"{' and '.join(refused)} run in one process only; run without torchrun")
 
 
-def task_of(config: dict, vocab_size: int) -> Task:
-    """The task a saved run's ``config`` (its config.yaml) was trained on."""
+def task_of(config: dict, corpus: Any, data: Any) -> Task:
+    """The task a saved run's ``config`` (its config.yaml) was trained on, over its
+    ``corpus`` and ``data`` settings."""
     recipe = RECIPES.get(config.get("recipe", "mle"))
     name = config.get("task") or (recipe.tasks[0] if recipe is not None else "unconditional")
     component = TASKS[name]
     settings = {f.name: config[f.name] for f in fields(component.config) if f.name in config}
-    return component.build(component.config(**settings), vocab_size=vocab_size,
-                           seed=config.get("seed", 0))
+    return component.build(component.config(**settings), vocab_size=len(corpus.vocab),
+                           seed=config.get("seed", 0), corpus=corpus, data=data)
 
 
 RECIPES: dict[str, Recipe] = _recipes()

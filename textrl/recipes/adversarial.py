@@ -19,7 +19,8 @@ from textrl.errors import UserError
 from textrl.models import family_of, require
 from textrl.oracle import OracleLSTM
 from textrl.recipes import Choices, Recipe, Start
-from textrl.recipes.components import AGENTS, REWARDS, reward_component
+from textrl.recipes.agents import AGENTS, KLConfig
+from textrl.recipes.components import REWARDS, reward_component
 from textrl.recipes.config import RunConfig
 from textrl.recipes.parts import (
     InitConfig,
@@ -52,10 +53,20 @@ def adversarial_components(recipe: Recipe, choices: Choices) -> dict[str, type]:
     if recipe.reward is None:
         parts["reward_choice"] = RewardChoice
     parts |= {"schedule": AdversarialConfig, "rollout": RolloutConfig, "reward": reward.config,
-              "agent": AGENTS[recipe.agent].config}
+              "agent": AGENTS[recipe.agent].config, "kl": KLConfig}
     if is_learned(reward.cls):
         parts["d_steps"] = DStepConfig
     return parts
+
+
+def group_components(recipe: Recipe, choices: Choices) -> dict[str, type]:
+    """A group algorithm's parts: the adversarial ones without Monte-Carlo rollouts (its
+    advantage is a whole completion's)."""
+    return {role: cls for role, cls in adversarial_components(recipe, choices).items()
+            if role != "rollout"}
+
+
+NO_ROLLOUTS = RolloutConfig(n_rollouts=0)
 
 
 def check_adversarial(config: RunConfig) -> None:
@@ -66,10 +77,11 @@ def check_adversarial(config: RunConfig) -> None:
     check_reward_task(choices.reward, reward_cls, choices.task)
     if choices.reward not in REWARDS and is_learned(reward_cls):
         load_reward(choices.reward)  # a user's learned reward: its optimiser checked now
-    if config.n_rollouts and not TASKS[choices.task].cls.monte_carlo:
+    n_rollouts = config.parts.get("rollout", NO_ROLLOUTS).n_rollouts
+    if n_rollouts and not TASKS[choices.task].cls.monte_carlo:
         raise UserError(f"the {choices.task} task pays every action its own reward: use "
                         "--n-rollouts 0")
-    if config.n_rollouts and reward_cls.token_level:
+    if n_rollouts and reward_cls.token_level:
         raise UserError(f"--reward {choices.reward} is already paid per token; Monte-Carlo "
                         "rollouts turn a per-sentence reward into per-token values: use "
                         "--n-rollouts 0")
@@ -146,40 +158,44 @@ def build_adversarial(config: RunConfig, start: Start) -> AdversarialTrainer:
     from textrl.recipes import get_recipe
 
     choices, device = config.choices, start.device
-    needs = set(TASKS[choices.task].cls.needs) | ({"prefix_states"} if config.n_rollouts else set())
+    rollout = config.parts.get("rollout", NO_ROLLOUTS)
+    needs = set(TASKS[choices.task].cls.needs) | ({"prefix_states"} if rollout.n_rollouts else set())
     _, loaded = start_policy(config, start, needs)
     corpus, oracle = loaded.corpus, loaded.oracle
     task = TASKS[choices.task].build(config.parts["task"], vocab_size=len(corpus.vocab),
-                                     seed=config.seed)
+                                     seed=config.seed, corpus=corpus, data=loaded.data)
     generator = seeded_generator(distributed.stream_seed(config.seed), device)
     torch.manual_seed(config.seed)
     d_steps = config.parts.get("d_steps")
     real = RealSentences.of(corpus, oracle, d_steps.real_data if d_steps else "train", generator)
     parts: dict[str, Any] = {"vocab_size": len(corpus.vocab), "corpus": corpus, "oracle": oracle,
                              "real": real, "batch_size": config.batch_size, "seed": config.seed,
-                             "generator": generator, "policy": loaded.model}
+                             "generator": generator, "policy": loaded.model,
+                             "kl_settings": config.parts["kl"]}
     reward = reward_component(choices.reward).build(config.parts["reward"], **parts)
     if isinstance(reward, LearnedReward):
         check_learned(reward, choices.reward)
     if isinstance(reward, torch.nn.Module):
         reward.to(device)  # in place: its optimiser keeps the same parameters
     # Monte-Carlo rewards are paid as r_t = Q_t, whose undiscounted return is Q_t with gamma 0.
-    gamma = 0.0 if config.n_rollouts else config.gamma
+    gamma = 0.0 if rollout.n_rollouts else getattr(config.parts["agent"], "gamma", 1.0)
     agent = AGENTS[get_recipe(config.recipe).agent].build(
         config.parts["agent"], gamma=gamma, critic=reward.value_critic(), **parts)
     return AdversarialTrainer(loaded.model, reward, agent, corpus, oracle, loaded.data,
-                              config.parts["schedule"], config.parts["rollout"], d_steps, real,
+                              config.parts["schedule"], rollout, d_steps, real,
                               generator, task)
 
 
 def _recipe(name: str, help: str, agent: str, reward: str | None = None,
-            presets: str = "seqgan", tasks: tuple[str, ...] = ("unconditional",)) -> Recipe:
-    return Recipe(name=name, help=help, components=adversarial_components,
+            presets: str | None = "seqgan", tasks: tuple[str, ...] = ("unconditional",),
+            components: Any = adversarial_components) -> Recipe:
+    return Recipe(name=name, help=help, components=components,
                   build=build_adversarial, check=check_adversarial, distributable=True,
                   tasks=tasks, reward=reward, agent=agent, presets=presets)
 
 
-ANY_TASK = ("unconditional", "infill")
+ANY_TASK = ("unconditional", "infill", "prompted", "arithmetic")
+PROMPTED = ("prompted", "arithmetic", "unconditional")
 RECIPES = [
     _recipe("seqgan", "SeqGAN: policy gradient against a CNN discriminator, Monte-Carlo "
             "rollouts", "pg", "discriminator"),
@@ -191,6 +207,13 @@ RECIPES = [
     _recipe("pg", "REINFORCE against --reward", "pg", tasks=ANY_TASK),
     _recipe("a2c", "advantage actor-critic (GAE) against --reward", "a2c", tasks=ANY_TASK),
     _recipe("ppo", "PPO-clip against --reward", "ppo", tasks=ANY_TASK),
+    _recipe("grpo", "GRPO: group-normalised rewards under a clipped ratio, against --reward",
+            "grpo", tasks=PROMPTED, presets=None, components=group_components),
+    _recipe("rloo", "RLOO: REINFORCE with a leave-one-out group baseline, against --reward",
+            "rloo", tasks=PROMPTED, presets=None, components=group_components),
+    _recipe("reinforce-pp", "REINFORCE++ (--group-baseline: REINFORCE++-baseline): returns "
+            "whitened over the batch, against --reward", "reinforce_pp", tasks=PROMPTED,
+            presets=None, components=group_components),
     _recipe("maskgan", "MaskGAN: actor-critic in-filling against a per-word discriminator and "
             "its critic, from a maskmle run", "a2c", "token_discriminator", "maskgan",
             ("infill",)),

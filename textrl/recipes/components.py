@@ -1,8 +1,8 @@
-"""The components a recipe is made of: rewards and agents, each a small config dataclass
-(its field docstrings are the command-line help), a builder that takes it and the run's
-shared parts by keyword, and the class it builds. Adding a reward or an agent is one entry
-here (see ``tests/test_recipes.py`` for a reward added from outside textrl); a user's reward
-is ``--reward MODULE:ATTRIBUTE`` (:func:`reward_component`)."""
+"""The rewards a recipe is made of, each a small config dataclass (its field docstrings are
+the command-line help), a builder that takes it and the run's shared parts by keyword, and
+the class it builds. Adding a reward is one entry here (see ``tests/test_recipes.py`` for a
+reward added from outside textrl); a user's reward is ``--reward MODULE:ATTRIBUTE``
+(:func:`reward_component`). The agents are in :mod:`textrl.recipes.agents`."""
 
 from __future__ import annotations
 
@@ -12,17 +12,18 @@ from typing import Any
 
 import torch
 
-from textrl.agents import PPO, ActorCritic, PolicyGradient
 from textrl.components import Component
 from textrl.errors import UserError
 from textrl.metrics.bleu import SMOOTHING
 from textrl.rewards import (
     REWARD_FORMS,
+    AnswerReward,
     BLEUReward,
     CNNDiscriminator,
     ConstantReward,
     OracleReward,
     Ranker,
+    ReferenceBLEU,
     TokenDiscriminator,
 )
 from textrl.rewards.discriminator import SEQGAN_FILTER_SIZES, SEQGAN_NUM_FILTERS
@@ -196,6 +197,36 @@ def build_token_discriminator(config: TokenDiscriminatorConfig, *, vocab_size: i
                               config.reward_form, config.critic, policy.start_id, policy.pad_id)
 
 
+@dataclass
+class AnswerConfig:
+    """1 for a completion equal to its prompt's 'answer' column (prompted tasks)."""
+
+    partial_credit: bool = False
+    """also pay the share of characters right in place (0.5 for 41 against 42)"""
+
+
+def build_answer(config: AnswerConfig, **_: Any) -> AnswerReward:
+    return AnswerReward(config.partial_credit)
+
+
+@dataclass
+class ReferenceBLEUConfig:
+    """BLEU of each completion against its prompt's 'reference' column (prompted tasks)."""
+
+    bleu_n: int = 4
+    """max n-gram order"""
+    bleu_smoothing: str = "method1"
+    """method1 (Texygen) or nltk3.2"""
+
+    def __post_init__(self) -> None:
+        check_choices(self, {"bleu_smoothing": SMOOTHING})
+        check_at_least(self, 1, ("bleu_n",))
+
+
+def build_reference_bleu(config: ReferenceBLEUConfig, **_: Any) -> ReferenceBLEU:
+    return ReferenceBLEU(config.bleu_n, config.bleu_smoothing)
+
+
 REWARDS: dict[str, Component] = {
     "discriminator": Component(DiscriminatorConfig, build_discriminator, CNNDiscriminator),
     "ranker": Component(RankerConfig, build_ranker, Ranker),
@@ -204,6 +235,8 @@ REWARDS: dict[str, Component] = {
     "oracle": Component(OracleRewardConfig, build_oracle_reward, OracleReward),
     "token_discriminator": Component(TokenDiscriminatorConfig, build_token_discriminator,
                                      TokenDiscriminator),
+    "answer": Component(AnswerConfig, build_answer, AnswerReward),
+    "reference_bleu": Component(ReferenceBLEUConfig, build_reference_bleu, ReferenceBLEU),
 }
 
 
@@ -222,101 +255,3 @@ def reward_component(name: str) -> Component:
     target = user_reward_target(name)
     return Component(UserRewardConfig, lambda _config, **_: load_reward(name),
                      reward_class(target))
-
-
-@dataclass
-class PGConfig:
-    """REINFORCE (SeqGAN's generator update)."""
-
-    lr: float = 0.01
-    """agent's Adam learning rate"""
-    grad_clip: float = 5.0
-    """gradient norm clip"""
-    gamma: float = 1.0
-    """discount without rollouts (with rollouts r_t = Q_t is paid undiscounted)"""
-    baseline: str = "none"
-    """none (SeqGAN) or moving_average of past mean returns"""
-
-    def __post_init__(self) -> None:
-        check_choices(self, {"baseline": ("none", "moving_average")})
-        if self.lr <= 0 or self.grad_clip <= 0:
-            raise UserError("--lr and --grad-clip must be > 0")
-
-
-def build_pg(config: PGConfig, *, policy: Any, gamma: float, **_: Any) -> PolicyGradient:
-    return PolicyGradient(policy, lr=config.lr, grad_clip=config.grad_clip, gamma=gamma,
-                          baseline=config.baseline)
-
-
-@dataclass
-class A2CConfig:
-    """Advantage actor-critic with GAE."""
-
-    lr: float = 0.01
-    """agent's Adam learning rate"""
-    grad_clip: float = 5.0
-    """gradient norm clip"""
-    gamma: float = 1.0
-    """discount without rollouts (with rollouts r_t = Q_t is paid undiscounted)"""
-    gae_lambda: float = 0.95
-    """GAE's lambda"""
-    value_coef: float = 0.5
-    """weight of the value loss"""
-    entropy_coef: float = 0.0
-    """weight of the entropy bonus"""
-    advantage_clip: float | None = None
-    """clip advantages to [-clip, clip] (MaskGAN: 5); unset: no clip"""
-    policy_loss: str = "mean"
-    """the policy term over the chosen tokens: mean, or sum (MaskGAN's authors)"""
-    critic_lr: float | None = None
-    """the critic's Adam learning rate (MaskGAN's authors: 5.1761e-7); unset: --lr"""
-
-    def __post_init__(self) -> None:
-        check_choices(self, {"policy_loss": ("mean", "sum")})
-        if self.lr <= 0 or self.grad_clip <= 0 or (self.critic_lr is not None
-                                                    and self.critic_lr <= 0):
-            raise UserError("--lr, --critic-lr and --grad-clip must be > 0")
-        if self.advantage_clip is not None and self.advantage_clip <= 0:
-            raise UserError(f"--advantage-clip must be > 0, got {self.advantage_clip}")
-
-
-def _actor_critic(config: A2CConfig) -> dict[str, Any]:
-    return {"lr": config.lr, "grad_clip": config.grad_clip, "gae_lambda": config.gae_lambda,
-            "value_coef": config.value_coef, "entropy_coef": config.entropy_coef,
-            "advantage_clip": config.advantage_clip, "policy_loss": config.policy_loss,
-            "critic_lr": config.critic_lr}
-
-
-def build_a2c(config: A2CConfig, *, policy: Any, gamma: float, critic: Any = None,
-              **_: Any) -> ActorCritic:
-    return ActorCritic(policy, gamma=gamma, critic=critic, **_actor_critic(config))
-
-
-@dataclass
-class PPOConfig(A2CConfig):
-    """PPO-clip on A2C's advantages."""
-
-    ppo_clip: float = 0.2
-    """probability ratio clip"""
-    ppo_epochs: int = 4
-    """passes over each rollout"""
-    ppo_minibatch: int = 16
-    """sentences per mini-batch"""
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_at_least(self, 1, ("ppo_epochs", "ppo_minibatch"))
-
-
-def build_ppo(config: PPOConfig, *, policy: Any, gamma: float, generator: torch.Generator,
-              critic: Any = None, **_: Any) -> PPO:
-    return PPO(policy, gamma=gamma, critic=critic, clip=config.ppo_clip,
-               epochs=config.ppo_epochs, minibatch=config.ppo_minibatch, generator=generator,
-               **_actor_critic(config))
-
-
-AGENTS: dict[str, Component] = {
-    "pg": Component(PGConfig, build_pg, PolicyGradient),
-    "a2c": Component(A2CConfig, build_a2c, ActorCritic),
-    "ppo": Component(PPOConfig, build_ppo, PPO),
-}

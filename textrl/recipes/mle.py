@@ -49,7 +49,7 @@ def build_mle(config: RunConfig, start: Start) -> MLETrainer:
                             "train the language model on the same data")
         policy.init_from_lm(lm.model)
     task = TASKS[config.choices.task].build(config.parts["task"], vocab_size=len(corpus.vocab),
-                                            seed=config.seed)
+                                            seed=config.seed, corpus=corpus, data=data)
     return MLETrainer(policy, corpus, oracle, data, config.parts["schedule"],
                       task, start.device, config.parts["lr_rule"])
 
@@ -57,7 +57,7 @@ def build_mle(config: RunConfig, start: Start) -> MLETrainer:
 RECIPES = [
     Recipe(name="mle", help="maximum likelihood (behaviour cloning)",
            components=mle_components, build=build_mle, check=check_mle, distributable=True,
-           tasks=("unconditional", "infill")),
+           tasks=("unconditional", "infill", "prompted", "arithmetic")),
     Recipe(name="maskmle", help="MaskMLE: in-filling by maximum likelihood on the blanked "
            "words (MaskGAN's pretraining)", components=maskmle_components, build=build_mle,
            check=check_mle, distributable=True, tasks=("infill",), presets="maskmle"),

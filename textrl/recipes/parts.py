@@ -37,8 +37,10 @@ class TaskChoice:
     """The task."""
 
     task: str | None = None
-    """what the policy is conditioned on: unconditional (a sentence from the start token) or
-    infill (a masked sentence whose blanks the policy writes) (default: unconditional)"""
+    """what the policy is conditioned on: unconditional (a sentence from the start token),
+    infill (a masked sentence whose blanks the policy writes), prompted (a prompt, then
+    completions) or arithmetic (prompts a+b=, the answer checked) (default: the recipe's
+    first)"""
 
     def __post_init__(self) -> None:
         if self.task is not None and self.task not in TASKS:
@@ -49,10 +51,12 @@ class TaskChoice:
 class RewardChoice:
     """The reward of a recipe that takes any."""
 
-    reward: str = DEFAULT_REWARD
-    """a built-in reward (discriminator, ranker, bleu, constant, oracle, token_discriminator)
-    or MODULE:ATTRIBUTE: a function (tokens, lengths, context) -> [B] or [B, T], or a reward
-    class (a textrl.rewards.LearnedReward is trained by d-steps)"""
+    reward: str | None = None
+    """a built-in reward (discriminator, ranker, bleu, constant, oracle, token_discriminator,
+    answer, reference_bleu) or MODULE:ATTRIBUTE: a function (tokens, lengths, context) ->
+    [B] or [B, T] (or TRL-style (completions, prompts, **columns) -> one float each on a
+    prompted task), or a reward class (a textrl.rewards.LearnedReward is trained by d-steps)
+    (default: the task's own, answer for arithmetic; else discriminator)"""
 
 
 @dataclass
@@ -133,7 +137,8 @@ def check_unique(recipe: str, classes: dict[str, type]) -> None:
 def check_reward_task(reward: str, reward_cls: type, task: str) -> None:
     """A reward that scores one task's contexts (a per-word discriminator reads in-filling
     templates) is refused on another, before anything is built."""
-    if reward_cls.task is not None and reward_cls.task != task:
+    if reward_cls.task is not None and not issubclass(TASKS[task].cls,
+                                                     TASKS[reward_cls.task].cls):
         raise UserError(f"--reward {reward} scores the {reward_cls.task} task, and this run's "
                         f"task is {task}: pass --task {reward_cls.task} (or, for MaskGAN, "
                         "`textrl train maskgan`)")

@@ -11,6 +11,14 @@ Example (``my_rewards.py``, in the folder ``textrl`` runs from, or on the Python
 
     # textrl train pg --reward my_rewards:short_and_varied --init runs/mle --out runs/pg
 
+On a prompted task a function may instead take text, as TRL's reward functions do: a
+function with a ``completions`` parameter is called with the completions, the ``prompts``
+and every other column of the prompts' rows as keyword arguments (lists, one entry a
+completion), and returns one number a completion::
+
+    def exact(completions, answer, **columns):
+        return [1.0 if c.strip() == a.strip() else 0.0 for c, a in zip(completions, answer)]
+
 A class is instantiated with no arguments. A subclass of :class:`~textrl.rewards.Reward`
 declares what it returns with its class attributes; a subclass of
 :class:`~textrl.rewards.LearnedReward` is trained by d-steps and checkpointed with the run.
@@ -58,6 +66,7 @@ class FunctionReward(Reward):
         self.function, self.token_level, self.causal = function, token_level, causal
         self.name = name or getattr(function, "__name__", repr(function))
         self.takes_context = _takes_context(function)
+        self.takes_text = _takes_text(function)
 
     @property
     def label(self) -> str:
@@ -70,9 +79,12 @@ class FunctionReward(Reward):
 
     def __call__(self, tokens: torch.Tensor, lengths: torch.Tensor,
                  context: Any = None) -> torch.Tensor:
-        args = (tokens, lengths, context) if self.takes_context else (tokens, lengths)
         try:
-            value = self.function(*args)
+            value = (self._call_on_text(tokens, lengths, context) if self.takes_text else
+                     self.function(*((tokens, lengths, context) if self.takes_context
+                                     else (tokens, lengths))))
+        except UserError:
+            raise
         except Exception as exc:  # the user's code: one line, then its own frames only
             frames = traceback.format_list(traceback.extract_tb(exc.__traceback__)[1:])
             raise UserError(f"reward {self.name} raised {type(exc).__name__}: {exc}\n"
@@ -81,6 +93,11 @@ class FunctionReward(Reward):
         value = torch.as_tensor(value).to(tokens.device)
         batch, length = tokens.shape
         expected = (batch, length) if self.token_level else (batch,)
+        groups = getattr(context, "group", None)
+        if (not self.token_level and value.dim() == 1 and groups is not None and batch
+                and len(value) == len(groups.unique()) < batch):
+            raise UserError(f"reward {self.name} returned {len(value)} values, one per prompt, "
+                            f"for {batch} completions; return one value per completion")
         if tuple(value.shape) != expected:
             kind = "[B, T] (one per token)" if self.token_level else "[B] (one per sentence)"
             raise UserError(f"reward {self.name} returned shape {tuple(value.shape)} for "
@@ -89,6 +106,26 @@ class FunctionReward(Reward):
         if not value.is_floating_point():
             value = value.float()
         return value
+
+
+    def _call_on_text(self, tokens: torch.Tensor, lengths: torch.Tensor, context: Any) -> Any:
+        """TRL's convention: completions, prompts and the rows' other columns by keyword."""
+        if not hasattr(context, "completions"):
+            raise UserError(f"reward {self.name} takes completions (text), which only a "
+                            "prompted task has: use --task prompted or --task arithmetic, or "
+                            "write it as (tokens, lengths, context)")
+        names = dict.fromkeys(key for row in context.rows for key in row if key != "prompt")
+        columns = {name: [row.get(name) for row in context.rows] for name in names}
+        return self.function(completions=context.completions(tokens, lengths),
+                             prompts=context.column("prompt"), **columns)
+
+
+def _takes_text(function: Callable[..., Any]) -> bool:
+    """Whether ``function`` reads text, TRL-style (a ``completions`` parameter)."""
+    try:
+        return "completions" in inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def _takes_context(function: Callable[..., Any]) -> bool:

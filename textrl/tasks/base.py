@@ -1,9 +1,9 @@
 """The task: what a policy is conditioned on and which positions it chooses.
 
 Trainers, agents and evaluation speak to a :class:`Task` and never branch on which one it
-is: unconditional generation (a sentence from the start token) and in-filling (a masked
-sentence, the policy writing the blanks) are two tasks; prompted generation (a prompt, then
-a completion) is a third of the same shape. A task declares the policy capabilities it
+is: unconditional generation (a sentence from the start token), in-filling (a masked sentence,
+the policy writing the blanks) and prompted generation (a prompt, then a completion) are
+three tasks of one shape. A task declares the policy capabilities it
 needs (:mod:`textrl.models.base`), and whether Monte-Carlo rollouts can pay its rewards.
 """
 
@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import torch
 
 from textrl.data.corpus import Split
-from textrl.models.base import Policy
+from textrl.models.base import Policy, Sample
 from textrl.oracle import OracleLSTM
 
 Batch = tuple[torch.Tensor, torch.Tensor]  # (tokens [N, T], lengths [N])
@@ -35,6 +35,9 @@ class Task:
     """the policy capabilities the task needs"""
     monte_carlo: ClassVar[bool] = True
     """whether Monte-Carlo rollouts (SeqGAN's Q) can pay a sequence-level reward here"""
+    default_reward: ClassVar[str | None] = None
+    """the reward a recipe that takes any uses here unless --reward says otherwise (None:
+    the recipes' default, the discriminator)"""
 
     def condition(self, tokens: torch.Tensor, lengths: torch.Tensor,
                   generator: torch.Generator | None) -> Any:
@@ -77,6 +80,23 @@ class Task:
         """The contexts of ``n`` samples drawn for evaluation (from ``split``'s sentences
         where the task conditions on data)."""
         raise NotImplementedError
+
+    def generate(self, policy: Policy, n: int, max_len: int, context: Any,
+                 temperature: float = 1.0, generator: torch.Generator | None = None) -> Sample:
+        """``n`` sequences ``policy`` writes under ``context`` (a prompted task writes each
+        row's prompt first and continues it)."""
+        return policy.sample(n, max_len, temperature, context=self.policy_context(context),
+                             generator=generator)
+
+    def policy_context(self, context: Any) -> Any:
+        """What the policy reads of ``context`` (the template of an in-filler; nothing when
+        the context lives in the sequence itself, as a prompt does)."""
+        return context
+
+    def groups(self, context: Any) -> torch.Tensor | None:
+        """``[B]``: which rows share what they were generated from (the completions of one
+        prompt), for group baselines; ``None``: the whole batch is one group."""
+        return None
 
     def metrics(self, policy: Policy, split: Split, seed: int) -> dict[str, float]:
         """The task's own evaluation metrics of ``policy`` on ``split`` (``{}``: none)."""

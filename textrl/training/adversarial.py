@@ -185,8 +185,8 @@ class AdversarialTrainer(Trainer):
 
     def _generate(self, n: int, context: Any = None) -> Batch:
         with eval_mode(self.policy):
-            sample = self.policy.sample(n, self.max_len, self.schedule.temperature,
-                                        context=context, generator=self.generator)
+            sample = self.task.generate(self.policy, n, self.max_len, context,
+                                        self.schedule.temperature, self.generator)
         return sample.tokens, sample.lengths
 
     def g_step(self) -> dict[str, float]:
@@ -195,7 +195,8 @@ class AdversarialTrainer(Trainer):
         n = distributed.share_count(self.schedule.batch_size)
         context, action_mask = self.task.contexts(n, self.real, self.generator)
         rollout = sample_rollout(self.policy, self.scored, n, self.max_len,
-                                 self.schedule.temperature, self.generator, context, action_mask)
+                                 self.schedule.temperature, self.generator, context, action_mask,
+                                 self.task)
         reward = self.task.reported_reward(rollout.rewards, rollout.lengths, rollout.acted())
         return {"reward": reward} | self.agent.update(rollout)
 
@@ -237,6 +238,9 @@ class AdversarialTrainer(Trainer):
     def train_step(self, step: int) -> dict:
         for _ in range(self.schedule.g_steps):
             record = self.g_step()
+        # the sequences sampled for updates so far: the x-axis that compares algorithms whose
+        # updates use different batches (`textrl compare --curves`)
+        record["completions"] = step * self.schedule.g_steps * self.schedule.batch_size
         if not self.live:
             self.rollout_policy.blend_from(self.policy, self.rollout.rollout_update_rate)
         if self.learned and self.d.d_steps and step % self.d.d_every == 0:

@@ -1,0 +1,316 @@
+"""Prompted generation: a prompt, then ``group_size`` completions of it, each scored by the
+reward with the prompt's row (its ``prompt`` and any other columns: an ``answer`` to check,
+a ``reference`` to compare with).
+
+Prompts come from a JSON-lines or CSV file (``--prompts FILE``, a ``prompt`` column and any
+others), or from the corpus: the first ``--prompt-words`` tokens of a sentence are its
+prompt and the rest its ``reference`` completion. A sequence is the prompt followed by the
+completion, in textrl's mask convention, so every left-to-right policy reads the prompt as
+its own prefix (no context reaches the policy) and only the completion's positions are
+actions: an MLE loss counts them, an agent acts on them, a reward pays them.
+
+>>> import torch
+>>> from textrl.data.tokenizers import get_tokenizer
+>>> from textrl.data.vocab import Vocab
+>>> vocab = Vocab.from_corpus([["the", "cat", "sat"]])
+>>> task = PromptedTask(PromptedConfig(prompt_words=1), TextCodec(vocab, get_tokenizer("word")))
+>>> tokens = torch.tensor([vocab.encode(["the", "cat", "sat"]) + [vocab.eos_id]])
+>>> context = task.condition(tokens, torch.tensor([4]), None)
+>>> context.rows[0]
+{'prompt': 'the', 'reference': 'cat sat'}
+>>> task.chosen(tokens, torch.tensor([4]), context).int().tolist()
+[[0, 1, 1, 1]]
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import torch
+
+from textrl.data.corpus import Split, length_mask
+from textrl.data.tokenizers import Tokenizer, get_tokenizer
+from textrl.data.vocab import Vocab
+from textrl.device import device_of, seeded_generator
+from textrl.errors import UserError
+from textrl.models.base import Policy, Sample
+from textrl.models.modes import eval_mode
+from textrl.oracle import OracleLSTM
+from textrl.settings import check_at_least
+from textrl.tasks.base import Batch, Generate, RealSampler, Task
+
+
+class TextCodec:
+    """A run's vocabulary and tokenizer: prompts in, completions out as text."""
+
+    def __init__(self, vocab: Vocab, tokenizer: Tokenizer):
+        self.vocab, self.tokenizer = vocab, tokenizer
+
+    def encode(self, text: str) -> list[int]:
+        return self.vocab.encode(self.tokenizer.tokenize(text))
+
+    def decode(self, ids: list[int]) -> str:
+        return self.tokenizer.detokenize(self.vocab.decode(ids))
+
+
+class PromptBatch(NamedTuple):
+    """The prompts of a batch, one row per sequence (rows of one group share a prompt).
+
+    - ``tokens [B, P]``: the prompts' ids, left-aligned, padded after ``lengths [B]``;
+    - ``group [B]``: which prompt draw the row belongs to (a group baseline's unit);
+    - ``rows``: each row's columns as text (``prompt`` and whatever else its source had);
+    - ``text``: the run's :class:`TextCodec` (shared by every row).
+    """
+
+    tokens: torch.Tensor
+    lengths: torch.Tensor
+    group: torch.Tensor
+    rows: list[dict[str, str]]
+    text: TextCodec
+
+    def completions(self, tokens: torch.Tensor, lengths: torch.Tensor) -> list[str]:
+        """The text each row of ``tokens [B, T]`` (``lengths [B]``) wrote after its prompt."""
+        return [self.text.decode(row[start:length]) for row, start, length in
+                zip(tokens.tolist(), self.lengths.tolist(), lengths.tolist(), strict=True)]
+
+    def column(self, name: str) -> list[str]:
+        """Every row's ``name`` column (a KeyError names the columns there are)."""
+        try:
+            return [row[name] for row in self.rows]
+        except KeyError:
+            raise UserError(f"the prompts have no {name!r} column (they have "
+                            f"{', '.join(sorted(self.rows[0]))})") from None
+
+    def repeat(self, k: int) -> PromptBatch:
+        """Each row ``k`` times in a row, each prompt its own group."""
+        index = torch.arange(len(self.lengths), device=self.lengths.device).repeat_interleave(k)
+        return PromptBatch(self.tokens[index], self.lengths[index], index,
+                           [self.rows[i] for i in index.tolist()], self.text)
+
+
+def read_prompts(path: str) -> list[dict[str, str]]:
+    """The rows of a JSON-lines (``.jsonl``/``.json``) or CSV file, each with a non-empty
+    ``prompt``; every other column is kept as text."""
+    file = Path(path)
+    if not file.is_file():
+        raise UserError(f"--prompts {path}: no such file")
+    text = file.read_text(encoding="utf-8")
+    if file.suffix in (".jsonl", ".json"):
+        rows = []
+        for number, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise UserError(f"{path}:{number}: not a JSON object ({exc.msg}); write one "
+                                'object a line, e.g. {"prompt": "2+2=", "answer": "4"}') from None
+            if not isinstance(row, dict):
+                raise UserError(f"{path}:{number}: a JSON object a line, got {type(row).__name__}")
+            rows.append((number, row))
+    elif file.suffix == ".csv":
+        rows = list(enumerate(csv.DictReader(text.splitlines()), 2))
+    else:
+        raise UserError(f"--prompts {path}: give a .jsonl or .csv file")
+    if not rows:
+        raise UserError(f"--prompts {path}: no prompts in the file")
+    out = []
+    for number, row in rows:
+        if "prompt" not in row:
+            raise UserError(f"{path}:{number}: no 'prompt' column (columns: "
+                            f"{', '.join(map(str, row)) or 'none'}); name the prompt's column "
+                            "'prompt'")
+        if not str(row["prompt"] or "").strip():
+            raise UserError(f"{path}:{number}: empty prompt; every row needs a prompt")
+        out.append({str(k): "" if v is None else str(v) for k, v in row.items()})
+    return out
+
+
+@dataclass
+class PromptedConfig:
+    """Prompted generation: a prompt, then --group-size completions, scored with the prompt's
+    columns."""
+
+    prompts: str | None = None
+    """JSON-lines or CSV file with a 'prompt' column (its other columns reach the reward);
+    unset: the first --prompt-words tokens of each training sentence, the rest its
+    'reference'"""
+    prompt_words: int = 3
+    """tokens of a corpus sentence that make its prompt (without --prompts, and for MLE)"""
+    group_size: int = 4
+    """completions per prompt (TRL's num_generations); a group-baseline agent needs >= 2"""
+
+    def __post_init__(self) -> None:
+        check_at_least(self, 1, ("prompt_words", "group_size"))
+        if self.prompts is not None:
+            self.prompts = str(Path(self.prompts).expanduser().resolve())
+            read_prompts(self.prompts)  # a bad file fails before anything is built
+
+
+class PromptedTask(Task):
+    """Prompts, ``group_size`` completions each; the completion's positions are the actions.
+
+    Rows of one prompt are adjacent and share a ``group`` id, so group baselines (GRPO,
+    RLOO) read them from the rollout; Monte-Carlo rollouts do not apply (a completion's
+    reward is paid at its last token).
+    """
+
+    name = "prompted"
+    needs = frozenset({"unconditional", "likelihood"})
+    monte_carlo = False
+
+    def __init__(self, config: PromptedConfig, text: TextCodec, max_len: int = 50):
+        self.config, self.text, self.group_size = config, text, config.group_size
+        self.max_len = max_len
+        self.table: PromptBatch | None = None
+        if config.prompts is not None:
+            self.table = self.encode(read_prompts(config.prompts), max_len, config.prompts)
+
+    def encode(self, rows: list[dict[str, str]], max_len: int, where: str) -> PromptBatch:
+        """Prompts as ids, each leaving room in ``max_len`` for a token and EOS."""
+        ids = [self.text.encode(row["prompt"]) for row in rows]
+        for number, prompt in enumerate(ids, 1):
+            if not prompt:
+                raise UserError(f"{where}: prompt {number} has no tokens after tokenising")
+            if len(prompt) > max_len - 2:
+                raise UserError(f"{where}: prompt {number} has {len(prompt)} tokens; this run "
+                                f"writes at most {max_len} (--max-len), so a prompt may have "
+                                f"{max_len - 2}")
+        width = max(len(p) for p in ids)
+        tokens = torch.full((len(ids), width), self.text.vocab.fill_id, dtype=torch.long)
+        for i, prompt in enumerate(ids):
+            tokens[i, :len(prompt)] = torch.tensor(prompt)
+        lengths = torch.tensor([len(p) for p in ids])
+        return PromptBatch(tokens, lengths, torch.arange(len(ids)), rows, self.text)
+
+    def prompt_lengths(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """``[B]``: how many leading tokens of each real sentence are its prompt (at least
+        its last token, EOS, is left to complete)."""
+        return (lengths - 1).clamp(max=self.config.prompt_words).clamp(min=0)
+
+    def condition(self, tokens: torch.Tensor, lengths: torch.Tensor,
+                  generator: torch.Generator | None) -> PromptBatch:
+        """The prompts of real sentences, each with its ``reference`` completion."""
+        prompt_lengths = self.prompt_lengths(tokens, lengths)
+        rows = [{"prompt": self.text.decode(row[:p]), "reference": self.text.decode(row[p:n])}
+                for row, p, n in zip(tokens.tolist(), prompt_lengths.tolist(), lengths.tolist(),
+                                     strict=True)]
+        width = max(int(prompt_lengths.max()), 1) if len(lengths) else 1
+        prompts = tokens[:, :width] * length_mask(prompt_lengths, width)
+        return PromptBatch(prompts, prompt_lengths, torch.arange(len(lengths),
+                                                                 device=lengths.device),
+                           rows, self.text)
+
+    def chosen(self, tokens: torch.Tensor, lengths: torch.Tensor, context: PromptBatch
+               ) -> torch.Tensor:
+        positions = torch.arange(tokens.shape[1], device=tokens.device)
+        return length_mask(lengths, tokens.shape[1]).bool() & (positions >= context.lengths[:, None])
+
+    def draw(self, n: int, real: RealSampler, generator: torch.Generator) -> PromptBatch:
+        """``n`` prompts, one group each: from the file, or from real sentences."""
+        if self.table is None:
+            return self.condition(*real(n), generator)
+        index = torch.randint(len(self.table.lengths), (n,), generator=generator,
+                              device=generator.device).cpu()
+        rows = [self.table.rows[i] for i in index.tolist()]
+        device = generator.device
+        return PromptBatch(self.table.tokens[index].to(device), self.table.lengths[index].to(device),
+                           torch.arange(n, device=device), rows, self.text)
+
+    def contexts(self, n: int, real: RealSampler, generator: torch.Generator
+                 ) -> tuple[PromptBatch, torch.Tensor]:
+        if n % self.group_size:
+            raise UserError(f"--batch-size {n} is not a multiple of --group-size "
+                            f"{self.group_size}: every prompt gets --group-size completions")
+        context = self.draw(n // self.group_size, real, generator).repeat(self.group_size)
+        positions = torch.arange(self.max_len, device=context.lengths.device)
+        return context, positions >= context.lengths[:, None]
+
+    def generate(self, policy: Policy, n: int, max_len: int, context: PromptBatch | None,
+                 temperature: float = 1.0, generator: torch.Generator | None = None) -> Sample:
+        """Each row's prompt, continued by ``policy``: rows with prompts of one length are
+        drawn together, as one prefix."""
+        if context is None:
+            return super().generate(policy, n, max_len, None, temperature, generator)
+        device = device_of(policy)
+        tokens = torch.full((n, max_len), policy.pad_id, dtype=torch.long, device=device)
+        lengths = torch.zeros(n, dtype=torch.long, device=device)
+        log_probs = torch.zeros(n, max_len, device=device)
+        prompt_lengths = context.lengths.to(device)
+        for length in prompt_lengths.unique().tolist():
+            rows = torch.nonzero(prompt_lengths == length).flatten()
+            prefix = context.tokens.to(device)[rows, :length] if length else None
+            part = policy.sample(len(rows), max_len, temperature, prefix=prefix,
+                                 generator=generator)
+            tokens[rows], lengths[rows], log_probs[rows] = part
+        return Sample(tokens, lengths, log_probs)
+
+    def policy_context(self, context: Any) -> None:
+        return None  # the prompt is the sequence's own prefix
+
+    def groups(self, context: PromptBatch | None) -> torch.Tensor | None:
+        return None if context is None else context.group
+
+    def pairs(self, n: int, real: RealSampler, generate: Generate, generator: torch.Generator
+              ) -> tuple[Batch, Batch, PromptBatch | None]:
+        """Real sentences, and completions of their own prompts (rows aligned: GAIL on
+        prompted completions); with a prompts file, completions of its prompts (unpaired)."""
+        sentences = real(n)
+        if self.table is not None:
+            return sentences, generate(n, self.draw(n, real, generator)), None
+        context = self.condition(*sentences, generator)
+        return sentences, generate(n, context), context
+
+    def reported_reward(self, rewards: torch.Tensor, lengths: torch.Tensor,
+                        acted: torch.Tensor) -> float:
+        """The mean of each completion's reward (summed over its tokens)."""
+        return (rewards * acted).sum(1).mean().item()
+
+    def validate(self, policy: Policy, split: Split, oracle: OracleLSTM | None,
+                 n_samples: int, seed: int) -> dict[str, float]:
+        """``nll_valid``: per completion token of ``split``, prompted by its own prompts."""
+        return {"nll_valid": self.completion_nll(policy, split)}
+
+    @torch.no_grad()
+    def completion_nll(self, policy: Policy, split: Split, batch_size: int = 256) -> float:
+        total, count = 0.0, 0
+        with eval_mode(policy):
+            for lo in range(0, len(split), batch_size):
+                tokens, lengths = split.tokens[lo:lo + batch_size], split.lengths[lo:lo + batch_size]
+                chosen = self.chosen(tokens, lengths, self.condition(tokens, lengths, None))
+                total -= float((policy.log_prob(tokens, lengths) * chosen).sum())
+                count += int(chosen.sum())
+        return total / max(count, 1)
+
+    def sample_contexts(self, split: Split, n: int, generator: torch.Generator) -> PromptBatch:
+        """Prompts of random sentences of ``split`` (of the prompts file, when there is one)."""
+        def sentences(m: int) -> Batch:
+            rows = torch.randint(len(split), (m,), generator=generator, device=generator.device)
+            return split.tokens[rows], split.lengths[rows]
+        return self.draw(n, sentences, generator)
+
+
+def build_prompted(config: PromptedConfig, *, corpus: Any = None, data: Any = None,
+                   **_: Any) -> PromptedTask:
+    return PromptedTask(config, codec_of(corpus, data), corpus.max_len)
+
+
+def codec_of(corpus: Any, data: Any) -> TextCodec:
+    """The run's vocabulary and tokenizer (word tokens when the run records none)."""
+    if corpus is None:
+        raise ValueError("a prompted task is built with the run's corpus")
+    tokenizer = get_tokenizer(data.tokenizer, data.keep_spaces) if data is not None else \
+        get_tokenizer("word")
+    return TextCodec(corpus.vocab, tokenizer)
+
+
+def seeded_sample(task: PromptedTask, policy: Policy, context: PromptBatch, max_len: int,
+                  seed: int, temperature: float) -> Sample:
+    """Completions of ``context`` drawn with ``seed`` (0 temperature: greedy)."""
+    with eval_mode(policy):
+        return task.generate(policy, len(context.lengths), max_len, context, temperature,
+                             seeded_generator(seed, device_of(policy)))
