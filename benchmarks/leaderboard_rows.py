@@ -116,8 +116,10 @@ ROWS = [
         Source("constant_authors_starts/results.jsonl", is_(recipe="constant"), ("nll_oracle",),
                "nll_oracle"),
         "A control, not a paper's row: policy gradient with reward 1 for every sentence. It "
-        "sharpens the policy (NLL-test rises, RESULTS.md). Its reruns (second table) spread "
-        "further apart than each batch's sd; not reconciled yet.",
+        "sharpens the policy (NLL-test rises, RESULTS.md). Its three batches (second table) "
+        "agree at iteration 40 and drift apart after it; their settings are equal and their "
+        "starts and code differ (RESULTS.md, \"Three batches of the same control, "
+        "reconciled\"): the spread is the run's, not explained by a setting.",
         f"python benchmarks/bench_adversarial.py --recipes constant --config cpu --seeds 0 1 2 "
         f"--workers 2 {STARTS} --out benchmarks/out/constant_authors_starts",
         also=(("from the MLE row's runs", Source("adversarial/results.jsonl", is_(recipe="constant"),

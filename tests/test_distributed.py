@@ -71,6 +71,9 @@ def four_updates(part=lambda n: slice(0, n)):
                 grouped.rows(torch.arange(8)[rows]))),
             ("grpo-dapo", policy, lambda: GRPO(policy, lr=0.1, grad_clip=1e9, scale_rewards="batch"
                                                ).update(grouped.rows(torch.arange(8)[rows]))),
+            # without groups the global batch is the group, wherever its rows are
+            ("grpo-batch", policy, lambda: GRPO(policy, lr=0.1, grad_clip=1e9).update(
+                rollout.rows(torch.arange(8)[rows]))),
             ("rloo", policy, lambda: RLOO(policy, lr=0.1, grad_clip=1e9,
                                           kl=ReferenceKL(policy, 0.1, "reward")).update(
                 grouped.rows(torch.arange(8)[rows]))),
@@ -138,7 +141,7 @@ def free_port():
         return s.getsockname()[1]
 
 
-@pytest.mark.parametrize("recipe", ["mle", "seqgan"])
+@pytest.mark.parametrize("recipe", ["mle", "seqgan", "grpo"])
 def test_the_cli_trains_and_resumes_in_two_processes(recipe, mle_run, tmp_path):
     out = tmp_path / "run"
     common = ["--device", "cpu", "--quiet", "--out", str(out), "--eval-samples", "16"]
@@ -146,6 +149,12 @@ def test_the_cli_trains_and_resumes_in_two_processes(recipe, mle_run, tmp_path):
         first = ["train", "mle", "--oracle", "random:1", "--n-train", "64", "--n-valid", "16",
                  "--n-test", "16", "--batch-size", "16", "--epochs", "1", *common]
         resume = ["train", "mle", "--resume", "--epochs", "2", *common]
+    elif recipe == "grpo":  # each process's share is one group (the whole batch of a task
+        # without prompts), so no statistic crosses processes but the batch-wide ones
+        first = ["train", "grpo", "--task", "unconditional", "--reward", "oracle", "--init",
+                 str(mle_run), "--iterations", "1", "--batch-size", "8", "--kl-coef", "0.1",
+                 *common]
+        resume = ["train", "grpo", "--resume", "--iterations", "2", *common]
     else:
         first = ["train", "seqgan", "--init", str(mle_run), "--iterations", "1", "--n-rollouts",
                  "2", "--batch-size", "8", "--d-pretrain-steps", "1", "--d-steps", "1",

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from textrl.agents import GRPO, RLOO, ReferenceKL, ReinforcePP, Rollout
+from textrl.agents.clipped import sequence_rewards
 from textrl.agents.kl import k3
 from textrl.errors import UserError
 from textrl.models import LMConfig, RecurrentLM
@@ -81,7 +82,7 @@ def test_grpo_advantages_are_group_normalised(scale):
     batch = rollout()
     agent = GRPO(policy(), scale_rewards=scale)
     want = grpo_advantages([1.0, 0.0, 0.5, 2.0, 2.0, 0.0], [0, 0, 0, 1, 1, 1], scale)
-    got = agent.advantages(batch)
+    got = agent.advantages(batch, sequence_rewards(batch))
     torch.testing.assert_close(got, want[:, None] * acted_of(batch))
 
 
@@ -142,7 +143,7 @@ def test_rloo_uses_the_leave_one_out_baseline_over_whole_completions():
     batch = rollout()
     rewards = [1.0, 0.0, 0.5, 2.0, 2.0, 0.0]
     loo = [r - (sum(rewards[3 * (i // 3):3 * (i // 3) + 3]) - r) / 2 for i, r in enumerate(rewards)]
-    torch.testing.assert_close(RLOO(policy()).advantages(batch),
+    torch.testing.assert_close(RLOO(policy()).advantages(batch, sequence_rewards(batch)),
                                torch.tensor(loo)[:, None] * acted_of(batch))
 
     def loss_of(log_probs, batch):
@@ -173,7 +174,7 @@ def test_reinforce_pp_whitens_returns_over_the_batch():
         returns[i, 1:n] = r  # an undiscounted return from each chosen token to the end
     values = returns[acted]
     want = (returns - values.mean()) / (values.std(unbiased=False) + 1e-8) * acted
-    torch.testing.assert_close(ReinforcePP(policy()).advantages(batch), want)
+    torch.testing.assert_close(ReinforcePP(policy()).advantages(batch, sequence_rewards(batch)), want)
 
 
 def test_reinforce_pp_baseline_subtracts_the_group_mean_first():
@@ -186,7 +187,8 @@ def test_reinforce_pp_baseline_subtracts_the_group_mean_first():
         returns[i, 1:n] = r
     values = returns[acted]
     want = (returns - values.mean()) / (values.std(unbiased=False) + 1e-8) * acted
-    torch.testing.assert_close(ReinforcePP(policy(), group_baseline=True).advantages(batch), want)
+    torch.testing.assert_close(ReinforcePP(policy(), group_baseline=True).advantages(
+        batch, sequence_rewards(batch)), want)
 
 
 def test_kl_in_the_reward_takes_beta_k1_from_each_chosen_token():
@@ -214,10 +216,38 @@ def test_the_adaptive_controller_moves_beta_towards_the_target():
     assert kl.coef == pytest.approx(0.1 * 1.02 * 0.98)
 
 
-@pytest.mark.parametrize("agent", [GRPO, RLOO])
+@pytest.mark.parametrize("agent", [GRPO, RLOO, lambda p: ReinforcePP(p, group_baseline=True)])
 def test_a_group_of_one_has_no_baseline(agent):
     with pytest.raises(UserError, match="--group-size 2"):
         agent(policy()).update(rollout(group=(0, 1, 2, 3, 4, 5)))
+
+
+def test_without_groups_the_batch_is_one_group():
+    batch = rollout()._replace(group=None)
+    want = grpo_advantages([1.0, 0.0, 0.5, 2.0, 2.0, 0.0], [0] * 6)
+    got = GRPO(policy()).advantages(batch, sequence_rewards(batch))
+    torch.testing.assert_close(got, want[:, None] * acted_of(batch))
+
+
+def test_reinforce_pp_baseline_centres_the_task_reward_not_the_kl():
+    start, moved = policy(), policy()
+    with torch.no_grad():
+        for p in moved.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+    batch = rollout()
+    agent = ReinforcePP(moved, group_baseline=True, kl=ReferenceKL(start, 0.5, "reward"))
+    log_probs = moved.log_prob(batch.tokens, batch.lengths).detach()
+    penalised, _, _ = agent.kl_start(batch, log_probs)
+    acted = batch.acted()
+    rewards = [1.0, 0.0, 0.5, 2.0, 2.0, 0.0]
+    means = [sum(rewards[3 * (i // 3):3 * (i // 3) + 3]) / 3 for i in range(6)]
+    centred = penalised.rewards.clone()
+    centred[torch.arange(6), batch.lengths - 1] -= torch.tensor(means)
+    returns = centred.flip(1).cumsum(1).flip(1) * acted  # undiscounted returns to go
+    values = returns[acted]
+    want = (returns - values.mean()) / (values.std(unbiased=False) + 1e-8) * acted
+    got = agent.advantages(penalised, sequence_rewards(batch))
+    torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-5)
 
 
 def test_updates_move_the_policy_towards_rewarded_completions():

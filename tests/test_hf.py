@@ -328,3 +328,27 @@ def test_smollm2_from_its_wheel_is_a_policy(tmp_path):
         sample = policy.sample(2, 6, generator=torch.Generator().manual_seed(0))
     assert float(nll) < 0.6 * math.log(49_152), float(nll)  # English, not chance
     assert sample.tokens.shape == (2, 6)
+
+
+@needs_hf
+@pytest.mark.slow
+def test_prompted_completions_of_an_hf_policy_train_with_grpo(tiny_hf, text, tmp_path, capsys):
+    """The prompt is tokenised by the model's tokenizer and continued by the model; GRPO
+    against a discriminator learned on real continuations of the same prompts."""
+    mle = tmp_path / "mle"
+    code, _, err = run_cli(["train", "mle", "--policy", "hf", "--hf-model", tiny_hf["llama"],
+                            "--task", "prompted", "--prompt-words", "2", "--data", text,
+                            "--batch-size", "8", "--epochs", "1", "--eval-samples", "8",
+                            "--quiet", "--out", mle], capsys)
+    assert code == 0, err
+    grpo = tmp_path / "grpo"
+    code, _, err = run_cli(["train", "grpo", "--task", "prompted", "--prompt-words", "2",
+                            "--reward", "discriminator", "--init", mle, "--iterations", "2",
+                            "--batch-size", "8", "--group-size", "4", "--kl-coef", "0.1",
+                            "--d-pretrain-steps", "1", "--d-samples", "16", "--d-batch-size",
+                            "8", "--d-emb-dim", "8", "--d-filter-sizes", "2", "3",
+                            "--d-num-filters", "4", "4", "--eval-every", "1", "--eval-samples",
+                            "8", "--quiet", "--out", grpo], capsys)
+    assert code == 0, err
+    log = [json.loads(line) for line in (grpo / "metrics.jsonl").read_text().splitlines()]
+    assert {"kl", "d_accuracy", "completion_bleu4"} <= set(log[-1])

@@ -183,7 +183,7 @@ def test_group_recipes_train_on_arithmetic_and_resume(recipe, arithmetic_run, tm
 @pytest.mark.parametrize("argv, message", [
     (["grpo", "--group-size", "1"], "--group-size 2"),
     (["rloo", "--group-size", "1"], "--group-size 2"),
-    (["grpo", "--batch-size", "10", "--group-size", "4"], "not a multiple of --group-size"),
+    (["grpo", "--batch-size", "10", "--group-size", "4"], "is not a multiple of --group-size"),
     (["grpo", "--reward", "discriminator", "--task", "unconditional", "--kl-target", "1"],
      "--kl-target needs a starting --kl-coef"),
 ])
@@ -226,3 +226,87 @@ def test_prompted_task_is_refused_without_its_data(sentences, text_file):
     with pytest.raises(UserError, match="--data arithmetic"):
         ArithmeticTask(ArithmeticConfig(), corpus, DataConfig(data=str(text_file(sentences))))
     assert PromptedTask.name == "prompted"
+
+
+def test_a_corpus_prompted_run_scores_its_completions(sentences, text_file, tmp_path, capsys):
+    data = str(text_file(sentences))
+    out = tmp_path / "prompted"
+    code, stdout, err = run_cli(["train", "mle", "--task", "prompted", "--prompt-words", "2",
+                                 "--data", data, "--epochs", "1", "--eval-every", "1",
+                                 "--out", out, "--quiet"], capsys)
+    assert code == 0, err
+    final = json.loads(stdout.splitlines()[-1])
+    assert {"completion_bleu4", "completion_self_bleu4", "completion_length"} <= set(final)
+    code, stdout, err = run_cli(["evaluate", out, "--json", "--samples", "20", "--scorer", out],
+                                capsys)
+    assert code == 0, err
+    scored = json.loads(stdout)
+    assert 0.0 <= scored["completion_bleu4"] <= 1.0 and scored["scorer_nll"] > 0
+
+
+def test_nll_counts_only_the_positions_it_is_given():
+    from textrl.data.corpus import Split
+    from textrl.metrics.nll import nll_test
+    from textrl.tasks import Unconditional
+
+    torch.manual_seed(0)
+    policy = RecurrentLM(LMConfig(vocab_size=9))
+    tokens, lengths = torch.randint(1, 9, (4, 6)), torch.tensor([6, 3, 5, 2])
+    positions = torch.arange(6)[None, :].expand(4, 6) >= 2
+    positions = positions & (torch.arange(6)[None, :] < lengths[:, None])
+    log_probs = policy.log_prob(tokens, lengths).detach()
+    want = -(log_probs * positions).sum() / positions.sum()
+    got = nll_test(policy, Split(tokens, lengths), positions=positions)
+    assert got == pytest.approx(want.item(), rel=1e-5)
+    assert nll_test(policy, Split(tokens, lengths)) == pytest.approx(
+        (-log_probs.sum() / lengths.sum()).item(), rel=1e-5)
+    # an unconditional (or in-filling) evaluator scores whole sentences, as before
+    assert Unconditional().scored_positions(tokens, lengths, None) is None
+
+
+@pytest.mark.slow
+def test_the_native_transformer_trains_on_arithmetic_with_rloo(tmp_path, capsys):
+    mle = tmp_path / "mle"
+    code, _, err = run_cli(["train", "mle", "--task", "arithmetic", "--data", "arithmetic",
+                            "--n-train", "100", "--n-valid", "20", "--policy", "transformer",
+                            "--model-dim", "16", "--heads", "2", "--epochs", "1", "--quiet",
+                            "--out", mle], capsys)
+    assert code == 0, err
+    code, _, err = run_cli(["train", "rloo", "--task", "arithmetic", "--init", mle,
+                            "--partial-credit",  # an untrained model's answers are all wrong
+                            "--iterations", "2", "--batch-size", "8", "--group-size", "2",
+                            "--eval-every", "1", "--quiet", "--out", tmp_path / "rloo"], capsys)
+    assert code == 0, err
+    start = torch.load(mle / "checkpoint.pt", weights_only=True)["model"]
+    end = torch.load(tmp_path / "rloo" / "checkpoint.pt", weights_only=True)["model"]
+    assert end["class"] == "TransformerLM"
+    assert not torch.equal(start["state_dict"]["head.weight"], end["state_dict"]["head.weight"])
+
+
+def test_a_text_reward_that_returns_none_or_text_is_refused(corpus_and_data):
+    corpus, data = corpus_and_data
+    task = ArithmeticTask(ArithmeticConfig(group_size=2), corpus, data)
+    context, _ = task.contexts(2, None, torch.Generator().manual_seed(0))
+    sample = task.generate(RecurrentLM(LMConfig(vocab_size=len(corpus.vocab))), 2,
+                           corpus.max_len, context, 1.0, torch.Generator().manual_seed(0))
+    for value in ([1.0, None], ["yes", "no"]):
+        reward = FunctionReward(lambda completions, value=value, **_: value, name="odd")
+        with pytest.raises(UserError, match="never None or text"):
+            reward(sample.tokens, sample.lengths, context)
+
+
+def test_rewards_and_kl_settings_that_cannot_go_together_exit_2(arithmetic_run, mle_run,
+                                                                 tmp_path, capsys, monkeypatch):
+    (tmp_path / "odd_task.py").write_text(
+        "from textrl.rewards import Reward\n"
+        "class Odd(Reward):\n"
+        "    task = 'prompt'\n"
+        "    def __call__(self, tokens, lengths, context=None):\n"
+        "        return lengths.float()\n")
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli(["train", "grpo", "--task", "arithmetic", "--reward", "odd_task:Odd",
+                            "--init", arithmetic_run, "--out", tmp_path / "a", "--quiet"], capsys)
+    assert code == 2 and "'prompt', which is not a task" in err and "Traceback" not in err
+    code, _, err = run_cli(["train", "seqgan", "--init", mle_run, "--kl-coef", "0.1",
+                            "--out", tmp_path / "b", "--quiet"], capsys)
+    assert code == 2 and "--kl-in loss, or --n-rollouts 0" in err

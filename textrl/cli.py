@@ -31,12 +31,12 @@ from textrl.errors import UserError
 from textrl.evaluation import (
     QD_AXES,
     check_same_data,
-    decode_split,
     format_table,
     plot_quality_diversity,
     quality_diversity,
     sample_reverse_perplexity,
     score_samples,
+    task_references,
 )
 from textrl.metrics.bleu import sacrebleu_signature
 from textrl.metrics.latent import latent_metrics
@@ -342,9 +342,9 @@ def run(argv: list[str] | None = None) -> int:
         return 0
     loaded = load_run(args.run, best=args.checkpoint == "best", device=resolve_device(args.device))
     corpus, data = loaded.corpus, loaded.data
-    references = (read_references(args.references, data) if args.references
-                  else decode_split(corpus.test, corpus))
     task = task_of(loaded.config, corpus, data)
+    references = (read_references(args.references, data) if args.references
+                  else task_references(corpus, task))
     metrics = score_samples(loaded.model, corpus, loaded.oracle, references, args.samples,
                             args.temperature, args.seed,
                             scorer=_load_scorer(args, loaded.vocab, device_of(loaded.model)),

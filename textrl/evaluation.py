@@ -22,9 +22,23 @@ from textrl.oracle import OracleLSTM
 from textrl.tasks import Task, Unconditional
 
 
-def decode_split(split: Split | torch.Tensor, corpus: Corpus) -> list[list[str]]:
+def decode_split(split: Split | torch.Tensor, corpus: Corpus,
+                 positions: torch.Tensor | None = None) -> list[list[str]]:
+    """Each row's tokens; with ``positions [N, T]`` only those (a completion without its
+    prompt)."""
     tokens = split.tokens if isinstance(split, Split) else split
-    return [corpus.vocab.decode(row, corpus.stream) for row in tokens.tolist()]
+    if positions is None:
+        return [corpus.vocab.decode(row, corpus.stream) for row in tokens.tolist()]
+    return [corpus.vocab.decode([t for t, keep in zip(row, mask, strict=True) if keep],
+                                corpus.stream)
+            for row, mask in zip(tokens.tolist(), positions.tolist(), strict=True)]
+
+
+def task_references(corpus: Corpus, task: Task) -> list[list[str]]:
+    """The test split as BLEU's references: what ``task`` scores of each sentence (the whole
+    sentence; a prompted task's completions)."""
+    return decode_split(corpus.test, corpus, task.scored_positions(corpus.test.tokens,
+                                                                   corpus.test.lengths))
 
 
 def score_samples(policy: SequenceModel, corpus: Corpus, oracle: OracleLSTM | None,
@@ -52,19 +66,24 @@ def score_samples(policy: SequenceModel, corpus: Corpus, oracle: OracleLSTM | No
         context = task.sample_contexts(corpus.test, n_samples, g)
         sample = task.generate(policy, n_samples, corpus.max_len, context, temperature, g)
         tokens = sample.tokens
-        samples = decode_split(tokens, corpus)
+        scored = task.scored_positions(tokens, sample.lengths, context)
+        samples = decode_split(tokens, corpus, scored)  # a prompted task's: the completions
         step("sampled")
         out: dict[str, float] = {}
         if oracle is not None:
             out["nll_oracle"] = oracle.nll(tokens)
         if scorer is not None:
             out["scorer_nll"] = nll_test(scorer, Split(tokens.to(device_of(scorer)),
-                                                       sample.lengths.to(device_of(scorer))))
+                                                       sample.lengths.to(device_of(scorer))),
+                                         positions=None if scored is None else
+                                         scored.to(device_of(scorer)))
             out["scorer_ppl"] = perplexity(out["scorer_nll"])
         step("NLL-oracle")
         # Models with a likelihood; a VAE's is a bound over codes (textrl.metrics.latent).
         if temperature > 0 and "likelihood" in policy.capabilities:
-            out["nll_test"] = nll_test(policy, corpus.test, temperature=temperature)
+            out["nll_test"] = nll_test(policy, corpus.test, temperature=temperature,
+                                       positions=task.scored_positions(corpus.test.tokens,
+                                                                       corpus.test.lengths))
             out["ppl_test"] = perplexity(out["nll_test"])
         step("NLL-test")
         scorer = BLEUScorer(references, max(*bleu_orders, 4))  # the reference tables, counted once
@@ -74,7 +93,8 @@ def score_samples(policy: SequenceModel, corpus: Corpus, oracle: OracleLSTM | No
         step("BLEU")
         out["self_bleu4"] = self_bleu(samples, 4) if len(samples) > 1 else float("nan")
         step("self-BLEU")
-        validation = decode_split(corpus.valid, corpus)
+        validation = decode_split(corpus.valid, corpus, task.scored_positions(
+            corpus.valid.tokens, corpus.valid.lengths))
         for n in (1, 2, 3, 4):
             out[f"distinct{n}"] = distinct_n(samples, n)
             out[f"in_valid{n}"] = ngrams_found(samples, validation, n)
@@ -116,7 +136,7 @@ def quality_diversity(policy: SequenceModel, corpus: Corpus, oracle: OracleLSTM 
                       scorer: Policy | None = None, grammar: bool = False,
                       task: Task | None = None) -> list[dict]:
     """One row of metrics per temperature: the quality-diversity curve of one model."""
-    references = decode_split(corpus.test, corpus)
+    references = task_references(corpus, task or Unconditional())
     return [{"temperature": t} | score_samples(policy, corpus, oracle, references, n_samples,
                                                t, seed, bleu_orders=(4,), scorer=scorer,
                                                grammar=grammar, task=task)

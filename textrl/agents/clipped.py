@@ -21,29 +21,34 @@ from textrl.errors import UserError
 from textrl.models.base import Policy
 from textrl.models.modes import backward_in_eval_mode
 
-AGGREGATIONS = ("grpo", "dapo", "dr_grpo", "sequence")
 STD_EPS = 1e-4  # TRL's GRPO: (r - mean) / (std + 1e-4)
 
 
-def group_ids(rollout: Rollout) -> torch.Tensor:
-    """``[B]`` ids 0..G-1 of each row's group (all 0 without groups)."""
-    if rollout.group is None:
-        return torch.zeros(len(rollout.tokens), dtype=torch.long, device=rollout.tokens.device)
-    return torch.unique(rollout.group, return_inverse=True)[1]
-
-
-def group_stats(values: torch.Tensor, groups: torch.Tensor
+def group_stats(values: torch.Tensor, group: torch.Tensor | None, agent: str
                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``(mean, std, size)`` of ``values [B]`` over each row's group, each ``[B]``; ``std``
-    with Bessel's correction (``torch.std``, as TRL), 0 for a group of one."""
-    n = int(groups.max()) + 1 if len(groups) else 0
-    size = torch.zeros(n, device=values.device).index_add_(0, groups, torch.ones_like(values))
-    total = torch.zeros(n, device=values.device).index_add_(0, groups, values)
-    mean = total / size
-    squares = torch.zeros(n, device=values.device).index_add_(
-        0, groups, (values - mean[groups]).square())
-    std = (squares / (size - 1).clamp(min=1)).sqrt()
-    return mean[groups], std[groups], size[groups]
+    with Bessel's correction (``torch.std``, as TRL). ``group [B]``: the rows of one prompt
+    (each in one process); ``None``: the whole global batch is one group, its statistics
+    summed over torchrun's processes. A group of one has no baseline: refused, naming
+    ``agent``."""
+    if group is None:
+        count = distributed.global_sum(torch.tensor(float(len(values)), device=values.device))
+        mean = distributed.global_sum(values.sum()) / count
+        squares = distributed.global_sum((values - mean).square().sum())
+        mean, squares, size = mean.expand_as(values), squares.expand_as(values), count.expand_as(
+            values)
+    else:
+        ids = torch.unique(group, return_inverse=True)[1]
+        n = int(ids.max()) + 1 if len(ids) else 0
+        size = torch.zeros(n, device=values.device).index_add_(0, ids, torch.ones_like(values))
+        mean = torch.zeros(n, device=values.device).index_add_(0, ids, values) / size
+        squares = torch.zeros(n, device=values.device).index_add_(
+            0, ids, (values - mean[ids]).square())
+        mean, squares, size = mean[ids], squares[ids], size[ids]
+    if bool((size < 2).any()):
+        raise UserError(f"{agent} compares each completion with the others of its prompt: use "
+                        "--group-size 2 or more (without prompts: a batch of 2 or more)")
+    return mean, (squares / (size - 1)).sqrt(), size
 
 
 def sequence_rewards(rollout: Rollout) -> torch.Tensor:
@@ -70,8 +75,10 @@ class ClippedAgent(Agent):
     Aggregations of the per-token loss ``l [B, T]`` (TRL's ``loss_type``): ``grpo``, each
     completion's mean over its tokens, then the mean over completions; ``dapo``, the sum
     over every token of the batch over their number; ``dr_grpo``, the sum over
-    ``B * T`` (a constant divisor); ``sequence``, each completion's sum, then the mean over
-    completions. Under torchrun the counts are the global batch's.
+    ``B * T`` (a constant divisor: T is the rollout's width, the prompt's positions included,
+    where TRL divides by its max_completion_length, a constant factor apart); ``sequence``,
+    each completion's sum, then the mean over completions. Under torchrun the counts are the
+    global batch's.
     """
 
     aggregation: str = "dapo"
@@ -87,8 +94,10 @@ class ClippedAgent(Agent):
         self.grad_clip, self.iterations, self.entropy_coef = grad_clip, iterations, entropy_coef
         self.low, self.high = 1 - epsilon, 1 + (epsilon if epsilon_high is None else epsilon_high)
 
-    def advantages(self, rollout: Rollout) -> torch.Tensor:
-        """``[B, T]``: the advantage of every chosen token."""
+    def advantages(self, rollout: Rollout, task_rewards: torch.Tensor) -> torch.Tensor:
+        """``[B, T]``: the advantage of every chosen token, from the rollout's rewards (a KL
+        paid in the reward included) and ``task_rewards [B]``, each completion's reward
+        before it."""
         raise NotImplementedError
 
     def log_probs(self, rollout: Rollout) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -129,8 +138,8 @@ class ClippedAgent(Agent):
             return per_sequence.sum() / sequences
         if self.aggregation == "dapo":
             return per_token.sum() / distributed.mean_denominator(acted.sum().float())
-        if self.aggregation == "dr_grpo":
-            return per_token.sum() / (sequences * acted.shape[1])
+        if self.aggregation == "dr_grpo":  # TRL: B x max_completion_length; here the width
+            return per_token.sum() / (sequences * acted.shape[1])  # of the rollout, prompt too
         return per_token.sum() / sequences  # "sequence"
 
     def update(self, rollout: Rollout) -> dict[str, float]:
@@ -140,8 +149,9 @@ class ClippedAgent(Agent):
         # pi_old is the policy now: the first pass's log-probabilities, detached
         log_probs, entropy = self.log_probs(rollout)
         old = log_probs.detach()
+        task_rewards = sequence_rewards(rollout)  # before a KL paid in the reward
         rollout, ref, stats = self.kl_start(rollout, old)
-        advantages = self.advantages(rollout) * acted
+        advantages = self.advantages(rollout, task_rewards) * acted
         totals: dict[str, float] = {}
         for iteration in range(self.iterations):
             if iteration:

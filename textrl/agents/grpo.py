@@ -7,9 +7,8 @@ import torch
 
 from textrl import distributed
 from textrl.agents.base import Rollout
-from textrl.agents.clipped import STD_EPS, ClippedAgent, group_ids, group_stats, sequence_rewards
+from textrl.agents.clipped import STD_EPS, ClippedAgent, group_stats, sequence_rewards
 from textrl.agents.kl import ReferenceKL
-from textrl.errors import UserError
 from textrl.models.base import Policy
 
 LOSS_TYPES = ("grpo", "dapo", "dr_grpo")
@@ -30,7 +29,7 @@ class GRPO(ClippedAgent):
     >>> rewards = torch.tensor([[0., 0, 1], [0, 0, 0], [0, 0, 1], [0, 0, 0]])
     >>> rollout = Rollout(x, torch.full((4,), 3), torch.zeros(4, 3), rewards,
     ...                   group=torch.tensor([0, 0, 1, 1]))
-    >>> [round(a, 4) for a in agent.advantages(rollout)[:, 0].tolist()]  # (1 - 0.5) / 0.7072
+    >>> [round(a, 4) for a in agent.advantages(rollout, None)[:, 0].tolist()]  # (1 - 0.5) / 0.7072
     [0.707, -0.707, 0.707, -0.707]
     """
 
@@ -46,13 +45,9 @@ class GRPO(ClippedAgent):
                          entropy_coef, kl)
         self.aggregation, self.scale_rewards = loss_type, scale_rewards
 
-    def advantages(self, rollout: Rollout) -> torch.Tensor:
-        groups = group_ids(rollout)
+    def advantages(self, rollout: Rollout, task_rewards: torch.Tensor) -> torch.Tensor:
         rewards = sequence_rewards(rollout)
-        mean, std, size = group_stats(rewards, groups)
-        if bool((size < 2).any()):
-            raise UserError("GRPO compares each completion with the others of its prompt: "
-                            "use --group-size 2 or more")
+        mean, std, _ = group_stats(rewards, rollout.group, "GRPO")
         advantage = rewards - mean
         if self.scale_rewards == "group":
             advantage = advantage / (std + STD_EPS)

@@ -7,13 +7,7 @@ from __future__ import annotations
 import torch
 
 from textrl.agents.base import Rollout
-from textrl.agents.clipped import (
-    ClippedAgent,
-    global_whiten,
-    group_ids,
-    group_stats,
-    sequence_rewards,
-)
+from textrl.agents.clipped import ClippedAgent, global_whiten, group_stats
 from textrl.agents.kl import ReferenceKL
 from textrl.agents.policy_gradient import returns_to_go
 from textrl.models.base import Policy
@@ -31,7 +25,7 @@ class ReinforcePP(ClippedAgent):
     >>> x = torch.randint(7, (2, 2))
     >>> rollout = Rollout(x, torch.full((2,), 2), torch.zeros(2, 2), torch.tensor([[0., 1],
     ...                                                                           [0, 0]]))
-    >>> agent.advantages(rollout).tolist()  # returns [[1, 1], [0, 0]], whitened
+    >>> agent.advantages(rollout, None).tolist()  # returns [[1, 1], [0, 0]], whitened
     [[1.0, 1.0], [-1.0, -1.0]]
     """
 
@@ -45,11 +39,13 @@ class ReinforcePP(ClippedAgent):
                          entropy_coef, kl)
         self.gamma, self.group_baseline = gamma, group_baseline
 
-    def advantages(self, rollout: Rollout) -> torch.Tensor:
+    def advantages(self, rollout: Rollout, task_rewards: torch.Tensor) -> torch.Tensor:
+        """The -baseline variant centres the task rewards (the KL's penalty left out, as
+        OpenRLHF) at each completion's last token."""
         acted = rollout.acted()
         rewards = rollout.rewards.float() * acted
         if self.group_baseline:
-            mean, _, _ = group_stats(sequence_rewards(rollout), group_ids(rollout))
+            mean, _, _ = group_stats(task_rewards, rollout.group, "REINFORCE++-baseline")
             last = acted & (acted.flip(1).cumsum(1).flip(1) == 1)  # each row's last chosen token
             rewards = rewards - mean[:, None] * last
         returns = returns_to_go(rewards, rollout.valid(), self.gamma) * acted

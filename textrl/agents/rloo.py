@@ -7,8 +7,7 @@ from __future__ import annotations
 import torch
 
 from textrl.agents.base import Rollout
-from textrl.agents.clipped import ClippedAgent, group_ids, group_stats, sequence_rewards
-from textrl.errors import UserError
+from textrl.agents.clipped import ClippedAgent, group_stats, sequence_rewards
 
 
 class RLOO(ClippedAgent):
@@ -24,18 +23,16 @@ class RLOO(ClippedAgent):
     >>> rewards = torch.tensor([[0., 3], [0, 0], [0, 0]])
     >>> rollout = Rollout(x, torch.full((3,), 2), torch.zeros(3, 2), rewards,
     ...                   group=torch.zeros(3, dtype=torch.long))
-    >>> agent.advantages(rollout)[:, 0].tolist()  # 3 - 0, 0 - 1.5, 0 - 1.5
+    >>> agent.advantages(rollout, None)[:, 0].tolist()  # 3 - 0, 0 - 1.5, 0 - 1.5
     [3.0, -1.5, -1.5]
     """
 
     aggregation = "sequence"
     sequence_ratio = True
 
-    def advantages(self, rollout: Rollout) -> torch.Tensor:
+    def advantages(self, rollout: Rollout, task_rewards: torch.Tensor) -> torch.Tensor:
+        """The paper's: the rewards with the KL folded in, left out of each other's mean."""
         rewards = sequence_rewards(rollout)
-        mean, _, size = group_stats(rewards, group_ids(rollout))
-        if bool((size < 2).any()):
-            raise UserError("RLOO's baseline is the mean of the other completions of a prompt: "
-                            "use --group-size 2 or more")
+        mean, _, size = group_stats(rewards, rollout.group, "RLOO")
         advantage = size / (size - 1) * (rewards - mean)
         return advantage[:, None].expand_as(rollout.rewards) * rollout.acted()

@@ -24,6 +24,9 @@ HF_PREFIX = "hf:"  # --tokenizer hf:PATH: a Hugging Face tokenizer folder or GGU
 
 
 class Tokenizer(Protocol):
+    """What turns a line into tokens and back: ``tokenize(line) -> tokens`` and
+    ``detokenize(tokens) -> line``; ``name`` is what ``--tokenizer`` calls it."""
+
     name: str
 
     def tokenize(self, line: str) -> list[str]: ...

@@ -168,10 +168,9 @@ def sacrebleu_signature(n_references: int, n: int = 4) -> str:
 def bleu(hypotheses: Sequence[Tokens], references: Sequence[Tokens], n: int = 4) -> float:
     """Mean sentence BLEU-n of each hypothesis against all references (Texygen's BLEU).
 
-    Args:
-        hypotheses: tokenized generated sentences.
-        references: tokenized reference sentences (the test set, not a sample of it).
-        n: the largest n-gram order; weights are uniform, 1/n each.
+    :param hypotheses: tokenized generated sentences.
+    :param references: tokenized reference sentences (the test set, not a sample of it).
+    :param n: the largest n-gram order; weights are uniform, 1/n each.
 
     >>> refs = [["the", "cat", "sat"], ["a", "dog", "ran"]]
     >>> round(bleu([["the", "cat", "sat"]], refs, n=2), 4)

@@ -23,18 +23,25 @@ def nll_oracle(policy: Policy, oracle: OracleLSTM, n: int = 10_000,
 
 @torch.no_grad()
 def nll_test(policy: Policy, split: Split, batch_size: int = 512,
-             temperature: float = 1.0) -> float:
+             temperature: float = 1.0, positions: torch.Tensor | None = None) -> float:
     """The policy's mean per-token NLL of a held-out split (pass the test split, never train),
-    under its distribution at ``temperature`` (the diversity axis of a temperature sweep)."""
+    under its distribution at ``temperature`` (the diversity axis of a temperature sweep);
+    ``positions [N, T]``: only these tokens count (a completion after its prompt), else
+    every real one."""
     if len(split) == 0:
         raise ValueError("cannot score an empty split")
     total = 0.0
     with eval_mode(policy):
         for lo in range(0, len(split), batch_size):
             lengths = split.lengths[lo:lo + batch_size]
-            tokens = split.tokens[lo:lo + batch_size, :int(lengths.max())]
-            total -= float(policy.log_prob(tokens, lengths, temperature=temperature).sum())
-    return total / float(split.lengths.sum())
+            width = int(lengths.max())
+            log_probs = policy.log_prob(split.tokens[lo:lo + batch_size, :width], lengths,
+                                        temperature=temperature)
+            if positions is not None:
+                log_probs = log_probs * positions[lo:lo + batch_size, :width]
+            total -= float(log_probs.sum())
+    count = split.lengths.sum() if positions is None else positions.sum()
+    return total / max(float(count), 1.0)
 
 
 def perplexity(nll: float) -> float:

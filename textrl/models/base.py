@@ -77,7 +77,7 @@ class Policy(SequenceModel, Protocol):
       ``features`` are what the prediction is read from, for value heads (``feature_dim``).
     - ``log_prob(tokens, lengths, context=None, temperature=1.0, inputs=None) -> [B, T]``, 0 on
       padding (teacher-forced on ``inputs`` when given): the training loss path of MLE and
-      the RL agents, so implement it with :func:`textrl.models.token_log_probs`.
+      the RL agents, so implement it with :func:`~textrl.models.token_log_probs.token_log_probs`.
     - ``sample(n, max_len, temperature, context, prefix, generator) -> Sample``.
     - ``prefix_states(tokens, context) -> (logits [B, T, V], state_at)``: a teacher-forced pass
       that keeps every state; ``state_at(t [R], b [R])`` is the state after reading the start

@@ -25,23 +25,22 @@ def continue_sequences(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Sample tokens into ``tokens [n, T]`` in place, row i from position ``start[i]`` on.
 
-    Args:
-        policy: what steps the state (a ``Policy``, or the oracle).
-        logits: ``[n, V]``, the prediction for each row's position ``start[i]``.
-        state: the state that produced ``logits``.
-        tokens: ``[n, T]``, the given prefixes; positions from ``start`` on are overwritten.
-        start: ``[n]`` ascending, so the rows still sampling at each step are a leading block
-            and the finished block can be dropped from the batch.
-        temperature: > 0 scales the logits; 0 is greedy.
-        generator: the random stream (one uniform per live row and step).
-        on_step: called with the ids drawn at each step (only when all rows share one
-            start); returns the rows that ended there (an environment's ``done``). Without
-            it, rows end at the policy's EOS.
-
-    Returns:
-        ``(lengths [n], log_probs [n, T])``: a row ends at its first EOS (or ``on_step``'s
-        done) and is PAD after it; rows that never end have length T. ``log_probs`` are
-        those of the tempered sampling distribution, 0 outside the sampled tokens.
+    :param policy: what steps the state (a ``Policy``, or the oracle).
+    :param logits: ``[n, V]``, the prediction for each row's position ``start[i]``.
+    :param state: the state that produced ``logits``.
+    :param tokens: ``[n, T]``, the given prefixes; positions from ``start`` on are
+        overwritten.
+    :param start: ``[n]`` ascending, so the rows still sampling at each step are a leading
+        block and the finished block can be dropped from the batch.
+    :param temperature: > 0 scales the logits; 0 is greedy.
+    :param generator: the random stream (one uniform per live row and step).
+    :param on_step: called with the ids drawn at each step (only when all rows share one
+        start); returns the rows that ended there (an environment's ``done``). Without
+        it, rows end at the policy's EOS.
+    :returns: ``(lengths [n], log_probs [n, T])``: a row ends at its first EOS (or
+        ``on_step``'s done) and is PAD after it; rows that never end have length T.
+        ``log_probs`` are those of the tempered sampling distribution, 0 outside the sampled
+        tokens.
     """
     n, max_len = tokens.shape
     pad, eos = policy.pad_id, policy.eos_id
@@ -129,7 +128,12 @@ def rows_of(value: Any, index: torch.Tensor | slice) -> Any:
         else:
             picked = (index.nonzero().flatten() if index.dtype == torch.bool else index).tolist()
         return [value[i] for i in picked]
-    return value[index] if isinstance(value, torch.Tensor) else value
+    if isinstance(value, torch.Tensor):
+        return value[index]
+    if isinstance(value, dict) or hasattr(value, "__array__"):  # per-row data of another kind
+        raise TypeError(f"cannot take rows of a {type(value).__name__} context: use tensors, "
+                        "lists or tuples of them")
+    return value
 
 
 @torch.no_grad()

@@ -87,7 +87,8 @@ class LinearHeadPolicy(PolicyModule):
         """``[B, T]`` log-probability of each target token, 0 on padding, under the
         distribution ``sample`` draws from at ``temperature`` (> 0); teacher-forced on
         ``inputs [B, T]`` instead of the shifted tokens when given (scheduled sampling, word
-        dropout). Only real positions reach the output layer (:func:`token_log_probs`)."""
+        dropout). Only real positions reach the output layer
+        (:func:`~textrl.models.token_log_probs.token_log_probs`)."""
         if temperature <= 0:
             raise ValueError(f"temperature must be > 0 to score tokens, got {temperature}")
         state = self.initial_state(len(tokens), context)

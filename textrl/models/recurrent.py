@@ -18,6 +18,10 @@ from textrl.settings import check_at_least, check_choices
 
 @dataclass
 class LMConfig:
+    """The size and special ids of a :class:`RecurrentLM` (saved with its weights). The
+    command line sets it through :class:`RecurrentPolicyConfig`; ``init_std=None`` keeps
+    PyTorch's initialisation, SeqGAN draws every weight from N(0, 0.1)."""
+
     vocab_size: int
     emb_dim: int = 32
     hidden_dim: int = 32

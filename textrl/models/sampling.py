@@ -30,18 +30,15 @@ def sample_categorical(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """One draw per row of ``softmax(logits / temperature)``.
 
-    Args:
-        logits: ``[B, V]`` unnormalised log-probabilities.
-        temperature: > 0 scales the logits; 0 takes the argmax (greedy).
-        generator: the random stream; the same generator state gives the same draws.
-        reuse_logits: the caller does not read ``logits`` afterwards, so they are
-            overwritten with the weights instead of allocating a new ``[B, V]`` buffer (at
-            ``[512, 5000]`` the allocation costs more than the sampling). Ignored for
-            logits that require gradients.
-
-    Returns:
-        ``(ids [B], log_probs [B])``: the drawn ids and their log-probabilities under the
-        tempered distribution (no gradients: recompute them from the logits for that).
+    :param logits: ``[B, V]`` unnormalised log-probabilities.
+    :param temperature: > 0 scales the logits; 0 takes the argmax (greedy).
+    :param generator: the random stream; the same generator state gives the same draws.
+    :param reuse_logits: the caller does not read ``logits`` afterwards, so they are
+        overwritten with the weights instead of allocating a new ``[B, V]`` buffer (at
+        ``[512, 5000]`` the allocation costs more than the sampling). Ignored for
+        logits that require gradients.
+    :returns: ``(ids [B], log_probs [B])``: the drawn ids and their log-probabilities under
+        the tempered distribution (no gradients: recompute them from the logits for that).
 
     >>> ids, logp = sample_categorical(torch.tensor([[0.0, 0.0, -1e9]]))
     >>> bool(ids[0] < 2)

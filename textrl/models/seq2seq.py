@@ -55,6 +55,9 @@ class _State(NamedTuple):
 
 @dataclass
 class Seq2SeqConfig:
+    """The size and special ids of a :class:`Seq2SeqGenerator` (saved with its weights);
+    the command line sets it through :class:`Seq2SeqPolicyConfig`."""
+
     vocab_size: int
     emb_dim: int = 64
     hidden_dim: int = 64

@@ -40,6 +40,9 @@ class KVCache(NamedTuple):
 
 @dataclass
 class TransformerConfig:
+    """The size and special ids of a :class:`TransformerLM` (saved with its weights); the
+    command line sets it through :class:`TransformerPolicyConfig`."""
+
     vocab_size: int
     dim: int = 64
     layers: int = 2

@@ -36,6 +36,9 @@ class _State(NamedTuple):
 
 @dataclass
 class VAEConfig:
+    """The size and special ids of a :class:`SentenceVAE` (saved with its weights); the
+    ``vae`` recipe's flags set it."""
+
     vocab_size: int
     emb_dim: int = 256
     hidden_dim: int = 256

@@ -77,10 +77,19 @@ def check_adversarial(config: RunConfig) -> None:
     check_reward_task(choices.reward, reward_cls, choices.task)
     if choices.reward not in REWARDS and is_learned(reward_cls):
         load_reward(choices.reward)  # a user's learned reward: its optimiser checked now
+    group_size = getattr(config.parts["task"], "group_size", 1)  # a prompted task's
+    if config.batch_size % group_size:
+        raise UserError(f"--batch-size {config.batch_size} is not a multiple of --group-size "
+                        f"{group_size}: every prompt gets --group-size completions")
     n_rollouts = config.parts.get("rollout", NO_ROLLOUTS).n_rollouts
     if n_rollouts and not TASKS[choices.task].cls.monte_carlo:
         raise UserError(f"the {choices.task} task pays every action its own reward: use "
                         "--n-rollouts 0")
+    kl = config.parts["kl"]
+    if n_rollouts and (kl.kl_coef or 0) > 0 and (kl.kl_in or "reward") == "reward":
+        raise UserError("a KL paid in the reward is per token, and Monte-Carlo rollouts pay "
+                        "each token its Q value alone (returns are not summed): use --kl-in "
+                        "loss, or --n-rollouts 0")
     if n_rollouts and reward_cls.token_level:
         raise UserError(f"--reward {choices.reward} is already paid per token; Monte-Carlo "
                         "rollouts turn a per-sentence reward into per-token values: use "

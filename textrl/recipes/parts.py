@@ -137,6 +137,9 @@ def check_unique(recipe: str, classes: dict[str, type]) -> None:
 def check_reward_task(reward: str, reward_cls: type, task: str) -> None:
     """A reward that scores one task's contexts (a per-word discriminator reads in-filling
     templates) is refused on another, before anything is built."""
+    if reward_cls.task is not None and reward_cls.task not in TASKS:
+        raise UserError(f"--reward {reward} declares task = {reward_cls.task!r}, which is not a "
+                        f"task; use one of {', '.join(TASKS)} (or None: any task)")
     if reward_cls.task is not None and not issubclass(TASKS[task].cls,
                                                      TASKS[reward_cls.task].cls):
         raise UserError(f"--reward {reward} scores the {reward_cls.task} task, and this run's "

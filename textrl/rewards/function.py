@@ -90,7 +90,12 @@ class FunctionReward(Reward):
             raise UserError(f"reward {self.name} raised {type(exc).__name__}: {exc}\n"
                             + "".join(frames).rstrip()) from None
         # A user's function may compute on the CPU; the reward lives with the tokens.
-        value = torch.as_tensor(value).to(tokens.device)
+        try:
+            value = torch.as_tensor(value, dtype=torch.float32).to(tokens.device)
+        except (TypeError, ValueError, RuntimeError) as exc:
+            raise UserError(f"reward {self.name} returned {type(value).__name__} that is not "
+                            f"numbers ({exc}); return one number per sentence (completion), "
+                            "never None or text") from None
         batch, length = tokens.shape
         expected = (batch, length) if self.token_level else (batch,)
         groups = getattr(context, "group", None)
@@ -103,8 +108,6 @@ class FunctionReward(Reward):
             raise UserError(f"reward {self.name} returned shape {tuple(value.shape)} for "
                             f"tokens of shape {(batch, length)}; expected {kind} = {expected}. "
                             "A per-token reward sets token_level = True on the function")
-        if not value.is_floating_point():
-            value = value.float()
         return value
 
 

@@ -98,6 +98,13 @@ class Task:
         prompt), for group baselines; ``None``: the whole batch is one group."""
         return None
 
+    def scored_positions(self, tokens: torch.Tensor, lengths: torch.Tensor,
+                         context: Any = None) -> torch.Tensor | None:
+        """``BoolTensor[B, T]``: what evaluation scores of sentences written under
+        ``context`` (of real sentences when it is ``None``): their NLL, BLEU and diversity,
+        an evaluator language model's NLL. ``None``: every real token, the whole sentence."""
+        return None
+
     def metrics(self, policy: Policy, split: Split, seed: int) -> dict[str, float]:
         """The task's own evaluation metrics of ``policy`` on ``split`` (``{}``: none)."""
         return {}

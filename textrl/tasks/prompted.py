@@ -37,11 +37,16 @@ from textrl.data.tokenizers import Tokenizer, get_tokenizer
 from textrl.data.vocab import Vocab
 from textrl.device import device_of, seeded_generator
 from textrl.errors import UserError
+from textrl.metrics.bleu import self_bleu
+from textrl.metrics.nll import nll_test
 from textrl.models.base import Policy, Sample
 from textrl.models.modes import eval_mode
 from textrl.oracle import OracleLSTM
+from textrl.rewards.reference_bleu import ReferenceBLEU
 from textrl.settings import check_at_least
 from textrl.tasks.base import Batch, Generate, RealSampler, Task
+
+VALIDATION_PROMPTS = 200  # completions scored at each validation of a corpus-prompted run
 
 
 class TextCodec:
@@ -98,7 +103,7 @@ def read_prompts(path: str) -> list[dict[str, str]]:
     file = Path(path)
     if not file.is_file():
         raise UserError(f"--prompts {path}: no such file")
-    text = file.read_text(encoding="utf-8")
+    text = file.read_text(encoding="utf-8-sig")  # a spreadsheet's CSV may start with a BOM
     if file.suffix in (".jsonl", ".json"):
         rows = []
         for number, line in enumerate(text.splitlines(), 1):
@@ -207,8 +212,14 @@ class PromptedTask(Task):
 
     def chosen(self, tokens: torch.Tensor, lengths: torch.Tensor, context: PromptBatch
                ) -> torch.Tensor:
-        positions = torch.arange(tokens.shape[1], device=tokens.device)
-        return length_mask(lengths, tokens.shape[1]).bool() & (positions >= context.lengths[:, None])
+        return completion_mask(tokens, lengths, context.lengths)
+
+    def scored_positions(self, tokens: torch.Tensor, lengths: torch.Tensor,
+                         context: PromptBatch | None = None) -> torch.Tensor:
+        """The completions, given their prompts (a real sentence's: after its first
+        ``prompt_lengths``)."""
+        prompts = self.prompt_lengths(tokens, lengths) if context is None else context.lengths
+        return completion_mask(tokens, lengths, prompts.to(tokens.device))
 
     def draw(self, n: int, real: RealSampler, generator: torch.Generator) -> PromptBatch:
         """``n`` prompts, one group each: from the file, or from real sentences."""
@@ -224,8 +235,10 @@ class PromptedTask(Task):
     def contexts(self, n: int, real: RealSampler, generator: torch.Generator
                  ) -> tuple[PromptBatch, torch.Tensor]:
         if n % self.group_size:
-            raise UserError(f"--batch-size {n} is not a multiple of --group-size "
-                            f"{self.group_size}: every prompt gets --group-size completions")
+            raise UserError(f"a batch of {n} completions (--batch-size, in each torchrun "
+                            f"process its share) is not a multiple of --group-size "
+                            f"{self.group_size}: every prompt gets --group-size completions, "
+                            "all in one process")
         context = self.draw(n // self.group_size, real, generator).repeat(self.group_size)
         positions = torch.arange(self.max_len, device=context.lengths.device)
         return context, positions >= context.lengths[:, None]
@@ -272,19 +285,45 @@ class PromptedTask(Task):
 
     def validate(self, policy: Policy, split: Split, oracle: OracleLSTM | None,
                  n_samples: int, seed: int) -> dict[str, float]:
-        """``nll_valid``: per completion token of ``split``, prompted by its own prompts."""
-        return {"nll_valid": self.completion_nll(policy, split)}
+        """``nll_valid``: per completion token of ``split``, prompted by its own prompts; and,
+        prompted by the corpus, the completion metrics of ``VALIDATION_PROMPTS`` of them."""
+        out = {"nll_valid": self.completion_nll(policy, split)}
+        if self.table is None:
+            out |= self.completion_metrics(policy, split, min(n_samples, VALIDATION_PROMPTS),
+                                           seed)
+        return out
+
+    def completion_nll(self, policy: Policy, split: Split) -> float:
+        """Mean NLL per completion token of ``split`` (each sentence after its prompt)."""
+        positions = completion_mask(split.tokens, split.lengths,
+                                    self.prompt_lengths(split.tokens, split.lengths))
+        return nll_test(policy, split, positions=positions)
+
+    def metrics(self, policy: Policy, split: Split, seed: int) -> dict[str, float]:
+        """Prompted by the corpus, the completion metrics of up to 1,000 prompts of
+        ``split`` (none with a prompts file: it has no references)."""
+        return {} if self.table is not None else self.completion_metrics(policy, split, 1000,
+                                                                         seed)
 
     @torch.no_grad()
-    def completion_nll(self, policy: Policy, split: Split, batch_size: int = 256) -> float:
-        total, count = 0.0, 0
-        with eval_mode(policy):
-            for lo in range(0, len(split), batch_size):
-                tokens, lengths = split.tokens[lo:lo + batch_size], split.lengths[lo:lo + batch_size]
-                chosen = self.chosen(tokens, lengths, self.condition(tokens, lengths, None))
-                total -= float((policy.log_prob(tokens, lengths) * chosen).sum())
-                count += int(chosen.sum())
-        return total / max(count, 1)
+    def completion_metrics(self, policy: Policy, split: Split, n: int, seed: int
+                           ) -> dict[str, float]:
+        """Completions of the prompts of the first ``n`` sentences of ``split``, drawn with
+        ``seed``: ``completion_bleu4`` (sentence BLEU-4 against each one's own reference,
+        averaged), ``completion_self_bleu4`` (each non-empty one against the others) and
+        ``completion_length`` (tokens, EOS included)."""
+        n = min(n, len(split))
+        context = self.condition(split.tokens[:n], split.lengths[:n], None)
+        sample = seeded_sample(self, policy, context, self.max_len, seed, temperature=1.0)
+        tokenize = self.text.tokenizer.tokenize
+        written = [tokenize(text) for text in context.completions(sample.tokens, sample.lengths)]
+        written = [words for words in written if words]  # an empty completion has no n-grams
+        out = {"completion_bleu4": ReferenceBLEU(4)(sample.tokens, sample.lengths,
+                                                    context).mean().item(),
+               "completion_length": (sample.lengths - context.lengths).float().mean().item()}
+        if len(written) > 1:
+            out["completion_self_bleu4"] = self_bleu(written, 4)
+        return out
 
     def sample_contexts(self, split: Split, n: int, generator: torch.Generator) -> PromptBatch:
         """Prompts of random sentences of ``split`` (of the prompts file, when there is one)."""
@@ -292,6 +331,13 @@ class PromptedTask(Task):
             rows = torch.randint(len(split), (m,), generator=generator, device=generator.device)
             return split.tokens[rows], split.lengths[rows]
         return self.draw(n, sentences, generator)
+
+
+def completion_mask(tokens: torch.Tensor, lengths: torch.Tensor,
+                    prompt_lengths: torch.Tensor) -> torch.Tensor:
+    """``BoolTensor[B, T]``: the real positions from each row's prompt length on."""
+    positions = torch.arange(tokens.shape[1], device=tokens.device)
+    return length_mask(lengths, tokens.shape[1]).bool() & (positions >= prompt_lengths[:, None])
 
 
 def build_prompted(config: PromptedConfig, *, corpus: Any = None, data: Any = None,
