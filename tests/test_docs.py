@@ -22,8 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PUBLIC_MODULES = ["textrl", "textrl.data", "textrl.models", "textrl.tasks", "textrl.envs",
                   "textrl.rewards", "textrl.agents", "textrl.agents.sb3", "textrl.training",
                   "textrl.recipes", "textrl.metrics", "textrl.oracle", "textrl.errors"]
-KNOWN = {  # textrl/recipes/__init__.py
-    "textrl.recipes.get_recipe", "textrl.recipes.read_yaml", "textrl.recipes.setting_names"}
+KNOWN: set[str] = set()
 
 
 def public_objects(module_name: str) -> dict[str, object]:

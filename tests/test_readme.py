@@ -1,5 +1,6 @@
-"""The README's command blocks run, in order, in a fresh folder with a small copy of the
-project's data beside it as ``../shared/data``, so the README cannot drift from the code.
+"""The README's command blocks (and the site's pages') run, in order, in a fresh folder with
+a small copy of the project's data beside it as ``../shared/data``, so the README cannot drift
+from the code.
 
 Every ```bash block runs unless the line before it is ``<!-- not run: WHY -->`` (installs, the
 tests themselves, GPUs); a ```python block whose first line is ``# NAME.py`` is written to
@@ -7,8 +8,9 @@ that file first (the README's reward modules), and so is a block of any language
 ``<!-- file: NAME -->`` line (the README's prompts file). Commands run as written, shrunk with small-run
 flags that the recipe accepts (an epoch, two iterations, small samples and evaluations; a
 ``--resume`` one step further than the run it continues); ``textrl`` runs in this process,
-``torchrun`` in two CPU processes. The test is marked ``readme``: ``python -m pytest -q -m
-readme`` (it takes about two minutes; CI runs it beside the suite).
+``torchrun`` in two CPU processes. The site's Markdown pages (``docs/**/*.md``) run the same
+way, each page in a fresh folder. The tests are marked ``readme``: ``python -m pytest -q -m
+readme`` (a few minutes; CI runs them beside the suite).
 """
 
 from __future__ import annotations
@@ -144,11 +146,11 @@ def run(argv: list[str], done: dict[str, int], cwd: Path) -> None:
                     "teach tests/test_readme.py to run it")
 
 
-def test_the_readme_runs_as_written(workdir, monkeypatch):
-    monkeypatch.chdir(workdir)
+def run_page(text: str, workdir: Path) -> int:
+    """Run a page's blocks in order in ``workdir``; returns how many commands ran."""
     done: dict[str, int] = {}
     ran = 0
-    for lang, body, file in runnable_blocks((ROOT / "README.md").read_text(encoding="utf-8")):
+    for lang, body, file in runnable_blocks(text):
         first = body.splitlines()[0] if body else ""
         if file is not None:
             (workdir / file).write_text(body, encoding="utf-8")
@@ -158,4 +160,24 @@ def test_the_readme_runs_as_written(workdir, monkeypatch):
             for argv in commands(body):
                 run(argv, done, workdir)
                 ran += 1
-    assert ran > 30  # the README's commands, not an empty parse
+    return ran
+
+
+def test_the_readme_runs_as_written(workdir, monkeypatch):
+    monkeypatch.chdir(workdir)
+    assert run_page((ROOT / "README.md").read_text(encoding="utf-8"), workdir) > 30
+
+
+def doc_pages() -> list[Path]:
+    """The site's Markdown pages (docs/) with a command block to run."""
+    pages = sorted(p for p in (ROOT / "docs").rglob("*.md")
+                   if not {"_build", "auto_tutorials"} & set(p.parts))
+    return [p for p in pages
+            if any(lang == "bash" for lang, _, _ in runnable_blocks(p.read_text("utf-8")))]
+
+
+@pytest.mark.parametrize("page", doc_pages(), ids=lambda p: str(p.relative_to(ROOT / "docs")))
+def test_the_docs_pages_run_as_written(page, workdir, monkeypatch):
+    """Each page in a fresh folder of its own: a page's commands stand on their own."""
+    monkeypatch.chdir(workdir)
+    assert run_page(page.read_text(encoding="utf-8"), workdir) > 0

@@ -115,16 +115,19 @@ def components(recipe: Recipe, choices: Choices | None = None) -> dict[str, type
 
 
 def get_recipe(name: str) -> Recipe:
+    """The recipe called ``name``; a UserError listing the recipes otherwise."""
     if name not in RECIPES:
         raise UserError(f"unknown recipe {name!r}; use one of {', '.join(RECIPES)}")
     return RECIPES[name]
 
 
 def setting_names(classes: dict[str, type]) -> set[str]:
+    """Every setting (flag) name of the config classes ``classes`` (role -> dataclass)."""
     return {f.name for cls in classes.values() for f in fields(cls)}
 
 
 def read_yaml(path: str | Path) -> dict:
+    """A YAML file of settings as a mapping; a UserError naming the file otherwise."""
     path = Path(path)
     try:
         loaded = yaml.safe_load(path.read_text(encoding="utf-8"))

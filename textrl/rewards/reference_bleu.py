@@ -14,7 +14,7 @@ from textrl.rewards.base import Reward
 
 
 class ReferenceBLEU(Reward):
-    """Sentence BLEU-``n`` (Texygen's, ``smoothing`` as :class:`BLEUScorer`) of each
+    """Sentence BLEU-``n`` (Texygen's, ``smoothing`` as :class:`~textrl.metrics.BLEUScorer`) of each
     completion against its row's ``reference``, both as the run's tokenizer reads them; an
     empty completion or reference scores 0.
 

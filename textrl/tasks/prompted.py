@@ -68,7 +68,7 @@ class PromptBatch(NamedTuple):
     - ``tokens [B, P]``: the prompts' ids, left-aligned, padded after ``lengths [B]``;
     - ``group [B]``: which prompt draw the row belongs to (a group baseline's unit);
     - ``rows``: each row's columns as text (``prompt`` and whatever else its source had);
-    - ``text``: the run's :class:`TextCodec` (shared by every row).
+    - ``text``: the run's :class:`~textrl.tasks.prompted.TextCodec` (shared by every row).
     """
 
     tokens: torch.Tensor
