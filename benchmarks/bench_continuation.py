@@ -5,8 +5,8 @@ the same prompts (GAIL on prompted completions) rewards GRPO, RLOO and, for comp
 narrower filters (4 widths x 64), so that a run fits 10 minutes on one core.
 
 1. The start: `textrl train mle --task prompted --prompt-words 4` on PTB (sentences of at
-   most 30 tokens), one per seed; and an evaluator LM trained apart (another seed) that
-   scores the completions given their prompts.
+   most 30 tokens), one epoch, one per seed; and an evaluator LM trained apart (another
+   seed, three epochs) that scores the completions given their prompts.
 2. Each agent: `textrl train AGENT --task prompted --reward discriminator --init START`,
    the same budget of sampled completions (iterations x batch), a short discriminator
    pretraining and one d-round every iteration.
@@ -32,7 +32,8 @@ DATA = ["--data", str(PTB / "ptb.train.txt"), "--valid", str(PTB / "ptb.valid.tx
         "--test", str(PTB / "ptb.test.txt"), "--max-len", "30", "--overlong", "drop"]
 TASK = ["--task", "prompted", "--prompt-words", "4"]
 MODEL = ["--emb-dim", "64", "--hidden-dim", "64", "--init-std", "0.1"]
-MLE = ["--epochs", "3", "--eval-every", "1", "--batch-size", "64", "--lr", "0.005"]
+MLE = ["--epochs", "1", "--eval-every", "1", "--batch-size", "64", "--lr", "0.005"]
+EVALUATOR_EPOCHS = ["--epochs", "3"]  # the evaluator LM, trained apart, longer
 AGENTS = {"grpo": ("grpo", []), "rloo": ("rloo", []), "ppo": ("ppo", ["--n-rollouts", "0"])}
 RL = ["--reward", "discriminator", "--batch-size", "64", "--group-size", "8",
       "--eval-every", "20", "--eval-samples", "200", "--checkpoint-every", "20",
@@ -46,7 +47,8 @@ def start_run(out: Path, seed: int, threads: int) -> None:
     name = f"mle-seed{seed}" if seed != EVALUATOR_SEED else "evaluator"
     if name in recorded(out / "results.jsonl"):
         return
-    cmd = ["textrl", "train", "mle", *TASK, *DATA, *MODEL, *MLE, "--seed", str(seed),
+    epochs = EVALUATOR_EPOCHS if seed == EVALUATOR_SEED else []
+    cmd = ["textrl", "train", "mle", *TASK, *DATA, *MODEL, *MLE, *epochs, "--seed", str(seed),
            "--out", str(out / name), "--quiet"]
     cmd, wall, final = train(cmd, out / name, threads)
     append_result(out / "results.jsonl", {"run": name, "kind": "start", "seed": seed,
@@ -104,7 +106,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--agents", nargs="+", default=list(AGENTS), choices=list(AGENTS))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--iterations", type=int, default=150)
+    parser.add_argument("--iterations", type=int, default=100)
     parser.add_argument("--lr", default="1e-4")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
