@@ -67,7 +67,10 @@ def test_prompts_files_and_their_errors(tmp_path):
                                  "b.jsonl:2: empty prompt"),
                                 ("c.csv", "question\nx\n", "c.csv:2: no 'prompt'"),
                                 ("d.txt", "x\n", "give a .jsonl or .csv"),
-                                ("e.jsonl", "", "no prompts")):
+                                ("e.jsonl", "", "no prompts"),
+                                ("f.jsonl", '{"prompt": "1+1="}\n[1, 2]\n',
+                                 "f.jsonl:2: not a JSON object"),
+                                ("g.jsonl", '{"prompt": \n', "g.jsonl:1: not JSON")):
         path = tmp_path / name
         path.write_text(text)
         with pytest.raises(UserError, match=message):

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from textrl.errors import UserError, plural
 from textrl.evaluation import format_table
+from textrl.files import read_json_lines
 from textrl.training.runs import RunDir
 
 # Settings that say where or how a run ran, not what it trained: left out of the grouping.
@@ -137,18 +138,8 @@ def read_logged_run(run: str) -> LoggedRun:
     if not path.is_file():
         raise UserError(f"{run}: no metrics.jsonl; write the run's log there, one JSON object a "
                         'line such as {"step": 100, "reward": 0.5} (see `textrl compare --help`)')
-    records = []
-    for number, line in enumerate(path.read_text("utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise UserError(f"{path}:{number}: not JSON ({exc.msg}); write one JSON object a "
-                            "line") from None
-        if not isinstance(record, dict):
-            raise UserError(f"{path}:{number}: not a JSON object; write one JSON object a line")
-        records.append(record)
+    records = [record for _, record in
+               read_json_lines(path, path.read_text("utf-8"), '{"step": 100, "reward": 0.5}')]
     if not records:
         raise UserError(f"{path}: empty; log at least one record such as "
                         '{"step": 100, "reward": 0.5}')

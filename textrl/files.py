@@ -1,10 +1,14 @@
-"""Writing files so that a crash never leaves half of one."""
+"""Writing files so that a crash never leaves half of one, and reading JSON-lines files a
+user wrote, each bad line named."""
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
+
+from textrl.errors import UserError
 
 
 def atomic_write(path: Path, write) -> None:
@@ -20,3 +24,23 @@ def atomic_write(path: Path, write) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def read_json_lines(path: Path, text: str, example: str) -> list[tuple[int, dict]]:
+    """``(line number, object)`` of each non-blank line of ``text`` (read from ``path``); a
+    line that is not a JSON object is a UserError naming ``path:line`` and showing
+    ``example``, a line of the kind expected."""
+    rows = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise UserError(f"{path}:{number}: not JSON ({exc.msg}); write one JSON object a "
+                            f"line, e.g. {example}") from None
+        if not isinstance(row, dict):
+            raise UserError(f"{path}:{number}: not a JSON object (a {type(row).__name__}); "
+                            f"write one JSON object a line, e.g. {example}")
+        rows.append((number, row))
+    return rows

@@ -25,7 +25,6 @@ actions: an MLE loss counts them, an agent acts on them, a reward pays them.
 from __future__ import annotations
 
 import csv
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -37,6 +36,7 @@ from textrl.data.tokenizers import Tokenizer, get_tokenizer
 from textrl.data.vocab import Vocab
 from textrl.device import device_of, seeded_generator
 from textrl.errors import UserError
+from textrl.files import read_json_lines
 from textrl.metrics.bleu import self_bleu
 from textrl.metrics.nll import nll_test
 from textrl.models.base import Policy, Sample
@@ -105,18 +105,7 @@ def read_prompts(path: str) -> list[dict[str, str]]:
         raise UserError(f"--prompts {path}: no such file")
     text = file.read_text(encoding="utf-8-sig")  # a spreadsheet's CSV may start with a BOM
     if file.suffix in (".jsonl", ".json"):
-        rows = []
-        for number, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise UserError(f"{path}:{number}: not a JSON object ({exc.msg}); write one "
-                                'object a line, e.g. {"prompt": "2+2=", "answer": "4"}') from None
-            if not isinstance(row, dict):
-                raise UserError(f"{path}:{number}: a JSON object a line, got {type(row).__name__}")
-            rows.append((number, row))
+        rows = read_json_lines(file, text, '{"prompt": "2+2=", "answer": "4"}')
     elif file.suffix == ".csv":
         rows = list(enumerate(csv.DictReader(text.splitlines()), 2))
     else:
@@ -295,9 +284,8 @@ class PromptedTask(Task):
 
     def completion_nll(self, policy: Policy, split: Split) -> float:
         """Mean NLL per completion token of ``split`` (each sentence after its prompt)."""
-        positions = completion_mask(split.tokens, split.lengths,
-                                    self.prompt_lengths(split.tokens, split.lengths))
-        return nll_test(policy, split, positions=positions)
+        return nll_test(policy, split, positions=self.scored_positions(split.tokens,
+                                                                        split.lengths))
 
     def metrics(self, policy: Policy, split: Split, seed: int) -> dict[str, float]:
         """Prompted by the corpus, the completion metrics of up to 1,000 prompts of
