@@ -127,11 +127,27 @@ def test_config_validation():
         mle_config(dropout=1.0)
     with pytest.raises(UserError, match="--lr"):
         mle_config(lr=0)
-    with pytest.raises(UserError, match="--epochs must be >= 1"):
-        mle_config(epochs=0)
+    with pytest.raises(UserError, match="--epochs must be >= 0"):
+        mle_config(epochs=-1)
     with pytest.raises(UserError, match="--epochz is not a setting of `textrl train mle`"):
         mle_config(epochz=3)
     assert mle_config().oracle == "random"
+
+
+def test_zero_epochs_saves_the_start_evaluated_as_a_run(tmp_path):
+    # epochs 0 is how a pretrained model becomes an RL recipe's --init unchanged
+    config = tiny_oracle_config(epochs=0, seed=2)
+    train_mle(config, tmp_path / "r", progress=False)
+    run = RunDir(tmp_path / "r")
+    (record,) = run.read_log()
+    assert record["epoch"] == 0 and "nll_valid" in record and "nll_oracle" in record
+    assert run.load_checkpoint()["step"] == 0
+    loaded = load_run(run.path)
+    assert loaded.kind == "mle"
+    assert nll_test(loaded.model, loaded.corpus.valid) == pytest.approx(record["nll_valid"])
+    pg = recipe_config("pg", None, {"init": str(run.path), "reward": "oracle", "iterations": 1,
+                                    "batch_size": 8, "eval_samples": 16, "n_rollouts": 0})
+    assert train(pg, tmp_path / "pg", progress=False)["iteration"] == 1
 
 
 def test_best_checkpoint_follows_validation_nll(tmp_path):

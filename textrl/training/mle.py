@@ -28,7 +28,8 @@ class MLEConfig:
     """The MLE schedule (defaults: the SeqGAN authors' recipe on the oracle)."""
 
     epochs: int = 120
-    """training epochs"""
+    """training epochs (0: save the starting policy, evaluated, as the run: a pretrained
+    Hugging Face model as an RL recipe's --init without fine-tuning it)"""
     batch_size: int = 64
     """sentences per gradient step"""
     lr: float = 0.01
@@ -54,7 +55,8 @@ class MLEConfig:
         check_choices(self, {"scheduled_sampling": SCHEDULES})
         if self.lr <= 0 or self.grad_clip <= 0:
             raise UserError("--lr and --grad-clip must be > 0")
-        check_at_least(self, 1, ("epochs", "batch_size", "eval_every", "eval_samples"))
+        check_at_least(self, 0, ("epochs",))
+        check_at_least(self, 1, ("batch_size", "eval_every", "eval_samples"))
 
 
 class MLETrainer(Trainer):
@@ -84,6 +86,10 @@ class MLETrainer(Trainer):
     @property
     def stopped(self) -> bool:
         return self.lr_rule.stopped
+
+    def begin(self) -> dict | None:
+        # A run of no epochs is its start, evaluated and checkpointed as step 0.
+        return self.evaluate(0) if self.total == 0 else None
 
     def train_step(self, step: int) -> dict:
         s = self.schedule
