@@ -17,7 +17,7 @@ from textrl.rewards import AnswerReward
 from textrl.rewards.function import FunctionReward
 from textrl.tasks import ArithmeticTask, PromptedTask
 from textrl.tasks.arithmetic import ArithmeticConfig
-from textrl.tasks.prompted import PromptedConfig, read_prompts
+from textrl.tasks.prompted import PromptedConfig, codec_of, read_prompts
 
 
 def run_cli(argv, capsys):
@@ -313,3 +313,53 @@ def test_rewards_and_kl_settings_that_cannot_go_together_exit_2(arithmetic_run, 
     code, _, err = run_cli(["train", "seqgan", "--init", mle_run, "--kl-coef", "0.1",
                             "--out", tmp_path / "b", "--quiet"], capsys)
     assert code == 2 and "--kl-in loss, or --n-rollouts 0" in err
+
+
+def test_sample_completes_the_users_prompts(arithmetic_run, tmp_path, capsys):
+    def sample(*flags):
+        code, out, err = run_cli(["sample", arithmetic_run, "-n", "4", *flags], capsys)
+        assert code == 0, err
+        return out
+
+    assert sample().count("\n") == 4  # without --prompt: -n samples from the start, as ever
+    out = sample("--prompt", "17+25=", "--prompt", "3+4=", "--seed", "1")
+    blocks = [block.splitlines() for block in out.strip("\n").split("\n\n")]
+    assert [len(block) for block in blocks] == [4, 4]  # -n completions, grouped by prompt
+    for prompt, block in zip(["17+25=", "3+4="], blocks, strict=True):
+        assert all(line.startswith(prompt) for line in block)
+        assert any(len(line) > len(prompt) for line in block)  # a completion after it
+    assert sample("--prompt", "17+25=", "--prompt", "3+4=", "--seed", "1") == out
+    assert sample("--prompt", "17+25=", "--prompt", "3+4=", "--seed", "2") != out
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text('{"prompt": "17+25="}\n{"prompt": "3+4=", "answer": "7"}\n')
+    assert sample("--prompts", prompts, "--seed", "1") == out
+    greedy = sample("--prompt", "17+25=", "--temperature", "0")
+    assert sample("--prompt", "17+25=", "--temperature", "0", "--seed", "5") == greedy
+    assert len(set(greedy.splitlines())) == 1
+
+
+@pytest.mark.parametrize("prompt, message", [
+    ("", "prompt '': an empty prompt"),
+    ("  ", "prompt '  ': an empty prompt"),
+    ("17 * 25=", "the run's vocabulary has no ' ', '*'"),
+    ("1" * 40, "has 40 tokens; "),
+    (None, "is a --task unconditional run, which reads no prompt"),
+])
+def test_sample_refuses_prompts_it_cannot_complete(prompt, message, arithmetic_run, mle_run,
+                                                   capsys):
+    run, prompt = (mle_run, "1 2") if prompt is None else (arithmetic_run, prompt)
+    code, _, err = run_cli(["sample", run, "--prompt", prompt], capsys)
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and lines[0].startswith("textrl: error: "), err
+    assert message in lines[0] and "Traceback" not in err
+
+
+def test_a_lowercased_runs_prompts_file_is_lowercased_as_its_text_was(tmp_path):
+    text = tmp_path / "text.txt"
+    text.write_text("The cat sat on the mat\nthe dog sat on the log\n" * 4)
+    data = DataConfig(data=str(text), lowercase=True)
+    corpus, _ = build_corpus(data)
+    codec = codec_of(corpus, data)
+    assert codec.encode("The CAT sat") == codec.encode("the cat sat")
+    assert corpus.vocab.unk_id not in codec.encode("The CAT sat")
+    assert not codec_of(corpus, DataConfig(data=str(text))).lowercase

@@ -23,7 +23,7 @@ from textrl.code_space_cli import (
 )
 from textrl.compare import add_compare_command, compare_logs, format_summary, group_runs, summarise
 from textrl.data.corpus import read_lines
-from textrl.data.tokenizers import get_tokenizer
+from textrl.data.tokenizers import Tokenizer, get_tokenizer
 from textrl.data.vocab import Vocab
 from textrl.datasets import GRAMMAR, data_identity, read_references
 from textrl.device import DEVICE_HELP, device_of, resolve_device, seeded_generator
@@ -52,12 +52,15 @@ from textrl.recipes import (
     read_yaml,
     recipe_config,
     setting_names,
+    task_name,
     task_of,
     train,
 )
 from textrl.recipes.config import add_arguments
+from textrl.tasks import TASKS, PromptedTask
 from textrl.tasks.infill import MaskConfig, fill_lines, fill_texts
-from textrl.training import RunDir, RunOptions, load_run
+from textrl.tasks.prompted import TextCodec, read_prompts
+from textrl.training import LoadedRun, RunDir, RunOptions, load_run
 
 THREADS_HELP = ("CPU threads of this process (torch's intra-op threads; default: what "
                 "torch picks, OMP_NUM_THREADS when set, else every core); give each of "
@@ -182,6 +185,13 @@ def build_parser(settings: dict[str, str] | None = None, recipe: str | None = No
     sample.add_argument("-n", type=int, default=10, help="how many")
     sample.add_argument("--temperature", type=float, default=1.0,
                         help="sampling temperature (0: greedy)")
+    sample.add_argument("--prompt", action="append", metavar="TEXT",
+                        help="a prompted run (--task prompted or arithmetic): print -n "
+                             "completions of TEXT, each after its prompt (repeatable; grouped "
+                             "by prompt)")
+    sample.add_argument("--prompts", metavar="FILE", help="the same, for each prompt of a "
+                        "JSON-lines or CSV file with a 'prompt' column (as --task prompted "
+                        "reads)")
     _add_loading_options(sample)
 
     evaluate = commands.add_parser("evaluate", formatter_class=defaults_shown,
@@ -266,6 +276,63 @@ def _infill(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sample(args: argparse.Namespace) -> int:
+    """``-n`` samples of a run from its checkpoint alone (no data files needed); with
+    ``--prompt``/``--prompts``, ``-n`` completions of each prompt, a block per prompt, drawn
+    in turn from one ``--seed``ed generator (one per prompt would give every prompt the same
+    random draws: completions of different prompts that look alike)."""
+    device = resolve_device(args.device)
+    loaded = load_run(args.run, best=args.checkpoint == "best", with_data=False, device=device)
+    tokenizer = get_tokenizer(loaded.data.tokenizer, loaded.data.keep_spaces)
+    prompted = args.prompt is not None or args.prompts is not None
+    prefixes = _encode_prompts(args, loaded, tokenizer) if prompted else [None]
+    generator = seeded_generator(args.seed, device)
+    for i, ids in enumerate(prefixes):
+        prefix = None if ids is None else torch.tensor([ids] * args.n, device=device)
+        sample = loaded.model.sample(args.n, loaded.max_len, args.temperature, prefix=prefix,
+                                     generator=generator)
+        if i:
+            print()  # a blank line between prompts' blocks
+        for line in loaded.vocab.texts(sample.tokens, sample.lengths, tokenizer,
+                                       stream=loaded.data.windows is not None):
+            print(line)
+    return 0
+
+
+def _encode_prompts(args: argparse.Namespace, loaded: LoadedRun, tokenizer: Tokenizer
+                    ) -> list[list[int]]:
+    """The ids of ``--prompt``s and the ``--prompts`` file's prompts, encoded as the run's
+    prompted task encodes its prompts (:class:`TextCodec`); a UserError for a run that is
+    not prompted, an empty prompt, a token the run does not know, a prompt too long."""
+    task = task_name(loaded.config)
+    if not issubclass(TASKS[task].cls, PromptedTask):
+        raise UserError(f"--prompt: {args.run} is a --task {task} run, which reads no prompt; "
+                        "sample it without --prompt, or give a run trained with --task "
+                        "prompted or arithmetic")
+    codec = TextCodec(loaded.vocab, tokenizer, loaded.data.lowercase)
+    texts = (args.prompt or []) + ([row["prompt"] for row in read_prompts(args.prompts)]
+                                   if args.prompts else [])
+    out = []
+    for text in texts:
+        tokens = codec.tokenize(text)
+        if not tokens:
+            raise UserError(f"prompt {text!r}: an empty prompt; give the text to complete")
+        # An error, not a warning: the vocabulary would read an unknown token as <unk> (or,
+        # without one, fail), so the policy would complete another prompt than the one
+        # printed, after a token it saw rarely or (arithmetic) never in training.
+        unknown = dict.fromkeys(t for t in tokens if t not in loaded.vocab.stoi)
+        if unknown:
+            shown = ", ".join(repr(tokenizer.detokenize([t])) for t in unknown)
+            raise UserError(f"prompt {text!r}: the run's vocabulary has no {shown}; write "
+                            "the prompt with the words or characters of its training text")
+        if len(tokens) > loaded.max_len - 2:  # room for a token and EOS, as the task leaves
+            raise UserError(f"prompt {text!r} has {len(tokens)} tokens; {args.run} writes "
+                            f"at most {loaded.max_len}, so a prompt may have "
+                            f"{loaded.max_len - 2}: shorten it")
+        out.append(loaded.vocab.encode(tokens))
+    return out
+
+
 def _compare(args: argparse.Namespace) -> int:
     """Sample each run's checkpoint at each temperature: a row per run (or per group of
     seeds: mean ± sd) and temperature; ``--curves``/``--tensorboard`` read the logs instead."""
@@ -330,16 +397,8 @@ def run(argv: list[str] | None = None) -> int:
         return _infill(args)
     if args.command in CODE_SPACE_COMMANDS:
         return run_code_space_command(args)
-    if args.command == "sample":  # the checkpoint alone: no data files needed
-        device = resolve_device(args.device)
-        loaded = load_run(args.run, best=args.checkpoint == "best", with_data=False, device=device)
-        generator = seeded_generator(args.seed, device)
-        sample = loaded.model.sample(args.n, loaded.max_len, args.temperature, generator=generator)
-        tokenizer = get_tokenizer(loaded.data.tokenizer, loaded.data.keep_spaces)
-        for line in loaded.vocab.texts(sample.tokens, sample.lengths, tokenizer,
-                                       stream=loaded.data.windows is not None):
-            print(line)
-        return 0
+    if args.command == "sample":
+        return _sample(args)
     loaded = load_run(args.run, best=args.checkpoint == "best", device=resolve_device(args.device))
     corpus, data = loaded.corpus, loaded.data
     task = task_of(loaded.config, corpus, data)

@@ -223,12 +223,16 @@ def check_processes(recipe: Recipe, config: RunConfig) -> None:
         raise UserError(f"{' and '.join(refused)} run in one process only; run without torchrun")
 
 
-def task_of(config: dict, corpus: Any, data: Any) -> Task:
-    """The task a saved run's ``config`` (its config.yaml) was trained on, over its
-    ``corpus`` and ``data`` settings."""
+def task_name(config: dict) -> str:
+    """The name of the task a saved run's ``config`` (its config.yaml) was trained on."""
     recipe = RECIPES.get(config.get("recipe", "mle"))
-    name = config.get("task") or (recipe.tasks[0] if recipe is not None else "unconditional")
-    component = TASKS[name]
+    return config.get("task") or (recipe.tasks[0] if recipe is not None else "unconditional")
+
+
+def task_of(config: dict, corpus: Any, data: Any) -> Task:
+    """The task a saved run's ``config`` was trained on, over its ``corpus`` and ``data``
+    settings."""
+    component = TASKS[task_name(config)]
     settings = {f.name: config[f.name] for f in fields(component.config) if f.name in config}
     return component.build(component.config(**settings), vocab_size=len(corpus.vocab),
                            seed=config.get("seed", 0), corpus=corpus, data=data)
@@ -238,4 +242,4 @@ RECIPES: dict[str, Recipe] = _recipes()
 
 __all__ = ["AGENTS", "PRESETS", "RECIPES", "REWARDS", "Choices", "Recipe", "RewardChoice",
            "RunConfig", "Start", "build_trainer", "choices_of", "components", "get_recipe", "read_yaml",
-           "recipe_config", "reward_component", "setting_names", "task_of", "train"]
+           "recipe_config", "reward_component", "setting_names", "task_name", "task_of", "train"]

@@ -50,13 +50,17 @@ VALIDATION_PROMPTS = 200  # completions scored at each validation of a corpus-pr
 
 
 class TextCodec:
-    """A run's vocabulary and tokenizer: prompts in, completions out as text."""
+    """A run's vocabulary and tokenizer: prompts in, completions out as text. ``lowercase``:
+    the run's text was lowercased (``--lowercase``), so a prompt is too."""
 
-    def __init__(self, vocab: Vocab, tokenizer: Tokenizer):
-        self.vocab, self.tokenizer = vocab, tokenizer
+    def __init__(self, vocab: Vocab, tokenizer: Tokenizer, lowercase: bool = False):
+        self.vocab, self.tokenizer, self.lowercase = vocab, tokenizer, lowercase
+
+    def tokenize(self, text: str) -> list[str]:
+        return self.tokenizer.tokenize(text.lower() if self.lowercase else text)
 
     def encode(self, text: str) -> list[int]:
-        return self.vocab.encode(self.tokenizer.tokenize(text))
+        return self.vocab.encode(self.tokenize(text))
 
     def decode(self, ids: list[int]) -> str:
         return self.tokenizer.detokenize(self.vocab.decode(ids))
@@ -337,9 +341,9 @@ def codec_of(corpus: Any, data: Any) -> TextCodec:
     """The run's vocabulary and tokenizer (word tokens when the run records none)."""
     if corpus is None:
         raise ValueError("a prompted task is built with the run's corpus")
-    tokenizer = get_tokenizer(data.tokenizer, data.keep_spaces) if data is not None else \
-        get_tokenizer("word")
-    return TextCodec(corpus.vocab, tokenizer)
+    if data is None:
+        return TextCodec(corpus.vocab, get_tokenizer("word"))
+    return TextCodec(corpus.vocab, get_tokenizer(data.tokenizer, data.keep_spaces), data.lowercase)
 
 
 def seeded_sample(task: PromptedTask, policy: Policy, context: PromptBatch, max_len: int,
