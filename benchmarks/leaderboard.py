@@ -53,6 +53,14 @@ def load(path: Path) -> list[dict]:
     return [json.loads(text)]
 
 
+def field(record: dict, name: str) -> object:
+    """A record's field; a dotted name reads into nested objects ("evaluation.nll_test"),
+    None where a step is missing."""
+    for key in name.split("."):
+        record = record.get(key) if isinstance(record, dict) else None
+    return record
+
+
 def run_name(record: dict) -> str:
     """The run directory a record describes, by the naming each benchmark script uses."""
     name = record.get("run") or "{}-seed{}".format(
@@ -83,7 +91,8 @@ def measure(out: Path, source: Source) -> Measured:
             if source.where(record):  # a rerun appended to the same file replaces its run
                 found[path, run_name(record)] = (path, record)
     records = list(found.values())
-    last = [[(r[f], path, f) for path, r in records if r.get(f) is not None] for f in source.fields]
+    last = [[(field(r, f), path, f) for path, r in records if field(r, f) is not None]
+            for f in source.fields]
     best, evaluations = [], []
     for path, record in records if source.best else []:
         run = run_dir(path, record)
@@ -104,9 +113,9 @@ def check_traces(lines: list[tuple[Row, Measured, list[tuple[str, Measured]]]]) 
     missing = []
     for _, measured, also in lines:
         for m in [measured, *(m for _, m in also)]:
-            for value, path, field in [*(t for f in m.last for t in f), *m.best]:
-                if not path.exists() or not any(r.get(field) == value for r in load(path)):
-                    missing.append(f"{path}: no record with {field} = {value}")
+            for value, path, name in [*(t for f in m.last for t in f), *m.best]:
+                if not path.exists() or not any(field(r, name) == value for r in load(path)):
+                    missing.append(f"{path}: no record with {name} = {value}")
     return missing
 
 
@@ -222,8 +231,14 @@ def render(lines: list[tuple[Row, Measured, list[tuple[str, Measured]]]], papers
             "logged where the paper reports its run's best evaluation, else with the end of "
             "run. **Pre-provenance**: written before result files recorded their commit and "
             "machine; dated by the commit that first added the file.", "",
+            "**Reproduce a row**: `python benchmarks/run.py ROW_ID --seeds 0 1 2`, with the id "
+            "shown in bold in the command column, runs the row's command for those seeds, after "
+            "the rows it needs (the MLE starts first); it resumes what was interrupted, runs only "
+            "the seeds not yet recorded and refuses a finished row unless given `--force` (which "
+            "reruns it into fresh `*-rerunN` folders, leaving the recorded ones as they are). "
+            "`--list` prints the ids, `--dry-run` the commands.", "",
             "| system | dataset · metric | paper | textrl, end of run | textrl, best logged | "
-            "what differs from the paper | verdict | command | artifact · provenance |",
+            "what differs from the paper | verdict | id · command | artifact · provenance |",
             "|---|---|---|---|---|---|---|---|---|"]
     body, more = [], []
     for row, m, also in lines:
@@ -233,7 +248,7 @@ def render(lines: list[tuple[Row, Measured, list[tuple[str, Measured]]]], papers
             end += f", {row.scored}"
         cells = [row.system, f"{row.dataset} · {row.metric}", paper_cell(paper, row.digits), end,
                  best_cell(m, row.source.best, row.source.scale, row.digits), row.differs,
-                 verdict(row, paper, m), f"`{row.command}`",
+                 verdict(row, paper, m), f"**{row.id}**<br>`{row.command}`",
                  artifact_cell(m, out) if m.records else f"expected: out/{row.source.files}"]
         body.append("| " + " | ".join(escape(c) for c in cells) + " |")
         for label, a in also:
