@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from leaderboard import load
 from provenance import provenance
 
 
@@ -49,8 +50,8 @@ def train_and_evaluate(cmd: list[str], out: Path, threads: int, evaluate_args: S
 
 
 def read_log(run: Path) -> list[dict]:
-    """A run's ``metrics.jsonl``, one dict per line."""
-    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    """A run's ``metrics.jsonl`` (or, in a kept run, ``metrics.jsonl.gz``), one dict per line."""
+    return load(run / "metrics.jsonl")
 
 
 def unevaluated_step_times(run: Path, unit: str) -> list[float]:

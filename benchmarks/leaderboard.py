@@ -13,6 +13,7 @@ is not written if one is not found there.
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import statistics
@@ -45,10 +46,24 @@ class Measured:
     evaluations: list[int]  # logged evaluations per run
 
 
+def archived(path: Path) -> Path:
+    """``path`` or, where only that is kept, its gzipped copy ``path.gz``: benchmarks/out keeps
+    the logs of finished runs gzipped (``gzip -9 -n``; a live run writes the plain file)."""
+    gz = path.with_name(path.name + ".gz")
+    return gz if not path.exists() and gz.exists() else path
+
+
+def read_text(path: Path) -> str:
+    """The text of a file under benchmarks/out: ``path`` or, where only that is kept,
+    ``path.gz``; a ``.gz`` file is read gunzipped. Every reader of a kept log reads it here."""
+    path = archived(path)
+    return gzip.decompress(path.read_bytes()).decode() if path.suffix == ".gz" else path.read_text()
+
+
 def load(path: Path) -> list[dict]:
-    """The records of a JSON-lines file, or the one object of a JSON file."""
-    text = path.read_text()
-    if path.suffix == ".jsonl":
+    """The records of a JSON-lines file, or the one object of a JSON file (either gzipped)."""
+    text = read_text(path)
+    if path.name.removesuffix(".gz").endswith(".jsonl"):
         return [json.loads(line) for line in text.splitlines() if line.strip()]
     return [json.loads(text)]
 
@@ -73,12 +88,13 @@ def run_dir(results: Path, record: dict) -> Path | None:
     folder (ss_authors_seed2/ into ss_authors/results.jsonl), in a sibling folder."""
     name = run_name(record)
     folders = [results.parent, *sorted(results.parent.parent.glob(f"{results.parent.name}?*"))]
-    return next((f / name for f in folders if (f / name / "metrics.jsonl").exists()), None)
+    return next((f / name for f in folders if archived(f / name / "metrics.jsonl").exists()), None)
 
 
 def best_logged(run: Path, field: str) -> tuple[Traced, int] | None:
-    """``((lowest value of field the run logged after step 0, its log, field), evaluations)``."""
-    log = run / "metrics.jsonl"
+    """``((lowest value of field the run logged after step 0, its log, field), evaluations)``;
+    the log is ``metrics.jsonl`` or, in a kept run, ``metrics.jsonl.gz``."""
+    log = archived(run / "metrics.jsonl")
     values = [r[field] for r in load(log) if field in r
               and (r.get("iteration") or r.get("epoch") or 0) > 0]
     return ((min(values), log, field), len(values)) if values else None
