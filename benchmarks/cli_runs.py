@@ -5,6 +5,7 @@ run jobs a few at a time."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import statistics
@@ -20,14 +21,22 @@ from provenance import provenance
 
 def train(cmd: list[str], out: Path, threads: int) -> tuple[list[str], float, dict]:
     """``(the command run, wall seconds, its final JSON line)``; a run whose directory holds a
-    checkpoint is continued with --resume."""
+    checkpoint is continued with --resume. A run another process is training (the same
+    benchmark started twice) is refused: two writers of one checkpoint lose both."""
     cmd = [*cmd, "--threads", str(threads)]
-    if (out / "checkpoint.pt").exists():
-        cmd = [*cmd, "--resume"]
-    env = os.environ | {"OMP_NUM_THREADS": str(threads)}
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    wall = time.perf_counter() - t0
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out.parent / f".{out.name}.lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RuntimeError(f"{out} is being trained by another process; wait for it, or "
+                               "stop it first") from None
+        if (out / "checkpoint.pt").exists():
+            cmd = [*cmd, "--resume"]
+        env = os.environ | {"OMP_NUM_THREADS": str(threads)}
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        wall = time.perf_counter() - t0
     if proc.returncode:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-2000:]}")
     return cmd, wall, json.loads(proc.stdout.strip().splitlines()[-1])

@@ -87,7 +87,9 @@ def run_dir(results: Path, record: dict) -> Path | None:
     """The run's directory beside its results file or, for a run merged in from another
     folder (ss_authors_seed2/ into ss_authors/results.jsonl), in a sibling folder."""
     name = run_name(record)
-    folders = [results.parent, *sorted(results.parent.parent.glob(f"{results.parent.name}?*"))]
+    siblings = results.parent.parent.glob(f"{results.parent.name}?*")
+    folders = [results.parent, *sorted(f for f in siblings  # run.py --force's reruns are apart
+                                       if not re.fullmatch(r".*-rerun\d+", f.name))]
     return next((f / name for f in folders if archived(f / name / "metrics.jsonl").exists()), None)
 
 

@@ -35,7 +35,7 @@ except ImportError:
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks/out"
 BY_ID = {row.id: row for row in ROWS}
-SEEDS = re.compile(r"(--seeds|for S in)((?: \d+)+)")
+SEEDS = re.compile(r"(--seeds|for S in)((?: \d+)+)(?=\s|;|$)")
 FOLDER = re.compile(r"benchmarks/out/([\w.-]+)")
 SCRIPT = re.compile(r"python (benchmarks/bench_\w+\.py)([^;&|>]*)")
 
@@ -58,11 +58,13 @@ def moved(glob: str, suffix: str) -> str:
 
 
 def seed_of(path: Path, record: dict) -> int | None:
-    """A record's seed: its own field, else its run's name (mle-seed0), else its folder
-    (long_s0/); None where nothing tells."""
+    """A record's seed: its own field, else its run's name (mle-seed0), else its folder under
+    benchmarks/out (long_s0/); None where nothing tells."""
     if isinstance(record.get("seed"), int):
         return record["seed"]
-    found = re.search(r"seed(\d+)", str(record.get("run", ""))) or re.search(r"_s(\d+)/", str(path))
+    inside = path.relative_to(OUT) if path.is_relative_to(OUT) else path
+    found = re.search(r"seed(\d+)", str(record.get("run", ""))) or re.search(r"_s(\d+)/",
+                                                                            str(inside))
     return int(found[1]) if found else None
 
 
@@ -139,9 +141,12 @@ def main(argv: list[str] | None = None) -> int:
         refuse(f"{f'unknown row {args.row!r}' if args.row else 'no row given'}: "
                "`python benchmarks/run.py --list` shows the row ids")
     row = BY_ID[args.row]
-    seeds = args.seeds or written_seeds(row) or [0]
     if written_seeds(row) is None:
+        if args.seeds:
+            refuse(f"{row.id}'s command takes no --seeds (one seed, as written): run it "
+                   "without --seeds")
         print(f"note: {row.id}'s command takes no seeds: it runs as written", file=sys.stderr)
+    seeds = list(dict.fromkeys(args.seeds or written_seeds(row) or [0]))
     suffix = rerun_suffix(row, seeds, OUT) if args.force else ""
     todo = lacking(row, seeds, OUT, suffix)
     if not todo:

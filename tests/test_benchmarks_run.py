@@ -146,3 +146,46 @@ def test_seeds_are_told_by_field_run_name_or_folder():
     assert runner.seed_of(Path("x/scores.jsonl"), {"run": "maskgan-seed1"}) == 1
     assert runner.seed_of(Path("v/lm_s2/eval.json"), {}) == 2
     assert runner.seed_of(Path("smollm2/results.jsonl"), {"run": "seqgan"}) is None
+
+
+def test_a_seed_is_read_inside_benchmarks_out_not_from_the_checkout_path(monkeypatch):
+    # a checkout under /home/a_s7/ must not make every VAE record seed 7
+    monkeypatch.setattr(runner, "OUT", Path("/home/a_s7/textrl/benchmarks/out"))
+    assert runner.seed_of(runner.OUT / "vae/lm_s0/eval.json", {}) == 0
+    assert runner.seed_of(Path("/home/a_s7/x/results.jsonl"), {"seed": 1}) == 1
+
+
+def test_seeds_on_a_row_that_takes_none_are_refused(capsys):
+    assert "takes no --seeds" in refused(capsys, "ptb-smollm2", "--seeds", "1")
+
+
+def test_seed_substitution_stops_at_the_seeds():
+    row = runner.BY_ID["oracle-mle"]
+    fake = type(row)(**{**row.__dict__, "command": "python x.py --seeds 0 1 2 3e-4"})
+    assert runner.command(fake, [5]) == "python x.py --seeds 5 3e-4"  # not --seeds 5e-4
+    fake = type(row)(**{**row.__dict__, "command": "python x.py --seeds 0 1 2 --lr 3e-4"})
+    assert runner.command(fake, [5]) == "python x.py --seeds 5 --lr 3e-4"
+
+
+def test_one_run_folder_is_trained_by_one_process_at_a_time(tmp_path):
+    import fcntl
+
+    from cli_runs import train
+    out = tmp_path / "run"
+    with open(tmp_path / ".run.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(RuntimeError, match="being trained by another process"):
+            train(["false"], out, 1)
+    with pytest.raises(RuntimeError, match="false --threads 1 failed"):
+        train(["false"], out, 1)  # free again: the command itself runs (and fails)
+
+
+def test_the_leaderboard_never_reads_a_forced_rerun_as_the_original_run(tmp_path):
+    from benchmarks.leaderboard import run_dir
+
+    for folder in ("ss-rerun1", "ss_seed2"):
+        (tmp_path / folder / "ss-seed2").mkdir(parents=True)
+        (tmp_path / folder / "ss-seed2" / "metrics.jsonl").write_text("{}\n")
+    (tmp_path / "ss").mkdir()
+    found = run_dir(tmp_path / "ss" / "results.jsonl", {"run": "ss-seed2"})
+    assert found == tmp_path / "ss_seed2" / "ss-seed2"

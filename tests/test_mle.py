@@ -137,9 +137,10 @@ def test_config_validation():
 def test_zero_epochs_saves_the_start_evaluated_as_a_run(tmp_path):
     # epochs 0 is how a pretrained model becomes an RL recipe's --init unchanged
     config = tiny_oracle_config(epochs=0, seed=2)
-    train_mle(config, tmp_path / "r", progress=False)
+    final = train_mle(config, tmp_path / "r", progress=False)
     run = RunDir(tmp_path / "r")
     (record,) = run.read_log()
+    assert final["nll_valid"] == record["nll_valid"]  # what the CLI prints
     assert record["epoch"] == 0 and "nll_valid" in record and "nll_oracle" in record
     assert run.load_checkpoint()["step"] == 0
     loaded = load_run(run.path)
@@ -148,6 +149,12 @@ def test_zero_epochs_saves_the_start_evaluated_as_a_run(tmp_path):
     pg = recipe_config("pg", None, {"init": str(run.path), "reward": "oracle", "iterations": 1,
                                     "batch_size": 8, "eval_samples": 16, "n_rollouts": 0})
     assert train(pg, tmp_path / "pg", progress=False)["iteration"] == 1
+    # an RL recipe without --init and --pretrain-epochs 0 starts from the untrained policy
+    untrained = recipe_config("pg", None, {"oracle": "random:1", "pretrain_epochs": 0,
+                                           "reward": "oracle", "iterations": 1, "batch_size": 8,
+                                           "eval_samples": 16, "n_rollouts": 0})
+    train(untrained, tmp_path / "pg0", progress=False)
+    assert RunDir(tmp_path / "pg0" / "mle").load_checkpoint()["step"] == 0
 
 
 def test_best_checkpoint_follows_validation_nll(tmp_path):

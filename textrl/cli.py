@@ -306,7 +306,7 @@ def _encode_prompts(args: argparse.Namespace, loaded: LoadedRun, tokenizer: Toke
     not prompted, an empty prompt, a token the run does not know, a prompt too long."""
     task = task_name(loaded.config)
     if not issubclass(TASKS[task].cls, PromptedTask):
-        raise UserError(f"--prompt: {args.run} is a --task {task} run, which reads no prompt; "
+        raise UserError(f"--prompt/--prompts: {args.run} is a --task {task} run, which reads no prompt; "
                         "sample it without --prompt, or give a run trained with --task "
                         "prompted or arithmetic")
     codec = TextCodec(loaded.vocab, tokenizer, loaded.data.lowercase)
@@ -320,7 +320,10 @@ def _encode_prompts(args: argparse.Namespace, loaded: LoadedRun, tokenizer: Toke
         # An error, not a warning: the vocabulary would read an unknown token as <unk> (or,
         # without one, fail), so the policy would complete another prompt than the one
         # printed, after a token it saw rarely or (arithmetic) never in training.
-        unknown = dict.fromkeys(t for t in tokens if t not in loaded.vocab.stoi)
+        # A special token typed in the text (<eos>, <pad>) would end or hide the prompt.
+        marks = {loaded.vocab.pad_id, loaded.vocab.bos_id, loaded.vocab.eos_id} - {None}
+        unknown = dict.fromkeys(t for t in tokens
+                                if loaded.vocab.stoi.get(t) in {None, *marks})
         if unknown:
             shown = ", ".join(repr(tokenizer.detokenize([t])) for t in unknown)
             raise UserError(f"prompt {text!r}: the run's vocabulary has no {shown}; write "

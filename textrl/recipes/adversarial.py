@@ -139,7 +139,7 @@ def pretrain(config: RunConfig, start: Start) -> str:
     mle = recipe_config("mle", None, settings)
     started = RunDir(init).checkpoint.exists()
     done = RunDir(init).load_checkpoint()["step"] if started else 0
-    if done < mle.epochs:
+    if not started or done < mle.epochs:  # --pretrain-epochs 0: the start, evaluated
         if distributed.is_main():
             tqdm.write(f"no --init: pretraining the {config.choices.policy} policy by MLE for "
                        f"{mle.epochs - done} epochs on the {mle.oracle} oracle into {init} "

@@ -42,7 +42,7 @@ class AnswerReward(Reward):
         if not hasattr(context, "completions"):
             raise UserError("--reward answer checks completions against their prompts' "
                             "'answer' column: use --task arithmetic or --task prompted")
-        tokenize = context.text.tokenizer.tokenize  # compared as tokens: spacing aside
+        tokenize = context.text.tokenize  # compared as tokens: spacing aside
         got = [tokenize(text) for text in context.completions(tokens, lengths)]
         want = [tokenize(text) for text in context.column("answer")]
         scores = [self.score(g, w) for g, w in zip(got, want, strict=True)]

@@ -40,7 +40,7 @@ class ReferenceBLEU(Reward):
         if not hasattr(context, "completions"):
             raise UserError("--reward reference_bleu compares completions with their prompts' "
                             "'reference' column: use --task prompted")
-        tokenize = context.text.tokenizer.tokenize
+        tokenize = context.text.tokenize
         scores = []
         for completion, reference in zip(context.completions(tokens, lengths),
                                          context.column("reference"), strict=True):

@@ -153,6 +153,7 @@ class _Work:
 def _train(trainer: Trainer, config: Any, run: RunDir, resume: bool, options: RunOptions,
            work: _Work) -> dict:
     step, best, pending, pretrained = 0, float("inf"), None, 0
+    last: dict = {}
     if resume:
         state = run.load_checkpoint()
         if state.get("kind") != trainer.kind:
@@ -190,13 +191,13 @@ def _train(trainer: Trainer, config: Any, run: RunDir, resume: bool, options: Ru
                 _checkpoint(run, trainer, config, 0, best, pending, index + 1)
                 work.saved, work.done = 0, True
             record = {trainer.unit: 0} | pending
+            last = record  # the start's evaluation: a run of no steps returns it
             watch.log(record)
             if record.get(BEST_BY, math.inf) < best:
                 best = record[BEST_BY]
                 run.save_checkpoint(_tagged(trainer, config, 0) | {BEST_BY: best}, best=True)
             _checkpoint(run, trainer, config, 0, best, None, trainer.pretrain_rounds)
             work.saved = 0
-        last: dict = {}
         bar = tqdm(range(step, trainer.total), initial=step, total=trainer.total,
                    desc=config.recipe, unit=trainer.unit, disable=not options.progress)
         for _ in bar:
