@@ -15,6 +15,12 @@ The model is the oracle row's: width 32, 2 layers, 4 heads, untied (about the pa
 SeqGAN's LSTM generator).
 
     python benchmarks/bench_transformer.py --threads 2 --out benchmarks/out/transformer/speed.json
+    python benchmarks/bench_transformer.py --only-mle --out benchmarks/out/transformer/mle_epoch.json
+
+The second line measures only the MLE epoch, with the head-shape floor (every matmul FLOP at
+the rate of the output head's own [batch x length, 32] x [32, 5,000] product, which at K = 32
+moves more bytes than it computes) and the output head's share of the epoch (the head alone,
+forward and backward, timed apart).
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from textrl.agents import BehaviourCloning
 from textrl.data.corpus import Split
 from textrl.models import TransformerConfig, TransformerLM
 from textrl.models.generation import complete_prefixes, generate
+from textrl.models.token_log_probs import token_log_probs
 
 VOCAB, DIM, LAYERS, HEADS = 5000, 32, 2, 4
 
@@ -103,12 +110,28 @@ def mle_epoch(sentences: int, length: int, batch: int, repeats: int) -> dict:
     epoch = best_time(lambda: agent.train_epoch(data, g), repeats, warmup=1)
     flops = step_flops(sentences * length, length)
     rate = matmul_flops(1024, 1024, 1024, 10)
+    head_rate = matmul_flops(batch * length, DIM, VOCAB, 20)  # K = 32: memory-bound
+    head = head_seconds(batch * length, repeats) * -(-sentences // batch)
     row = {"sentences": sentences, "length": length, "batch": batch, "epoch_s": epoch,
            "matmul_flop": flops, "sgemm_flop_per_s": rate, "floor_s": flops / rate,
-           "over_floor": epoch / (flops / rate),
+           "over_floor": epoch / (flops / rate), "head_shape_flop_per_s": head_rate,
+           "over_head_shape_floor": epoch / (flops / head_rate),
+           "output_head_s": head, "output_head_share": head / epoch,
            "parameters": sum(p.numel() for p in lm.parameters())}
     print(json.dumps(row), flush=True)
     return row
+
+
+def head_seconds(tokens: int, repeats: int) -> float:
+    """One batch's output head alone, forward and backward: ``tokens`` features through the
+    [V, D] layer to the chosen tokens' log-probabilities (what the policy's loss runs)."""
+    g = torch.Generator().manual_seed(0)
+    features = torch.randn(tokens, DIM, generator=g, requires_grad=True)
+    weight = torch.randn(VOCAB, DIM, generator=g, requires_grad=True)
+    bias = torch.zeros(VOCAB, requires_grad=True)
+    targets = torch.randint(VOCAB, (tokens,), generator=g)
+    return best_time(lambda: token_log_probs(features, weight, bias, targets, 1.0).sum().backward(),
+                     5 * repeats, warmup=2)
 
 
 def rollouts(batch: int, length: int, repeats: int) -> list[dict]:
@@ -133,12 +156,15 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--only-mle", action="store_true",
+                        help="only the MLE epoch against its floors (seconds, not minutes)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    with torch.no_grad():
-        result = {"threads": args.threads, "sampling": sampling([20, 51], 10_000, 1_000,
-                                                                args.repeats),
-                  "rollouts": rollouts(64, 20, args.repeats)}
+    result = {"threads": args.threads}
+    if not args.only_mle:
+        with torch.no_grad():
+            result |= {"sampling": sampling([20, 51], 10_000, 1_000, args.repeats),
+                       "rollouts": rollouts(64, 20, args.repeats)}
     result["mle_epoch"] = mle_epoch(10_000, 20, 64, args.repeats)
     result["provenance"] = provenance(args.threads)
     if args.out:
