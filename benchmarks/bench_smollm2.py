@@ -108,7 +108,7 @@ def main() -> None:
                              "--seed", str(args.seed)], args.threads, kind="start")
         stage(out, "seqgan", ["textrl", "train", "seqgan", "--init", str(out / "start"), *RL,
                               "--iterations", str(args.iterations), "--lr", args.lr,
-                              "--eval-every", str(args.iterations // 2),
+                              "--eval-every", str(args.iterations),
                               "--checkpoint-every", "10", "--eval-samples", "200",
                               "--seed", str(args.seed)], args.threads, kind="rl")
     summarise(out)
