@@ -200,6 +200,12 @@ ROWS = [
         "python benchmarks/bench_adversarial.py --recipes seqgan --start transformer --mle-runs "
         "benchmarks/out/transformer_oracle --seeds 0 1 2 --workers 1 --threads 1 --config cpu "
         "--out benchmarks/out/transformer_adversarial",
+        also=(("the Gumbel-softmax GAN (RelGAN feedback, beta_max 1, `cpu` preset) from the same "
+               "starts: `python benchmarks/bench_gan_oracle.py --variants relgan-b1 --start "
+               "transformer --mle-runs benchmarks/out/transformer_oracle --seeds 0 1 2 --workers 3 "
+               "--threads 1 --out benchmarks/out/transformer_gan`",
+               Source("transformer_gan/results.jsonl", is_(variant="relgan-b1"), ("nll_oracle",),
+                      "nll_oracle")),),
         id="oracle-transformer-seqgan", needs=("oracle-transformer-mle",)),
     Row("MLE", QUATRAINS, "BLEU-2 ↑", "seqgan_t2_mle",
         Source("poems/results.jsonl", is_(model="mle"), ("bleu2",)),
