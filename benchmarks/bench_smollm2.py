@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import os
 import statistics
-import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
-from cli_runs import append_result, evaluate, read_log, recorded, train, unevaluated_step_times
+from cli_runs import evaluate, read_log, recorded, textrl, train_stage, unevaluated_step_times
 
 ROOT = Path(__file__).resolve().parents[1]
 PTB = ROOT.parent / "shared/data/ptb"
@@ -45,23 +44,11 @@ def smollm2_folder() -> str:
     return spec.submodule_search_locations[0]
 
 
-def samples(run: Path, threads: int) -> list[str]:
-    env = os.environ | {"OMP_NUM_THREADS": str(threads)}
-    return subprocess.run(["textrl", "sample", str(run), "-n", "8", "--seed", "0", "--threads",
-                           str(threads)], env=env, capture_output=True, text=True,
-                          check=True).stdout.splitlines()
-
-
-def stage(out: Path, name: str, cmd: list[str], threads: int, **record) -> None:
-    """Train ``cmd`` into OUT/name, evaluate and sample it, append its record."""
-    if name in recorded(out / "results.jsonl"):
-        return
-    cmd, wall, final = train([*cmd, "--out", str(out / name), "--quiet"], out / name, threads)
-    append_result(out / "results.jsonl", {
-        "run": name, "wall_s": wall, "threads": threads, "command": " ".join(cmd),
-        "final": final, **record,
-        "evaluation": evaluate(out / name, threads, ["--samples", "200"]),
-        "samples": samples(out / name, threads)})
+def scores(threads: int) -> Callable[[Path], dict]:
+    """A trained run's evaluation (200 samples) and 8 samples of it, seed 0."""
+    return lambda run: {
+        "evaluation": evaluate(run, threads, ["--samples", "200"]),
+        "samples": textrl(["sample", str(run), "-n", "8", "--seed", "0"], threads).splitlines()}
 
 
 def last_mean(records: list[dict], key: str) -> str:
@@ -104,13 +91,14 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     if not args.summary:
         model = ["--policy", "hf", "--hf-model", smollm2_folder(), "--hf-gguf", GGUF]
-        stage(out, "start", ["textrl", "train", "mle", *model, *DATA, "--epochs", "0",
-                             "--seed", str(args.seed)], args.threads, kind="start")
-        stage(out, "seqgan", ["textrl", "train", "seqgan", "--init", str(out / "start"), *RL,
-                              "--iterations", str(args.iterations), "--lr", args.lr,
-                              "--eval-every", str(args.iterations),
-                              "--checkpoint-every", "10", "--eval-samples", "200",
-                              "--seed", str(args.seed)], args.threads, kind="rl")
+        train_stage(out, "start", ["textrl", "train", "mle", *model, *DATA, "--epochs", "0",
+                                   "--seed", str(args.seed)], args.threads,
+                    scores(args.threads), kind="start")
+        rl = ["textrl", "train", "seqgan", "--init", str(out / "start"), *RL,
+              "--iterations", str(args.iterations), "--lr", args.lr,
+              "--eval-every", str(args.iterations), "--checkpoint-every", "10",
+              "--eval-samples", "200", "--seed", str(args.seed)]
+        train_stage(out, "seqgan", rl, args.threads, scores(args.threads), kind="rl")
     summarise(out)
 
 

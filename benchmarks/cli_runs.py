@@ -42,13 +42,17 @@ def train(cmd: list[str], out: Path, threads: int) -> tuple[list[str], float, di
     return cmd, wall, json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def textrl(args: Sequence[str], threads: int) -> str:
+    """What `textrl ARGS... --threads THREADS` prints (a failure raises)."""
+    env = os.environ | {"OMP_NUM_THREADS": str(threads)}
+    return subprocess.run(["textrl", *args, "--threads", str(threads)], env=env,
+                          capture_output=True, text=True, check=True).stdout
+
+
 def evaluate(out: Path, threads: int, evaluate_args: Sequence[str] = ()) -> dict:
     """`textrl evaluate OUT --json --seed 0 EVALUATE_ARGS...`"""
-    env = os.environ | {"OMP_NUM_THREADS": str(threads)}
-    return json.loads(subprocess.run(
-        ["textrl", "evaluate", str(out), "--json", "--seed", "0", "--threads", str(threads),
-         *evaluate_args], env=env,
-        capture_output=True, text=True, check=True).stdout)
+    return json.loads(textrl(["evaluate", str(out), "--json", "--seed", "0", *evaluate_args],
+                             threads))
 
 
 def train_and_evaluate(cmd: list[str], out: Path, threads: int, evaluate_args: Sequence[str] = ()
@@ -76,14 +80,18 @@ def recorded(path: Path) -> dict[str, dict]:
     return {r["run"]: r for r in map(json.loads, lines) if r}
 
 
-def train_stage(out: Path, name: str, cmd: list[str], threads: int, **record) -> None:
+def train_stage(out: Path, name: str, cmd: list[str], threads: int,
+                scored: Callable[[Path], dict] | None = None, **record) -> None:
     """Train ``cmd`` into ``OUT/name`` and append its record (command, wall time, threads,
-    final line, ``record``) to OUT/results.jsonl, unless a record of ``name`` is there."""
+    final line, ``record``, and what ``scored(OUT/name)`` returns) to OUT/results.jsonl,
+    unless a record of ``name`` is there."""
     if name in recorded(out / "results.jsonl"):
         return
     cmd, wall, final = train([*cmd, "--out", str(out / name), "--quiet"], out / name, threads)
+    scores = scored(out / name) if scored is not None else {}
     append_result(out / "results.jsonl", {"run": name, "wall_s": wall, "command": " ".join(cmd),
-                                          "threads": threads} | record | {"final": final})
+                                          "threads": threads} | record | {"final": final}
+                  | scores)
 
 
 def mean_sd(values: Sequence[float], digits: int = 3) -> str:
