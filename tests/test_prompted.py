@@ -245,6 +245,12 @@ def test_a_corpus_prompted_run_scores_its_completions(sentences, text_file, tmp_
     assert code == 0, err
     scored = json.loads(stdout)
     assert 0.0 <= scored["completion_bleu4"] <= 1.0 and scored["scorer_nll"] > 0
+    # a special token typed into a prompt would end it (<eos>) or hide in it (<pad>)
+    for special in ("<eos>", "<pad>"):
+        code, _, err = run_cli(["sample", out, "--prompt", f"the {special} cat"], capsys)
+        assert code == 2 and f"the run's vocabulary has no '{special}'" in err, err
+    code, stdout, err = run_cli(["sample", out, "--prompt", "the cat", "-n", "2"], capsys)
+    assert code == 0 and all(line.startswith("the cat") for line in stdout.splitlines()), err
 
 
 def test_nll_counts_only_the_positions_it_is_given():
