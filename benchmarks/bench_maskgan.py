@@ -140,13 +140,18 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default="benchmarks/out/maskgan_ptb")
     parser.add_argument("--summary", action="store_true", help="only print the tables")
+    parser.add_argument("--train-only", action="store_true",
+                        help="train the seeds' pipelines only: no evaluator LM, no scoring")
     args = parser.parse_args()
     Path(args.out).mkdir(parents=True, exist_ok=True)
     if not args.summary:
         if not PTB.is_dir():
             sys.exit(f"needs PTB at {PTB}")
-        run_parallel([(s,) for s in [*args.seeds, -1]], args.workers,
+        scorer = [] if args.train_only else [-1]
+        run_parallel([(s,) for s in [*args.seeds, *scorer]], args.workers,
                      lambda seed: pipeline(seed, args))
+        if args.train_only:
+            return
         score(args)
     summarise(Path(args.out))
 

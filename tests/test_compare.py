@@ -2,6 +2,7 @@
 own script would write them: grouping of seeds, mean ± sd, learning curves, TensorBoard, and
 the refusals."""
 
+import gzip
 import json
 import statistics
 import struct
@@ -173,3 +174,21 @@ def test_bad_input_says_the_fix(capsys, runs, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # not installed
     assert_user_error(capsys, "compare", *runs, "--tensorboard", tmp_path / "tb",
                       match="--tensorboard needs the tensorboard package")
+
+
+def test_an_archived_log_reads_as_the_plain_one(capsys, runs, tmp_path):
+    """benchmarks/out keeps a finished run's log as metrics.jsonl.gz: compare reads it as is."""
+    code, plain, err = cli(capsys, "compare", *runs, "--curves", "reward", "--json",
+                           "--curves-out", tmp_path / "plain")
+    assert code == 0, err
+    for run in runs:
+        log_file = run / "metrics.jsonl"
+        (run / "metrics.jsonl.gz").write_bytes(gzip.compress(log_file.read_bytes()))
+        log_file.unlink()
+    code, archived, err = cli(capsys, "compare", *runs, "--curves", "reward", "--json",
+                              "--curves-out", tmp_path / "plain")
+    assert code == 0, err
+    assert archived == plain and len(plain.splitlines()) == 3
+    (runs[0] / "metrics.jsonl.gz").write_bytes(b"not gzip")
+    assert_user_error(capsys, "compare", *runs, "--curves", "reward",
+                      match="metrics.jsonl.gz: not a readable gzip file")

@@ -13,6 +13,7 @@ the learning curves are drawn by ``textrl.curves``.
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import math
 import os
@@ -57,6 +58,7 @@ textrl's, or one written by your own script for your own algorithm. It needs two
                    {"step": 0, "nll_oracle": 9.1}
                    {"step": 1, "reward": 0.41, "kl": 0.02, "completions": 64}
                    {"step": 2, "reward": 0.45, "kl": 0.03, "completions": 128}
+                 (or, kept compressed, metrics.jsonl.gz: read as it is)
 
 completions (optional) is the cumulative number of sentences sampled so far: with it each
 curve is also drawn against it, which compares algorithms at equal sampling cost. A metric
@@ -132,14 +134,23 @@ def read_config(run: str) -> dict:
 
 
 def read_logged_run(run: str) -> LoggedRun:
-    """``run``'s settings and ``metrics.jsonl``, whose every record must carry a step."""
+    """``run``'s settings and ``metrics.jsonl`` (or, in an archived run, ``metrics.jsonl.gz``),
+    whose every record must carry a step."""
     config = read_config(run)
     path = Path(run) / "metrics.jsonl"
-    if not path.is_file():
+    archived = path.with_name("metrics.jsonl.gz")
+    if path.is_file():
+        text = path.read_text("utf-8")
+    elif archived.is_file():  # a finished run's log kept gzipped, as benchmarks/out keeps them
+        try:
+            path, text = archived, gzip.decompress(archived.read_bytes()).decode("utf-8")
+        except (OSError, EOFError, UnicodeDecodeError) as err:
+            raise UserError(f"{archived}: not a readable gzip file of UTF-8 text ({err}); "
+                            "gunzip it by hand to see what it holds") from None
+    else:
         raise UserError(f"{run}: no metrics.jsonl; write the run's log there, one JSON object a "
                         'line such as {"step": 100, "reward": 0.5} (see `textrl compare --help`)')
-    records = [record for _, record in
-               read_json_lines(path, path.read_text("utf-8"), '{"step": 100, "reward": 0.5}')]
+    records = [record for _, record in read_json_lines(path, text, '{"step": 100, "reward": 0.5}')]
     if not records:
         raise UserError(f"{path}: empty; log at least one record such as "
                         '{"step": 100, "reward": 0.5}')
