@@ -163,9 +163,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{step.id}] {line}", flush=True)
         if not args.dry_run:
             code = execute(line, env)
-            if code:
-                print(f"{step.id} failed (exit {code})", file=sys.stderr)
-                return code
+            # A shell loop's status is its last pass's: a seed that failed before it shows
+            # only as a record that is not there.
+            missing = [] if code else lacking(step, step_seeds, OUT, suffix)
+            if code or missing:
+                why = (f"exit {code}" if code else f"exit 0, but no record for seeds "
+                       f"{' '.join(map(str, missing))} in out/{moved(step.source.files, suffix)}"
+                       "; its output above says why")
+                print(f"{step.id} failed ({why})", file=sys.stderr)
+                return code or 1
     return 0
 
 

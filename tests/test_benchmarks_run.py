@@ -4,6 +4,7 @@ trained here: every run is --dry-run or refused before it starts."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -80,16 +81,49 @@ def test_dry_run_puts_the_dependency_first_for_the_seeds_asked(monkeypatch, tmp_
     assert "bench_mle_oracle.py --variants transformer" in lines[0]
 
 
+def recording(ran: list[str], out: Path, seeds: tuple[int, ...], code: int = 0):
+    """A stand-in for a row's command (``[ROW-ID] cmd``, see ``labelled``): it records the line
+    and appends, for each of ``seeds``, a record the row reads (a real one of the row with
+    its seed changed), then exits with ``code``."""
+    def execute(line: str, env: dict) -> int:
+        ran.append(line)
+        step = runner.BY_ID[line[1:line.index("]")]]
+        real = next(r for path in sorted(OUT.glob(step.source.files)) for r in runner.load(path)
+                    if step.source.where(r))
+        (out / step.source.files).parent.mkdir(parents=True, exist_ok=True)
+        with (out / step.source.files).open("a") as log:
+            log.writelines(json.dumps(real | {"seed": seed}) + "\n" for seed in seeds)
+        return code
+    return execute
+
+
+def labelled(monkeypatch) -> None:
+    monkeypatch.setattr(runner, "command", lambda row, seeds, suffix="": f"[{row.id}] cmd")
+
+
 def test_a_run_goes_in_order_and_stops_at_a_failure(monkeypatch, tmp_path, capsys):
     monkeypatch.setattr(runner, "OUT", tmp_path)
+    labelled(monkeypatch)
     ran: list[str] = []
-    monkeypatch.setattr(runner, "execute", lambda line, env: ran.append(line) or 0)
+    monkeypatch.setattr(runner, "execute", recording(ran, tmp_path, (3,)))
     assert runner.main(["oracle-transformer-seqgan", "--seeds", "3"]) == 0
-    assert len(ran) == 2 and "bench_mle_oracle" in ran[0] and "bench_adversarial" in ran[1]
+    assert ran == ["[oracle-transformer-mle] cmd", "[oracle-transformer-seqgan] cmd"]
     ran.clear()
-    monkeypatch.setattr(runner, "execute", lambda line, env: ran.append(line) or 3)
-    assert runner.main(["oracle-transformer-seqgan", "--seeds", "3"]) == 3
-    assert len(ran) == 1 and "failed (exit 3)" in capsys.readouterr().err
+    monkeypatch.setattr(runner, "execute", recording(ran, tmp_path, (), code=3))
+    assert runner.main(["oracle-transformer-mle", "--seeds", "4"]) == 3
+    assert ran == ["[oracle-transformer-mle] cmd"] and "failed (exit 3)" in capsys.readouterr().err
+
+
+def test_a_loop_that_exits_0_without_every_seeds_record_failed(monkeypatch, tmp_path, capsys):
+    """`for S in 0 1 2; do ...; done` exits with its last pass's status: seed 0 failing and
+    seed 2 succeeding is exit 0, so the row's records decide."""
+    monkeypatch.setattr(runner, "OUT", tmp_path)
+    labelled(monkeypatch)
+    ran: list[str] = []
+    monkeypatch.setattr(runner, "execute", recording(ran, tmp_path, (2,)))
+    assert runner.main(["oracle-transformer-mle", "--seeds", "0", "2"]) == 1
+    assert ("exit 0, but no record for seeds 0 in out/transformer_oracle/results.jsonl"
+            in capsys.readouterr().err)
 
 
 def test_a_shell_loop_over_seeds_gets_the_seeds_asked(monkeypatch, tmp_path, capsys):
