@@ -410,6 +410,13 @@ def test_maskgan_trains_on_blanks_only_and_resumes(text_file, tmp_path, capsys, 
         assert torch.equal(value, b["trainer"]["reward"]["model"][key]), key
     user_error(["train", "maskgan", "--init", maskmle, *tiny, "--n-rollouts", "4", "--out",
                 tmp_path / "x"], capsys, "the infill task pays every action its own reward")
+    code, stdout, err = run_cli(["train", "maskgan", "--init", maskmle, "--iterations", "1",
+                                 *tiny, "--d-init", "generator", "--out", tmp_path / "copied"],
+                                capsys)
+    assert code == 0 and json.loads(stdout)["d_accuracy"] >= 0, err
+    user_error(["train", "maskgan", "--init", maskmle, *tiny, "--d-init", "generator",
+                "--d-hidden-dim", "6", "--out", tmp_path / "x"], capsys,
+               "--d-init generator copies the generator into the discriminator")
     assert not (tmp_path / "x").exists()
     lm = tmp_path / "lm"
     assert run_cli(["train", "mle", "--data", data, "--windows", "10", "--epochs", "1", "--quiet",
@@ -431,3 +438,29 @@ def test_maskmle_loss_is_a_mean_over_the_blanked_words():
         expected = -model.log_prob(tokens, lengths, context).sum() / blanks.sum()
     stats = BehaviourCloning(model).update(tokens, lengths, context=context, chosen=blanks)
     assert stats["loss"] == pytest.approx(float(expected), rel=1e-5)
+
+
+def test_the_discriminator_can_start_from_the_generator():
+    """--d-init generator: the authors' code restores D's embedding, encoder, decoder and
+    attention from the MaskMLE checkpoint; the head stays new, the optimiser keeps training
+    the same (copied-into) parameters, and a size mismatch is refused with the flags to fix."""
+    from textrl.errors import UserError
+
+    policy, tokens, lengths, context = setup()
+    d = discriminator(seed=3)  # not seed 0: setup's generator would be the same draw
+    assert not torch.equal(d.body.encoder.weight_ih_l0, policy.encoder.weight_ih_l0)
+    head = d.head.weight.clone()
+    d.start_from(policy)
+    mine, theirs = d.body.state_dict(), policy.state_dict()
+    assert mine.keys() == theirs.keys() and all(torch.equal(mine[k], theirs[k]) for k in mine)
+    assert torch.equal(d.head.weight, head)
+    assert {id(p) for group in d.optimizer.param_groups for p in group["params"]} >= {
+        id(p) for name, p in d.body.named_parameters() if name != "output_bias"}
+    fake = policy.sample(4, 8, context=context, generator=g(5)).tokens
+    d.update((tokens, lengths), (fake, lengths), context)
+    assert not torch.equal(d.body.encoder.weight_ih_l0, policy.encoder.weight_ih_l0)  # copied
+    from textrl.rewards.token_discriminator import TokenDiscriminator
+
+    wider = TokenDiscriminator(12, emb_dim=6, hidden_dim=7)
+    with pytest.raises(UserError, match="--d-hidden-dim"):
+        wider.start_from(policy)

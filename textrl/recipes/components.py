@@ -29,7 +29,7 @@ from textrl.rewards import (
 from textrl.rewards.discriminator import SEQGAN_FILTER_SIZES, SEQGAN_NUM_FILTERS
 from textrl.rewards.function import load_reward, reward_class, user_reward_target
 from textrl.rewards.ranker import FORMS
-from textrl.rewards.token_discriminator import CRITIC_FORMS
+from textrl.rewards.token_discriminator import CRITIC_FORMS, D_INITS
 from textrl.settings import check_at_least, check_choices
 
 
@@ -182,9 +182,14 @@ class TokenDiscriminatorConfig:
     critic: str = "context"
     """the critic's input: context (D's encoder and attention: the paper) or authors (D's
     decoder LSTM alone, no template: the released code)"""
+    d_init: str = "random"
+    """the discriminator's first weights: random, or generator (a copy of the start run's
+    embedding, encoder, decoder and attention, as the authors' code restores them from the
+    MaskMLE checkpoint; needs the --d-* sizes equal to the generator's)"""
 
     def __post_init__(self) -> None:
-        check_choices(self, {"reward_form": ("log_d", "d", "airl"), "critic": CRITIC_FORMS})
+        check_choices(self, {"reward_form": ("log_d", "d", "airl"), "critic": CRITIC_FORMS,
+                             "d_init": D_INITS})
         check_at_least(self, 1, ("d_emb_dim", "d_hidden_dim", "d_num_layers"))
         if self.d_lr <= 0 or not 0.0 <= self.d_dropout < 1.0:
             raise UserError("--d-lr must be > 0 and --d-dropout in [0, 1)")
@@ -192,9 +197,12 @@ class TokenDiscriminatorConfig:
 
 def build_token_discriminator(config: TokenDiscriminatorConfig, *, vocab_size: int,
                               policy: Any, **_: Any) -> TokenDiscriminator:
-    return TokenDiscriminator(vocab_size, config.d_emb_dim, config.d_hidden_dim,
-                              config.d_num_layers, config.d_dropout, config.d_lr,
-                              config.reward_form, config.critic, policy.start_id, policy.pad_id)
+    reward = TokenDiscriminator(vocab_size, config.d_emb_dim, config.d_hidden_dim,
+                                config.d_num_layers, config.d_dropout, config.d_lr,
+                                config.reward_form, config.critic, policy.start_id, policy.pad_id)
+    if config.d_init == "generator":
+        reward.start_from(policy)
+    return reward
 
 
 @dataclass

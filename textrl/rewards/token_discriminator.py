@@ -29,12 +29,14 @@ from torch import nn
 
 from textrl import distributed
 from textrl.data.corpus import length_mask
+from textrl.errors import UserError
 from textrl.models.modes import eval_mode
 from textrl.models.seq2seq import Infill, Seq2SeqConfig, Seq2SeqGenerator
 from textrl.rewards.base import Batch, LearnedReward
 from textrl.rewards.discriminator import REWARD_FORMS
 
 CRITIC_FORMS = ("context", "authors")
+D_INITS = ("random", "generator")
 
 
 def missing(lengths: torch.Tensor, context: Infill) -> torch.Tensor:
@@ -74,6 +76,23 @@ class TokenDiscriminator(LearnedReward):
         trained = [p for name, p in self.named_parameters()
                    if name != "body.output_bias" and not name.startswith("critic.")]
         self.optimizer = torch.optim.Adam(trained, lr=lr)
+
+    def start_from(self, generator: nn.Module) -> None:
+        """Copy ``generator``'s weights (a :class:`Seq2SeqGenerator` of the same sizes: its
+        embedding, encoder, decoder, attention and output projection) into the discriminator's
+        body, as the authors' code starts its discriminator from the MaskMLE checkpoint; the
+        head stays new. A ``UserError`` names the sizes that differ."""
+        mine, theirs = self.body.state_dict(), generator.state_dict()
+        differ = sorted(k for k in mine.keys() | theirs.keys()
+                        if k not in mine or k not in theirs or mine[k].shape != theirs[k].shape)
+        if differ:
+            raise UserError(f"--d-init generator copies the generator into the discriminator, "
+                            f"but their weights differ in shape ({', '.join(differ[:4])}): give "
+                            "--d-emb-dim, --d-hidden-dim and --d-num-layers equal to the "
+                            "generator's emb_dim, hidden_dim and num_layers, or --d-init random")
+        with torch.no_grad():
+            for name, value in self.body.state_dict(keep_vars=True).items():
+                value.copy_(theirs[name])
 
     def value_critic(self) -> InfillCritic:
         return self.critic
