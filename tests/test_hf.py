@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import torch
 
-from textrl.data.tokenizers import get_tokenizer
+from textrl.data.tokenizers import _load_hf_tokenizer, get_tokenizer
 from textrl.datasets import DataConfig, build_corpus
 from textrl.errors import DataError, UserError
 from textrl.models import policy_from_dict
@@ -352,3 +352,27 @@ def test_prompted_completions_of_an_hf_policy_train_with_grpo(tiny_hf, text, tmp
     assert code == 0, err
     log = [json.loads(line) for line in (grpo / "metrics.jsonl").read_text().splitlines()]
     assert {"kl", "d_accuracy", "completion_bleu4"} <= set(log[-1])
+
+
+@needs_hf
+def test_a_run_samples_and_evaluates_after_its_model_folder_is_gone(tiny_hf, text, tmp_path,
+                                                                     capsys):
+    """The run keeps its tokenizer (OUT/tokenizer): `sample` and `evaluate` need neither the
+    model's folder (the checkpoint rebuilds the model) nor its tokenizer files."""
+    folder = shutil.copytree(tiny_hf["gpt2"], tmp_path / "model")
+    out = tmp_path / "run"
+    code, _, err = run_cli(["train", "mle", "--policy", "hf", "--hf-model", folder, "--data",
+                            text, "--batch-size", "8", "--epochs", "1", "--eval-samples", "8",
+                            "--quiet", "--out", out], capsys)
+    assert code == 0, err
+    assert (out / "tokenizer" / "tokenizer_config.json").is_file()
+    sample = ["sample", out, "-n", "4", "--seed", "3"]
+    evaluate = ["evaluate", out, "--json", "--samples", "8"]
+    before = [run_cli(argv, capsys)[1] for argv in (sample, evaluate)]
+    shutil.rmtree(folder)
+    _load_hf_tokenizer.cache_clear()  # as a new process would: the folder's files are gone
+    after = [run_cli(argv, capsys) for argv in (sample, evaluate)]
+    assert [code for code, _, _ in after] == [0, 0], after
+    assert after[0][1] == before[0] and before[0].strip()  # byte-level: no line count
+    scores = [json.loads(out_) for out_ in (before[1], after[1][1])]
+    assert scores[1]["nll_test"] == scores[0]["nll_test"] and scores[1]["bleu2"] == scores[0]["bleu2"]

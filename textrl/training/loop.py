@@ -173,6 +173,7 @@ def _train(trainer: Trainer, config: Any, run: RunDir, resume: bool, options: Ru
     else:
         run.create(resume)
         run.save_vocab(trainer.vocab)
+        run.save_tokenizer(trainer.data.tokenizer)
         pending = distributed.from_main(trainer.begin() if distributed.is_main() else None)
     run.save_config(config.to_dict() | _launch(config.seed))
     watch = _Watchers(run, trainer, options)
@@ -341,7 +342,7 @@ def load_run(out: str | Path, best: bool = False, with_data: bool = True,
     state = run.load_checkpoint(best)
     if "kind" not in state:
         state = _from_legacy_mle(state, run.path)
-    data = DataConfig(**state["data"])
+    data = run.tokenizer_of(DataConfig(**state["data"]))
     vocab = Vocab.from_dict(state["vocab"])
     model = policy_from_dict(state["model"]).to(device)
     model.eval()

@@ -4,6 +4,8 @@ Layout::
 
     DIR/config.yaml          the full configuration of the run
     DIR/vocab.json           the vocabulary
+    DIR/tokenizer/           a Hugging Face tokenizer's own files (an hf:PATH tokenizer), so
+                             the run samples and evaluates without the model's folder
     DIR/checkpoint.pt        the latest state (weights_only-loadable), replaced atomically
     DIR/best.pt              the weights with the best validation NLL so far
     DIR/metrics.jsonl        one JSON object per logged step
@@ -15,14 +17,21 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 import yaml
 
+from textrl.data.tokenizers import HF_PREFIX, get_tokenizer, is_pretrained
 from textrl.data.vocab import Vocab
 from textrl.errors import CheckpointError
 from textrl.files import atomic_write
+
+if TYPE_CHECKING:
+    from textrl.datasets import DataConfig
 
 
 class RunDir:
@@ -34,6 +43,7 @@ class RunDir:
         self.writes = writes
         self.config = self.path / "config.yaml"
         self.vocab = self.path / "vocab.json"
+        self.tokenizer = self.path / "tokenizer"
         self.checkpoint = self.path / "checkpoint.pt"
         self.best = self.path / "best.pt"
         self.metrics = self.path / "metrics.jsonl"
@@ -97,6 +107,25 @@ class RunDir:
     def save_vocab(self, vocab: Vocab) -> None:
         if self.writes:
             vocab.save(self.vocab)
+
+    def save_tokenizer(self, name: str) -> None:
+        """A pretrained tokenizer (``hf:PATH``) saved into ``DIR/tokenizer``, replaced whole
+        (written beside it, then renamed); any other tokenizer needs no files."""
+        if not self.writes or not is_pretrained(name):
+            return
+        partial = self.path / ".tokenizer.partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        get_tokenizer(name).tokenizer.save_pretrained(partial)
+        shutil.rmtree(self.tokenizer, ignore_errors=True)
+        partial.rename(self.tokenizer)
+
+    def tokenizer_of(self, data: DataConfig) -> DataConfig:
+        """``data``, reading its pretrained tokenizer from ``DIR/tokenizer`` where the folder
+        or GGUF file it was trained with is gone (moved, deleted, another machine)."""
+        if (not is_pretrained(data.tokenizer) or Path(data.tokenizer[len(HF_PREFIX):]).exists()
+                or not self.tokenizer.is_dir()):
+            return data
+        return replace(data, tokenizer=HF_PREFIX + str(self.tokenizer.resolve()))
 
     def save_config(self, config: dict) -> None:
         if not self.writes:
