@@ -15,7 +15,8 @@ same Texygen BLEU-2 textrl's `evaluate` reports, on the benchmark's split (data 
 - per-line: each five-character line against every test line;
 - training references: as-is, against the 13,116 training poems;
 - and as-is against the first k training poems, k = 1,639 x 1, 2, 3, 4, 6, 8: how BLEU-2
-  grows with the size of the reference set, which the paper does not give.
+  grows with the size of the reference set, which the paper does not give (and without
+  punctuation at k = 1,639 x 3 and x 8).
 
     python benchmarks/bench_poems_bleu.py        # OUT/real_data.jsonl, one line a variant
 """
@@ -72,6 +73,9 @@ def main() -> None:
         "training references": (valid, train),
         **{f"{k} training references": (valid, train[:k])
            for k in (len(test) * m for m in (1, 2, 3, 4, 6, 8))},
+        **{f"no-punctuation, {k} training references": (
+            [without_punctuation(p) for p in valid], [without_punctuation(p) for p in train[:k]])
+           for k in (len(test) * m for m in (3, 8))},
     }
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
