@@ -63,7 +63,8 @@ def train_and_evaluate(cmd: list[str], out: Path, threads: int, evaluate_args: S
 
 
 def read_log(run: Path) -> list[dict]:
-    """A run's ``metrics.jsonl`` (or, in a kept run, ``metrics.jsonl.gz``), one dict per line."""
+    """A run's ``metrics.jsonl`` (or, in a kept run, ``metrics.jsonl.xz`` or ``.gz``), one dict
+    per line."""
     return load(run / "metrics.jsonl")
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import lzma
 import re
 import statistics
 import subprocess
@@ -46,24 +47,34 @@ class Measured:
     evaluations: list[int]  # logged evaluations per run
 
 
+# How benchmarks/out keeps a finished run's log: ``X.xz`` (``xz -9e``); ``X.gz`` (``gzip -9 -n``)
+# is what it kept before, and still reads.
+ARCHIVES = {".xz": lzma.decompress, ".gz": gzip.decompress}
+
+
 def archived(path: Path) -> Path:
-    """``path`` or, where only that is kept, its gzipped copy ``path.gz``: benchmarks/out keeps
-    the logs of finished runs gzipped (``gzip -9 -n``; a live run writes the plain file)."""
-    gz = path.with_name(path.name + ".gz")
-    return gz if not path.exists() and gz.exists() else path
+    """``path`` or, where only that is kept, its compressed copy ``path.xz`` (or ``path.gz``):
+    benchmarks/out keeps the logs of finished runs compressed (a live run writes the plain
+    file)."""
+    if path.exists():
+        return path
+    kept = (path.with_name(path.name + suffix) for suffix in ARCHIVES)
+    return next((k for k in kept if k.exists()), path)
 
 
 def read_text(path: Path) -> str:
     """The text of a file under benchmarks/out: ``path`` or, where only that is kept,
-    ``path.gz``; a ``.gz`` file is read gunzipped. Every reader of a kept log reads it here."""
+    ``path.xz`` or ``path.gz``, read decompressed. Every reader of a kept log reads it here."""
     path = archived(path)
-    return gzip.decompress(path.read_bytes()).decode() if path.suffix == ".gz" else path.read_text()
+    decompress = ARCHIVES.get(path.suffix)
+    return decompress(path.read_bytes()).decode() if decompress else path.read_text()
 
 
 def load(path: Path) -> list[dict]:
-    """The records of a JSON-lines file, or the one object of a JSON file (either gzipped)."""
+    """The records of a JSON-lines file, or the one object of a JSON file (either compressed)."""
     text = read_text(path)
-    if path.name.removesuffix(".gz").endswith(".jsonl"):
+    plain = path.with_suffix("") if path.suffix in ARCHIVES else path
+    if plain.suffix == ".jsonl":
         return [json.loads(line) for line in text.splitlines() if line.strip()]
     return [json.loads(text)]
 
@@ -95,7 +106,7 @@ def run_dir(results: Path, record: dict) -> Path | None:
 
 def best_logged(run: Path, field: str) -> tuple[Traced, int] | None:
     """``((lowest value of field the run logged after step 0, its log, field), evaluations)``;
-    the log is ``metrics.jsonl`` or, in a kept run, ``metrics.jsonl.gz``."""
+    the log is ``metrics.jsonl`` or, in a kept run, ``metrics.jsonl.xz`` (or ``.gz``)."""
     log = archived(run / "metrics.jsonl")
     values = [r[field] for r in load(log) if field in r
               and (r.get("iteration") or r.get("epoch") or 0) > 0]

@@ -214,12 +214,14 @@ def test_one_run_folder_is_trained_by_one_process_at_a_time(tmp_path):
         train(["false"], out, 1)  # free again: the command itself runs (and fails)
 
 
-def test_the_leaderboard_never_reads_a_forced_rerun_as_the_original_run(tmp_path):
+@pytest.mark.parametrize("log", ["metrics.jsonl", "metrics.jsonl.xz", "metrics.jsonl.gz"])
+def test_the_leaderboard_never_reads_a_forced_rerun_as_the_original_run(tmp_path, log):
+    """Whether the runs' logs are plain or kept compressed (``.xz``; ``.gz`` before)."""
     from benchmarks.leaderboard import run_dir
 
     for folder in ("ss-rerun1", "ss_seed2"):
         (tmp_path / folder / "ss-seed2").mkdir(parents=True)
-        (tmp_path / folder / "ss-seed2" / "metrics.jsonl").write_text("{}\n")
+        (tmp_path / folder / "ss-seed2" / log).write_text("{}\n")
     (tmp_path / "ss").mkdir()
     found = run_dir(tmp_path / "ss" / "results.jsonl", {"run": "ss-seed2"})
     assert found == tmp_path / "ss_seed2" / "ss-seed2"

@@ -4,6 +4,7 @@ the refusals."""
 
 import gzip
 import json
+import lzma
 import statistics
 import struct
 import sys
@@ -176,19 +177,26 @@ def test_bad_input_says_the_fix(capsys, runs, tmp_path, monkeypatch):
                       match="--tensorboard needs the tensorboard package")
 
 
-def test_an_archived_log_reads_as_the_plain_one(capsys, runs, tmp_path):
-    """benchmarks/out keeps a finished run's log as metrics.jsonl.gz: compare reads it as is."""
+@pytest.mark.parametrize(("suffix", "compress", "kind"), [(".xz", lzma.compress, "xz"),
+                                                         (".gz", gzip.compress, "gzip")])
+def test_an_archived_log_reads_as_the_plain_one(capsys, runs, tmp_path, suffix, compress, kind):
+    """benchmarks/out keeps a finished run's log as metrics.jsonl.xz (metrics.jsonl.gz before):
+    compare reads it as is."""
     code, plain, err = cli(capsys, "compare", *runs, "--curves", "reward", "--json",
                            "--curves-out", tmp_path / "plain")
     assert code == 0, err
     for run in runs:
         log_file = run / "metrics.jsonl"
-        (run / "metrics.jsonl.gz").write_bytes(gzip.compress(log_file.read_bytes()))
+        (run / f"metrics.jsonl{suffix}").write_bytes(compress(log_file.read_bytes()))
         log_file.unlink()
     code, archived, err = cli(capsys, "compare", *runs, "--curves", "reward", "--json",
                               "--curves-out", tmp_path / "plain")
     assert code == 0, err
     assert archived == plain and len(plain.splitlines()) == 3
-    (runs[0] / "metrics.jsonl.gz").write_bytes(b"not gzip")
+    (runs[0] / f"metrics.jsonl{suffix}").write_bytes(compress(b"\xff not UTF-8"))
     assert_user_error(capsys, "compare", *runs, "--curves", "reward",
-                      match="metrics.jsonl.gz: not a readable gzip file")
+                      match=f"metrics.jsonl{suffix}: not a readable {kind} file of UTF-8 text")
+    for broken in (b"not compressed", compress(b'{"step": 1}\n')[:-8]):  # or cut short
+        (runs[0] / f"metrics.jsonl{suffix}").write_bytes(broken)
+        assert_user_error(capsys, "compare", *runs, "--curves", "reward",
+                          match=f"metrics.jsonl{suffix}: not a readable {kind} file")

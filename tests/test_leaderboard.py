@@ -4,6 +4,9 @@ carry their provenance (benchmarks/provenance.py)."""
 
 from __future__ import annotations
 
+import gzip
+import json
+import lzma
 import shutil
 import sys
 from pathlib import Path
@@ -89,6 +92,35 @@ def test_a_dotted_field_reads_a_nested_value_and_is_traced_to_it(tmp_path):
     results.write_text(results.read_text().replace("6.5", "7.5"))
     assert leaderboard.check_traces([(row, m, [])]) == [
         f"{results}: no record with evaluation.nll_test = 6.5"]
+
+
+@pytest.mark.parametrize(("suffix", "compress"), [(".xz", lzma.compress), (".gz", gzip.compress)])
+def test_a_kept_log_reads_as_the_plain_one_and_is_traced_to_it(tmp_path, suffix, compress):
+    """benchmarks/out keeps a finished run's log compressed, RUN/metrics.jsonl.xz (.gz before):
+    the leaderboard and the benchmark scripts read it as the plain file a live run writes."""
+    log = "".join(json.dumps({"epoch": e, "nll_oracle": v}) + "\n"
+                  for e, v in enumerate([9.5, 9.1, 9.2]))
+    results = tmp_path / "runs/results.jsonl"
+    plain, kept = tmp_path / "runs/plain-seed0", tmp_path / "runs/kept-seed0"
+    for run in plain, kept:
+        run.mkdir(parents=True)
+    (plain / "metrics.jsonl").write_text(log)
+    (kept / f"metrics.jsonl{suffix}").write_bytes(compress(log.encode()))
+    results.write_text('{"run": "plain-seed0", "nll_oracle": 9.2}\n'
+                       '{"run": "kept-seed0", "nll_oracle": 9.2}\n')
+    assert cli_runs.read_log(kept) == cli_runs.read_log(plain) == list(map(json.loads,
+                                                                            log.splitlines()))
+    source = Source("runs/results.jsonl", lambda r: True, ("nll_oracle",), "nll_oracle")
+    m = leaderboard.measure(tmp_path, source)
+    assert m.best == [(9.1, plain / "metrics.jsonl", "nll_oracle"),
+                      (9.1, kept / f"metrics.jsonl{suffix}", "nll_oracle")]
+    assert m.evaluations == [2, 2]
+    assert leaderboard.check_traces([(Row("a", "d", "m ↓", None, source, "", ""), m, [])]) == []
+    # A live run's plain log is read before a kept copy beside it; a kept JSON file reads too.
+    (kept / "metrics.jsonl").write_text(log.replace("9.1", "8.1"))
+    assert leaderboard.best_logged(kept, "nll_oracle")[0][:2] == (8.1, kept / "metrics.jsonl")
+    (tmp_path / f"results.json{suffix}").write_bytes(compress(b'{"rows": [1, 2]}'))
+    assert leaderboard.load(tmp_path / "results.json") == [{"rows": [1, 2]}]
 
 
 @pytest.mark.parametrize("key", sorted(PAPERS))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import lzma
 import math
 import os
 import statistics
@@ -34,6 +35,9 @@ IGNORED = frozenset({"seed", "out", "output", "output_dir", "out_dir", "run_dir"
                      "tensorboard", "sample_every"})
 STEP_KEYS = ("iteration", "epoch", "step")  # a record's step, the first of these it carries
 COMPLETIONS = "completions"  # the cumulative number of sentences sampled, where logged
+# A finished run's log kept compressed, as benchmarks/out keeps them (xz -9e; gzip before):
+# by suffix, the format's name, how to read it and the command that unpacks it by hand.
+ARCHIVES = {".xz": ("xz", lzma.decompress, "unxz"), ".gz": ("gzip", gzip.decompress, "gunzip")}
 
 FORMAT_HELP = """\
 Runs whose config.yaml settings are equal but for the seed (and where and how they ran:
@@ -58,7 +62,7 @@ textrl's, or one written by your own script for your own algorithm. It needs two
                    {"step": 0, "nll_oracle": 9.1}
                    {"step": 1, "reward": 0.41, "kl": 0.02, "completions": 64}
                    {"step": 2, "reward": 0.45, "kl": 0.03, "completions": 128}
-                 (or, kept compressed, metrics.jsonl.gz: read as it is)
+                 (or, kept compressed, metrics.jsonl.xz or .gz: read as it is)
 
 completions (optional) is the cumulative number of sentences sampled so far: with it each
 curve is also drawn against it, which compares algorithms at equal sampling cost. A metric
@@ -134,19 +138,21 @@ def read_config(run: str) -> dict:
 
 
 def read_logged_run(run: str) -> LoggedRun:
-    """``run``'s settings and ``metrics.jsonl`` (or, in an archived run, ``metrics.jsonl.gz``),
-    whose every record must carry a step."""
+    """``run``'s settings and ``metrics.jsonl`` (or, in an archived run, ``metrics.jsonl.xz``
+    or ``metrics.jsonl.gz``), whose every record must carry a step."""
     config = read_config(run)
     path = Path(run) / "metrics.jsonl"
-    archived = path.with_name("metrics.jsonl.gz")
+    kept = (path.with_name(path.name + suffix) for suffix in ARCHIVES)
+    archived = next((k for k in kept if k.is_file()), None)
     if path.is_file():
         text = path.read_text("utf-8")
-    elif archived.is_file():  # a finished run's log kept gzipped, as benchmarks/out keeps them
+    elif archived:
+        kind, decompress, unpack = ARCHIVES[archived.suffix]
         try:
-            path, text = archived, gzip.decompress(archived.read_bytes()).decode("utf-8")
-        except (OSError, EOFError, UnicodeDecodeError) as err:
-            raise UserError(f"{archived}: not a readable gzip file of UTF-8 text ({err}); "
-                            "gunzip it by hand to see what it holds") from None
+            path, text = archived, decompress(archived.read_bytes()).decode("utf-8")
+        except (OSError, EOFError, lzma.LZMAError, UnicodeDecodeError) as err:
+            raise UserError(f"{archived}: not a readable {kind} file of UTF-8 text ({err}); "
+                            f"{unpack} it by hand to see what it holds") from None
     else:
         raise UserError(f"{run}: no metrics.jsonl; write the run's log there, one JSON object a "
                         'line such as {"step": 100, "reward": 0.5} (see `textrl compare --help`)')
