@@ -214,6 +214,17 @@ def test_a_prompts_file_with_a_users_text_reward(arithmetic_run, tmp_path, capsy
     code, _, err = run_cli(["train", "grpo", "--prompts", bad, "--init", arithmetic_run,
                             "--out", tmp_path / "bad", "--quiet"], capsys)
     assert code == 2 and "no 'prompt' column" in err and not (tmp_path / "bad").exists()
+    # A character the run never saw (or one it keeps for itself) is refused, not read as
+    # <unk>: the policy would complete another prompt than the reward reads.
+    for number, prompt in ((2, "1*2="), (1, "<eos>1+1=")):
+        bad.write_text("".join(json.dumps({"prompt": p, "answer": "2"}) + "\n"
+                               for p in (["1+1=", prompt] if number == 2 else [prompt])))
+        code, _, err = run_cli(["train", "grpo", "--prompts", bad, "--init", arithmetic_run,
+                                "--reward", "my_rewards:exact", "--batch-size", "8",
+                                "--group-size", "4", "--iterations", "1",
+                                "--out", tmp_path / "bad", "--quiet"], capsys)
+        assert code == 2 and f"bad.jsonl: prompt {number}: the run's vocabulary has no" in err, err
+        assert not (tmp_path / "bad").exists()
 
 
 def test_the_prompted_task_needs_a_group_for_grpo_but_not_for_ppo(arithmetic_run, tmp_path,

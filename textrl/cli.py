@@ -314,25 +314,12 @@ def _encode_prompts(args: argparse.Namespace, loaded: LoadedRun, tokenizer: Toke
                                    if args.prompts else [])
     out = []
     for text in texts:
-        tokens = codec.tokenize(text)
-        if not tokens:
-            raise UserError(f"prompt {text!r}: an empty prompt; give the text to complete")
-        # An error, not a warning: the vocabulary would read an unknown token as <unk> (or,
-        # without one, fail), so the policy would complete another prompt than the one
-        # printed, after a token it saw rarely or (arithmetic) never in training.
-        # A special token typed in the text (<eos>, <pad>) would end or hide the prompt.
-        marks = {loaded.vocab.pad_id, loaded.vocab.bos_id, loaded.vocab.eos_id} - {None}
-        unknown = dict.fromkeys(t for t in tokens
-                                if loaded.vocab.stoi.get(t) in {None, *marks})
-        if unknown:
-            shown = ", ".join(repr(tokenizer.detokenize([t])) for t in unknown)
-            raise UserError(f"prompt {text!r}: the run's vocabulary has no {shown}; write "
-                            "the prompt with the words or characters of its training text")
-        if len(tokens) > loaded.max_len - 2:  # room for a token and EOS, as the task leaves
-            raise UserError(f"prompt {text!r} has {len(tokens)} tokens; {args.run} writes "
+        ids = codec.prompt_ids(text, f"prompt {text!r}")
+        if len(ids) > loaded.max_len - 2:  # room for a token and EOS, as the task leaves
+            raise UserError(f"prompt {text!r} has {len(ids)} tokens; {args.run} writes "
                             f"at most {loaded.max_len}, so a prompt may have "
                             f"{loaded.max_len - 2}: shorten it")
-        out.append(loaded.vocab.encode(tokens))
+        out.append(ids)
     return out
 
 

@@ -62,6 +62,23 @@ class TextCodec:
     def encode(self, text: str) -> list[int]:
         return self.vocab.encode(self.tokenize(text))
 
+    def prompt_ids(self, text: str, where: str) -> list[int]:
+        """``text`` as a prompt's ids, or a UserError that starts with ``where``: an empty
+        prompt, or a token the vocabulary lacks or keeps for itself. An error, not <unk>: the
+        policy would complete another prompt than the one written (and the reward, which
+        reads the text, would judge it against the written one); a special token typed in
+        the text (<eos>, <pad>) would end or hide the prompt."""
+        tokens = self.tokenize(text)
+        if not tokens:
+            raise UserError(f"{where}: an empty prompt; give the text to complete")
+        marks = {self.vocab.pad_id, self.vocab.bos_id, self.vocab.eos_id} - {None}
+        unknown = dict.fromkeys(t for t in tokens if self.vocab.stoi.get(t) in {None, *marks})
+        if unknown:
+            shown = ", ".join(repr(self.tokenizer.detokenize([t])) for t in unknown)
+            raise UserError(f"{where}: the run's vocabulary has no {shown}; write the prompt "
+                            "with the words or characters of its training text")
+        return self.vocab.encode(tokens)
+
     def decode(self, ids: list[int]) -> str:
         return self.tokenizer.detokenize(self.vocab.decode(ids))
 
@@ -170,10 +187,9 @@ class PromptedTask(Task):
 
     def encode(self, rows: list[dict[str, str]], max_len: int, where: str) -> PromptBatch:
         """Prompts as ids, each leaving room in ``max_len`` for a token and EOS."""
-        ids = [self.text.encode(row["prompt"]) for row in rows]
+        ids = [self.text.prompt_ids(row["prompt"], f"{where}: prompt {number}")
+               for number, row in enumerate(rows, 1)]
         for number, prompt in enumerate(ids, 1):
-            if not prompt:
-                raise UserError(f"{where}: prompt {number} has no tokens after tokenising")
             if len(prompt) > max_len - 2:
                 raise UserError(f"{where}: prompt {number} has {len(prompt)} tokens; this run "
                                 f"writes at most {max_len} (--max-len), so a prompt may have "
