@@ -78,7 +78,7 @@ class TokenDiscriminator(LearnedReward):
         self.optimizer = torch.optim.Adam(trained, lr=lr)
 
     def start_from(self, generator: nn.Module) -> None:
-        """Copy ``generator``'s weights (a :class:`Seq2SeqGenerator` of the same sizes: its
+        """Copy ``generator``'s weights (a :class:`~textrl.models.Seq2SeqGenerator` of the same sizes: its
         embedding, encoder, decoder, attention and output projection) into the discriminator's
         body, as the authors' code starts its discriminator from the MaskMLE checkpoint; the
         head stays new. A ``UserError`` names the sizes that differ."""
