@@ -13,9 +13,7 @@ is not written if one is not found there.
 
 from __future__ import annotations
 
-import gzip
 import json
-import lzma
 import re
 import statistics
 import subprocess
@@ -25,6 +23,8 @@ from functools import cache
 from pathlib import Path
 
 import yaml
+
+from textrl.files import COMPRESSED, kept, read_kept
 
 try:  # as a module (python -m benchmarks.leaderboard) or as a script
     from benchmarks.leaderboard_rows import ROWS, Row, Source
@@ -47,33 +47,16 @@ class Measured:
     evaluations: list[int]  # logged evaluations per run
 
 
-# How benchmarks/out keeps a finished run's log: ``X.xz`` (``xz -9e``); ``X.gz`` (``gzip -9 -n``)
-# is what it kept before, and still reads.
-ARCHIVES = {".xz": lzma.decompress, ".gz": gzip.decompress}
-
-
-def archived(path: Path) -> Path:
-    """``path`` or, where only that is kept, its compressed copy ``path.xz`` (or ``path.gz``):
-    benchmarks/out keeps the logs of finished runs compressed (a live run writes the plain
-    file)."""
-    if path.exists():
-        return path
-    kept = (path.with_name(path.name + suffix) for suffix in ARCHIVES)
-    return next((k for k in kept if k.exists()), path)
-
-
 def read_text(path: Path) -> str:
     """The text of a file under benchmarks/out: ``path`` or, where only that is kept,
     ``path.xz`` or ``path.gz``, read decompressed. Every reader of a kept log reads it here."""
-    path = archived(path)
-    decompress = ARCHIVES.get(path.suffix)
-    return decompress(path.read_bytes()).decode() if decompress else path.read_text()
+    return read_kept(kept(path))
 
 
 def load(path: Path) -> list[dict]:
     """The records of a JSON-lines file, or the one object of a JSON file (either compressed)."""
     text = read_text(path)
-    plain = path.with_suffix("") if path.suffix in ARCHIVES else path
+    plain = path.with_suffix("") if path.suffix in COMPRESSED else path
     if plain.suffix == ".jsonl":
         return [json.loads(line) for line in text.splitlines() if line.strip()]
     return [json.loads(text)]
@@ -101,13 +84,13 @@ def run_dir(results: Path, record: dict) -> Path | None:
     siblings = results.parent.parent.glob(f"{results.parent.name}?*")
     folders = [results.parent, *sorted(f for f in siblings  # run.py --force's reruns are apart
                                        if not re.fullmatch(r".*-rerun\d+", f.name))]
-    return next((f / name for f in folders if archived(f / name / "metrics.jsonl").exists()), None)
+    return next((f / name for f in folders if kept(f / name / "metrics.jsonl").exists()), None)
 
 
 def best_logged(run: Path, field: str) -> tuple[Traced, int] | None:
     """``((lowest value of field the run logged after step 0, its log, field), evaluations)``;
     the log is ``metrics.jsonl`` or, in a kept run, ``metrics.jsonl.xz`` (or ``.gz``)."""
-    log = archived(run / "metrics.jsonl")
+    log = kept(run / "metrics.jsonl")
     values = [r[field] for r in load(log) if field in r
               and (r.get("iteration") or r.get("epoch") or 0) > 0]
     return ((min(values), log, field), len(values)) if values else None

@@ -13,7 +13,6 @@ the learning curves are drawn by ``textrl.curves``.
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import lzma
 import math
@@ -26,7 +25,7 @@ from pathlib import Path
 
 from textrl.errors import UserError, plural
 from textrl.evaluation import format_table
-from textrl.files import read_json_lines
+from textrl.files import COMPRESSED, kept, read_json_lines, read_kept
 from textrl.training.runs import RunDir
 
 # Settings that say where or how a run ran, not what it trained: left out of the grouping.
@@ -35,9 +34,6 @@ IGNORED = frozenset({"seed", "out", "output", "output_dir", "out_dir", "run_dir"
                      "tensorboard", "sample_every"})
 STEP_KEYS = ("iteration", "epoch", "step")  # a record's step, the first of these it carries
 COMPLETIONS = "completions"  # the cumulative number of sentences sampled, where logged
-# A finished run's log kept compressed, as benchmarks/out keeps them (xz -9e; gzip before):
-# by suffix, the format's name, how to read it and the command that unpacks it by hand.
-ARCHIVES = {".xz": ("xz", lzma.decompress, "unxz"), ".gz": ("gzip", gzip.decompress, "gunzip")}
 
 FORMAT_HELP = """\
 Runs whose config.yaml settings are equal but for the seed (and where and how they ran:
@@ -141,21 +137,19 @@ def read_logged_run(run: str) -> LoggedRun:
     """``run``'s settings and ``metrics.jsonl`` (or, in an archived run, ``metrics.jsonl.xz``
     or ``metrics.jsonl.gz``), whose every record must carry a step."""
     config = read_config(run)
-    path = Path(run) / "metrics.jsonl"
-    kept = (path.with_name(path.name + suffix) for suffix in ARCHIVES)
-    archived = next((k for k in kept if k.is_file()), None)
-    if path.is_file():
-        text = path.read_text("utf-8")
-    elif archived:
-        kind, decompress, unpack = ARCHIVES[archived.suffix]
-        try:
-            path, text = archived, decompress(archived.read_bytes()).decode("utf-8")
-        except (OSError, EOFError, lzma.LZMAError, UnicodeDecodeError) as err:
-            raise UserError(f"{archived}: not a readable {kind} file of UTF-8 text ({err}); "
-                            f"{unpack} it by hand to see what it holds") from None
-    else:
+    path = kept(Path(run) / "metrics.jsonl")
+    if not path.is_file():
         raise UserError(f"{run}: no metrics.jsonl; write the run's log there, one JSON object a "
                         'line such as {"step": 100, "reward": 0.5} (see `textrl compare --help`)')
+    if path.suffix in COMPRESSED:
+        kind, _, unpack = COMPRESSED[path.suffix]
+        try:
+            text = read_kept(path)
+        except (OSError, EOFError, lzma.LZMAError, UnicodeDecodeError) as err:
+            raise UserError(f"{path}: not a readable {kind} file of UTF-8 text ({err}); "
+                            f"{unpack} it by hand to see what it holds") from None
+    else:
+        text = path.read_text("utf-8")
     records = [record for _, record in read_json_lines(path, text, '{"step": 100, "reward": 0.5}')]
     if not records:
         raise UserError(f"{path}: empty; log at least one record such as "

@@ -1,14 +1,37 @@
-"""Writing files so that a crash never leaves half of one, and reading JSON-lines files a
-user wrote, each bad line named."""
+"""Writing files so that a crash never leaves half of one, reading JSON-lines files a
+user wrote, each bad line named, and reading a log kept compressed."""
 
 from __future__ import annotations
 
+import gzip
 import json
+import lzma
 import os
 import tempfile
 from pathlib import Path
 
 from textrl.errors import UserError
+
+# How a finished run's log may be kept compressed (benchmarks/out: xz -9e; gzip before), by
+# suffix: the format's name, how to read it, and the command that unpacks it by hand.
+COMPRESSED = {".xz": ("xz", lzma.decompress, "unxz"), ".gz": ("gzip", gzip.decompress, "gunzip")}
+
+
+def kept(path: Path) -> Path:
+    """``path`` or, where only that is kept, its compressed copy ``path.xz`` (or
+    ``path.gz``); ``path`` where none exists (a live run writes the plain file)."""
+    if path.exists():
+        return path
+    copies = (path.with_name(path.name + suffix) for suffix in COMPRESSED)
+    return next((copy for copy in copies if copy.exists()), path)
+
+
+def read_kept(path: Path) -> str:
+    """The UTF-8 text of ``path``, decompressed where its suffix names a ``COMPRESSED`` format."""
+    compressed = COMPRESSED.get(path.suffix)
+    if compressed is None:
+        return path.read_text("utf-8")
+    return compressed[1](path.read_bytes()).decode("utf-8")
 
 
 def atomic_write(path: Path, write) -> None:
