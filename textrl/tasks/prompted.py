@@ -62,9 +62,10 @@ class TextCodec:
     def encode(self, text: str) -> list[int]:
         return self.vocab.encode(self.tokenize(text))
 
-    def prompt_ids(self, text: str, where: str) -> list[int]:
+    def prompt_ids(self, text: str, where: str, max_len: int) -> list[int]:
         """``text`` as a prompt's ids, or a UserError that starts with ``where``: an empty
-        prompt, or a token the vocabulary lacks or keeps for itself. An error, not <unk>: the
+        prompt, one that leaves no room in ``max_len`` for a token and EOS, or a token the
+        vocabulary lacks or keeps for itself. An error, not <unk>: the
         policy would complete another prompt than the one written (and the reward, which
         reads the text, would judge it against the written one); a special token typed in
         the text (<eos>, <pad>) would end or hide the prompt."""
@@ -77,6 +78,9 @@ class TextCodec:
             shown = ", ".join(repr(self.tokenizer.detokenize([t])) for t in unknown)
             raise UserError(f"{where}: the run's vocabulary has no {shown}; write the prompt "
                             "with the words or characters of its training text")
+        if len(tokens) > max_len - 2:
+            raise UserError(f"{where} has {len(tokens)} tokens; the run writes at most {max_len} "
+                            f"(--max-len), so a prompt may have {max_len - 2}: shorten it")
         return self.vocab.encode(tokens)
 
     def decode(self, ids: list[int]) -> str:
@@ -187,13 +191,8 @@ class PromptedTask(Task):
 
     def encode(self, rows: list[dict[str, str]], max_len: int, where: str) -> PromptBatch:
         """Prompts as ids, each leaving room in ``max_len`` for a token and EOS."""
-        ids = [self.text.prompt_ids(row["prompt"], f"{where}: prompt {number}")
+        ids = [self.text.prompt_ids(row["prompt"], f"{where}: prompt {number}", max_len)
                for number, row in enumerate(rows, 1)]
-        for number, prompt in enumerate(ids, 1):
-            if len(prompt) > max_len - 2:
-                raise UserError(f"{where}: prompt {number} has {len(prompt)} tokens; this run "
-                                f"writes at most {max_len} (--max-len), so a prompt may have "
-                                f"{max_len - 2}")
         width = max(len(p) for p in ids)
         tokens = torch.full((len(ids), width), self.text.vocab.fill_id, dtype=torch.long)
         for i, prompt in enumerate(ids):
