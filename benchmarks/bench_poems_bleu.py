@@ -44,17 +44,15 @@ def without_punctuation(poem: list[str]) -> list[str]:
 
 def lines(poems: list[list[str]]) -> list[list[str]]:
     """Each poem's lines, split at its punctuation, punctuation dropped."""
-    out, line = [], []
+    out = []
     for poem in poems:
-        for token in poem:
-            if token in PUNCTUATION:
-                out.append(line) if line else None
-                line = []
-            else:
+        line: list[str] = []
+        for token in [*poem, "。"]:  # a closing mark ends a last line left unclosed
+            if token not in PUNCTUATION:
                 line.append(token)
-        if line:
-            out.append(line)
-            line = []
+            elif line:
+                out.append(line)
+                line = []
     return out
 
 
