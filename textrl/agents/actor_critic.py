@@ -14,6 +14,7 @@ from textrl.agents.base import Agent, Rollout, policy_outputs
 from textrl.agents.kl import ReferenceKL
 from textrl.models.base import Policy
 from textrl.models.modes import backward_in_eval_mode
+from textrl.optimization import adam
 
 
 class Critic(Protocol):
@@ -79,7 +80,7 @@ class ActorCritic(Agent):
             nn.init.zeros_(self.value_head.weight)
             nn.init.zeros_(self.value_head.bias)
         critic_parameters = (critic if critic is not None else self.value_head).parameters()
-        self.optimizer = torch.optim.Adam([
+        self.optimizer = adam([
             {"params": list(policy.parameters())},
             {"params": list(critic_parameters), "lr": lr if critic_lr is None else critic_lr}],
             lr=lr)

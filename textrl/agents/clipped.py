@@ -20,6 +20,7 @@ from textrl.agents.kl import ReferenceKL
 from textrl.errors import UserError
 from textrl.models.base import Policy
 from textrl.models.modes import backward_in_eval_mode
+from textrl.optimization import adam
 
 STD_EPS = 1e-4  # TRL's GRPO: (r - mean) / (std + 1e-4)
 
@@ -90,7 +91,7 @@ class ClippedAgent(Agent):
         if epsilon <= 0 or (epsilon_high is not None and epsilon_high <= 0) or iterations < 1:
             raise ValueError("epsilon and epsilon_high must be > 0, iterations >= 1")
         self.policy, self.kl = policy, kl
-        self.optimizer = torch.optim.Adam(policy.parameters(), lr=lr)
+        self.optimizer = adam(policy.parameters(), lr=lr)
         self.grad_clip, self.iterations, self.entropy_coef = grad_clip, iterations, entropy_coef
         self.low, self.high = 1 - epsilon, 1 + (epsilon if epsilon_high is None else epsilon_high)
 

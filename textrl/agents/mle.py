@@ -12,7 +12,7 @@ from textrl import distributed
 from textrl.data.corpus import Split
 from textrl.models.base import Policy
 from textrl.models.sampling import sample_categorical
-from textrl.optimization import optimizer_step
+from textrl.optimization import adam, optimizer_step
 from textrl.tasks.base import Task
 
 SCHEDULES = ("none", "linear", "exponential", "inverse_sigmoid")
@@ -49,7 +49,7 @@ class BehaviourCloning:
     def __init__(self, policy: Policy, lr: float = 0.01, grad_clip: float = 5.0,
                  batch_size: int = 64):
         self.policy = policy
-        self.optimizer = torch.optim.Adam(policy.parameters(), lr=lr)
+        self.optimizer = adam(policy.parameters(), lr=lr)
         self.grad_clip = grad_clip
         self.batch_size = batch_size
 

@@ -9,6 +9,7 @@ from textrl.agents.base import Agent, Rollout
 from textrl.agents.kl import ReferenceKL
 from textrl.models.base import Policy
 from textrl.models.modes import backward_in_eval_mode
+from textrl.optimization import adam
 
 BASELINES = ("none", "moving_average")
 
@@ -48,7 +49,7 @@ class PolicyGradient(Agent):
         if baseline not in BASELINES:
             raise ValueError(f"baseline must be one of {BASELINES}, got {baseline!r}")
         self.policy = policy
-        self.optimizer = torch.optim.Adam(policy.parameters(), lr=lr)
+        self.optimizer = adam(policy.parameters(), lr=lr)
         self.grad_clip, self.gamma = grad_clip, gamma
         self.baseline, self.baseline_decay = baseline, baseline_decay
         self.baseline_value = 0.0

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from textrl.data.corpus import Split
+from textrl.optimization import adam
 
 
 class UnigramClassifier(nn.Module):
@@ -79,7 +80,7 @@ def adversarial_error(real: Split, fake: Split, vocab_size: int, pad_id: int,
     torch.manual_seed(seed)
     model = (UnigramClassifier(vocab_size, pad_id) if classifier == "unigram"
              else LSTMClassifier(vocab_size)).to(tokens.device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    optimizer = adam(model.parameters(), lr=lr)
     best, best_state, waited = -1.0, None, 0
     for _ in range(epochs):
         model.train()

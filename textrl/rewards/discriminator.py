@@ -10,6 +10,7 @@ from torch import nn
 
 from textrl.data.corpus import length_mask
 from textrl.models.modes import eval_mode
+from textrl.optimization import adam
 from textrl.rewards.base import Batch, LearnedReward
 
 # SeqGAN's discriminator (authors' code): filter sizes and counts, 1,720 features in all.
@@ -81,7 +82,7 @@ class CNNDiscriminator(LearnedReward):
         self.encoder = CNNEncoder(vocab_size, emb_dim, filter_sizes, num_filters)
         self.dropout = nn.Dropout(dropout)
         self.out = nn.Linear(self.encoder.features, 1)
-        self.optimizer = torch.optim.Adam(self.parameters(), lr=lr)
+        self.optimizer = adam(self.parameters(), lr=lr)
 
     def logits(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """``[B]`` logit of P(real)."""

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from textrl.models.modes import eval_mode
+from textrl.optimization import adam
 from textrl.rewards.base import Batch, LearnedReward
 from textrl.rewards.discriminator import SEQGAN_FILTER_SIZES, SEQGAN_NUM_FILTERS, CNNEncoder
 
@@ -95,7 +96,7 @@ class Ranker(LearnedReward):
                     conv.bias.uniform_(-0.1, 0.1)
         self.dropout = nn.Dropout(dropout)
         self.gamma, self.form = gamma, form
-        self.optimizer = torch.optim.Adam(self.parameters(), lr=lr)
+        self.optimizer = adam(self.parameters(), lr=lr)
         self.real, self.comparison, self.references = real, comparison, references
 
     def embed(self, batch: Batch) -> torch.Tensor:

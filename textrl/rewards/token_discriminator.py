@@ -32,6 +32,7 @@ from textrl.data.corpus import length_mask
 from textrl.errors import UserError
 from textrl.models.modes import eval_mode
 from textrl.models.seq2seq import Infill, Seq2SeqConfig, Seq2SeqGenerator
+from textrl.optimization import adam
 from textrl.rewards.base import Batch, LearnedReward
 from textrl.rewards.discriminator import REWARD_FORMS
 
@@ -75,7 +76,7 @@ class TokenDiscriminator(LearnedReward):
         # The body's tied-output bias has no role here; the critic trains its own head.
         trained = [p for name, p in self.named_parameters()
                    if name != "body.output_bias" and not name.startswith("critic.")]
-        self.optimizer = torch.optim.Adam(trained, lr=lr)
+        self.optimizer = adam(trained, lr=lr)
 
     def start_from(self, generator: nn.Module) -> None:
         """Copy ``generator``'s weights (a :class:`~textrl.models.Seq2SeqGenerator` of the same sizes: its

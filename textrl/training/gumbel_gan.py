@@ -21,7 +21,7 @@ from textrl.metrics.nll import perplexity
 from textrl.models.base import Policy
 from textrl.models.gumbel import MODES, SCHEDULES, inverse_temperature, relaxed_sample
 from textrl.models.modes import eval_mode
-from textrl.optimization import optimizer_step
+from textrl.optimization import adam, optimizer_step
 from textrl.oracle import OracleLSTM
 from textrl.rewards.discriminator import CNNDiscriminator
 from textrl.settings import check_at_least, check_choices
@@ -135,7 +135,7 @@ class GumbelGANTrainer(Trainer):
                          config.checkpoint_every, generator)
         self.d, self.oracle, self.config, self.task = discriminator, oracle, config, Unconditional()
         self.real = RealSentences(corpus.train, None, generator)
-        self.g_optimizer = torch.optim.Adam(policy.parameters(), lr=config.lr)
+        self.g_optimizer = adam(policy.parameters(), lr=config.lr)
         self.d_optimizer = discriminator.optimizer
 
     def tau(self, step: int) -> float:

@@ -17,7 +17,7 @@ from textrl.errors import UserError
 from textrl.metrics.latent import posterior_parameters
 from textrl.models.latent_gan import LatentGAN, LatentGANConfig, ResidualMLP
 from textrl.models.vae import SentenceVAE
-from textrl.optimization import optimizer_step
+from textrl.optimization import adam, optimizer_step
 from textrl.settings import check_at_least
 from textrl.training.base import Trainer
 from textrl.training.gan_losses import critic_loss, gradient_penalty
@@ -112,9 +112,9 @@ class LatentGANTrainer(Trainer):
         self.critic = ResidualMLP(autoencoder.latent_dim, 1, model.width, model.blocks)
         self.critic.to(generator.device)
         betas = (schedule.beta1, schedule.beta2)
-        self.g_optimizer = torch.optim.Adam(self.policy.generator.parameters(), schedule.lr,
+        self.g_optimizer = adam(self.policy.generator.parameters(), schedule.lr,
                                             betas=betas)
-        self.c_optimizer = torch.optim.Adam(self.critic.parameters(), schedule.lr, betas=betas)
+        self.c_optimizer = adam(self.critic.parameters(), schedule.lr, betas=betas)
         self._codes: dict[str, torch.Tensor] = {}
 
     def codes(self, split: str) -> torch.Tensor:

@@ -23,7 +23,7 @@ from textrl.metrics.latent import (
 )
 from textrl.metrics.nll import perplexity
 from textrl.models.vae import SentenceVAE, VAEConfig, gaussian_kl
-from textrl.optimization import optimizer_step
+from textrl.optimization import adam, optimizer_step
 from textrl.settings import check_at_least, check_choices
 from textrl.training.base import Trainer
 from textrl.training.plateau import LRPlateauConfig, PlateauHalving
@@ -180,7 +180,7 @@ class VAETrainer(Trainer):
         super().__init__(vae.to(device), corpus.to(device), data, schedule.epochs,
                          schedule.eval_every, 1, seeded_generator(schedule.seed, device))
         self.schedule = schedule
-        self.optimizer = torch.optim.Adam(vae.parameters(), lr=schedule.lr)
+        self.optimizer = adam(vae.parameters(), lr=schedule.lr)
         self.lr_rule = PlateauHalving(lr_rule or LRPlateauConfig(), vae, self.optimizer)
         self.steps_per_epoch = -(-len(corpus.train) // schedule.batch_size)
         self.updates = 0  # gradient steps so far: the annealing clock
