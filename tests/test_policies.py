@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from textrl.agents.base import Rollout, policy_outputs
 from textrl.components import Component
 from textrl.models import POLICIES, TransformerLM, TransformerPolicyConfig, policy_from_dict
 from textrl.oracle import OracleLSTM
@@ -105,6 +106,39 @@ def test_every_policy_family_keeps_the_protocol(name, family, with_bow, request)
     buffer.seek(0)
     restored = policy_from_dict(torch.load(buffer, weights_only=True))
     torch.testing.assert_close(restored.eval().teacher_forced(tokens, context)[0], logits)
+
+
+class _LogitsOnly:
+    """A policy seen through ``teacher_forced`` alone: ``policy_outputs``'s general route."""
+
+    def __init__(self, policy):
+        self.teacher_forced = policy.teacher_forced
+
+
+@pytest.mark.parametrize("name, family", families(), ids=[n for n, _ in families()])
+def test_token_scores_equal_the_logits_route_in_value_and_gradient(name, family, with_bow,
+                                                                   request):
+    policy, tokens, lengths, context = policy_and_context(name, family, request)
+    rollout = Rollout(tokens, lengths, torch.zeros(tokens.shape), torch.zeros(tokens.shape),
+                      context)
+    weights = torch.Generator().manual_seed(3)
+    advantage, bonus = (torch.randn(tokens.shape, generator=weights) for _ in range(2))
+    params = [p for p in policy.parameters() if p.requires_grad]
+    results = []
+    for route in (policy, _LogitsOnly(policy)):
+        log_probs, entropy, features = policy_outputs(route, rollout)
+        grads = torch.autograd.grad((log_probs * advantage + entropy * bonus).sum()
+                                    + features.sum(), params, allow_unused=True)
+        results.append((log_probs, entropy, features, grads))
+    (fused, logits_route) = results
+    torch.testing.assert_close(fused[0], policy.log_prob(tokens, lengths, context))
+    for ours, theirs in zip(fused[:3], logits_route[:3], strict=True):
+        torch.testing.assert_close(ours, theirs, rtol=1e-4, atol=1e-5)
+    for ours, theirs in zip(fused[3], logits_route[3], strict=True):
+        if theirs is None:
+            assert ours is None or not ours.any()
+        else:
+            torch.testing.assert_close(ours, theirs, rtol=1e-4, atol=1e-5)
 
 
 def test_a_new_policy_family_is_one_file_and_one_registry_line(with_bow, tmp_path, capsys):

@@ -71,3 +71,49 @@ def test_a_second_backward_is_refused_not_wrong():
     out.backward(retain_graph=True)
     with pytest.raises(RuntimeError, match="twice"):
         out.backward()
+
+
+def reference_entropy(h, w, b, temperature=1.0):
+    log_p = torch.log_softmax((h @ w.T + (0 if b is None else b)) / temperature, 1)
+    return -(log_p.exp() * log_p).sum(1)
+
+
+@pytest.mark.parametrize("temperature", [1.0, 0.7])
+@pytest.mark.parametrize("with_bias", [True, False])
+@pytest.mark.parametrize("n", [1, 5, 300])
+def test_entropy_values_and_gradients_match_the_full_distribution(n, with_bias, temperature):
+    g = torch.Generator().manual_seed(n + 7)
+    h = torch.randn(n, 8, generator=g, dtype=torch.float64)
+    w = torch.randn(50, 8, generator=g, dtype=torch.float64)
+    b = torch.randn(50, generator=g, dtype=torch.float64) if with_bias else None
+    y = torch.randint(50, (n,), generator=g)
+    # upstream weights of each output (an advantage, an entropy bonus): both paths must count
+    up_lp, up_h = torch.randn(n, generator=g, dtype=torch.float64), torch.randn(n, generator=g,
+                                                                                dtype=torch.float64)
+
+    def run(fn):
+        leaves = [t.clone().requires_grad_() for t in (h, w) + ((b,) if with_bias else ())]
+        log_p, entropy = fn(leaves[0], leaves[1], leaves[2] if with_bias else None)
+        grads = torch.autograd.grad((log_p * up_lp + entropy * up_h).sum(), leaves)
+        return log_p, entropy, grads
+
+    ours = run(lambda h_, w_, b_: module.token_log_probs_and_entropy(h_, w_, b_, y, temperature))
+    theirs = run(lambda h_, w_, b_: (reference(h_, w_, b_, y, temperature),
+                                     reference_entropy(h_, w_, b_, temperature)))
+    torch.testing.assert_close(ours[0], theirs[0])
+    torch.testing.assert_close(ours[1], theirs[1])
+    for a, e in zip(ours[2], theirs[2], strict=True):
+        torch.testing.assert_close(a, e)
+    with torch.no_grad():  # the path that keeps no [N, V] buffer gives the same values
+        plain = module.token_log_probs_and_entropy(h, w, b, y, temperature)
+    torch.testing.assert_close(plain[0], theirs[0])
+    torch.testing.assert_close(plain[1], theirs[1])
+
+
+def test_entropy_of_empty_input_is_empty_with_a_zero_gradient():
+    w = torch.randn(6, 3, requires_grad=True)
+    log_p, entropy = module.token_log_probs_and_entropy(torch.zeros(0, 3), w, None,
+                                                        torch.zeros(0, dtype=torch.long))
+    assert log_p.shape == entropy.shape == (0,)
+    (log_p.sum() + entropy.sum()).backward()
+    assert torch.equal(w.grad, torch.zeros_like(w))

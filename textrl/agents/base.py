@@ -127,7 +127,13 @@ def policy_outputs(policy: Policy, rollout: Rollout) -> tuple[torch.Tensor, torc
                                                               torch.Tensor]:
     """``(log_probs [B, T], entropy [B, T], features [B, T, F])`` of the rollout's tokens under
     ``policy``, teacher-forced, with gradients; log-probabilities and entropies are 0 on
-    padding. Call it with dropout off (the tokens were sampled without it)."""
+    padding. Call it with dropout off (the tokens were sampled without it).
+
+    A policy with ``token_scores`` (every textrl family) gives them in one pass over its output
+    layer; any other is scored from its ``teacher_forced`` logits."""
+    token_scores = getattr(policy, "token_scores", None)  # optional in the protocol
+    if token_scores is not None:
+        return tuple(token_scores(rollout.tokens, rollout.lengths, rollout.context))
     logits, features = policy.teacher_forced(rollout.tokens, rollout.context)
     valid = rollout.valid()
     log_probs = torch.log_softmax(logits, dim=-1)

@@ -79,6 +79,9 @@ class Policy(SequenceModel, Protocol):
       padding (teacher-forced on ``inputs`` when given): the training loss path of MLE and
       the RL agents, so implement it with :func:`~textrl.models.token_log_probs.token_log_probs`.
     - ``sample(n, max_len, temperature, context, prefix, generator) -> Sample``.
+    - optional, ``token_scores(tokens, lengths, context=None) -> (log_probs [B, T], entropy
+      [B, T], features [B, T, F])``: ``log_prob`` with each position's entropy, in one pass
+      (``PolicyModule`` has it); without it the actor-critic agents read ``teacher_forced``.
     - ``prefix_states(tokens, context) -> (logits [B, T, V], state_at)``: a teacher-forced pass
       that keeps every state; ``state_at(t [R], b [R])`` is the state after reading the start
       token and ``tokens[b, :t]``, so sampling can resume after any prefix (Monte-Carlo

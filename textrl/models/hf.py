@@ -33,8 +33,7 @@ from torch.nn import functional as F
 from textrl.data.corpus import Corpus, length_mask
 from textrl.data.tokenizers import HF_PREFIX, HFTokenizer, hf_source, import_transformers
 from textrl.errors import UserError
-from textrl.models.module import PolicyModule
-from textrl.models.token_log_probs import token_log_probs
+from textrl.models.module import PolicyModule, ScoreInputs
 
 
 class HFState(NamedTuple):
@@ -217,16 +216,10 @@ class HFCausalLM(PolicyModule):
         features = self._teacher_features(tokens, context, inputs)
         return self._logits(features), features
 
-    def log_prob(self, tokens: torch.Tensor, lengths: torch.Tensor, context: Any = None,
-                 temperature: float = 1.0, inputs: torch.Tensor | None = None) -> torch.Tensor:
-        """``[B, T]`` log-probability of each token at ``temperature``, 0 on padding; only
-        real positions reach the output layer (:func:`token_log_probs`)."""
-        if temperature <= 0:
-            raise ValueError(f"temperature must be > 0 to score tokens, got {temperature}")
-        features = self._teacher_features(tokens, context, inputs)
-        real = length_mask(lengths, tokens.shape[1])
-        chosen = token_log_probs(features[real], *self._head(), tokens[real], temperature)
-        return features.new_zeros(tokens.shape).masked_scatter(real, chosen)
+    def _score_inputs(self, tokens: torch.Tensor, lengths: torch.Tensor, context: Any,
+                      inputs: torch.Tensor | None) -> ScoreInputs:
+        return ScoreInputs(self._teacher_features(tokens, context, inputs),
+                           length_mask(lengths, tokens.shape[1]), *self._head())
 
     @torch.no_grad()
     def prefix_states(self, tokens: torch.Tensor, context: Any = None

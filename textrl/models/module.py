@@ -4,7 +4,7 @@ SeqGAN's delayed copy, sampling through the one generation loop, and its checkpo
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import torch
 from torch import nn
@@ -12,7 +12,27 @@ from torch import nn
 from textrl.data.corpus import length_mask
 from textrl.models.base import Sample
 from textrl.models.generation import generate
-from textrl.models.token_log_probs import token_log_probs
+from textrl.models.token_log_probs import token_log_probs, token_log_probs_and_entropy
+
+
+class ScoreInputs(NamedTuple):
+    features: torch.Tensor
+    """``[B, T, F]`` teacher-forced"""
+    scored: torch.Tensor
+    """``BoolTensor[B, T]``: the positions the policy chose"""
+    weight: torch.Tensor
+    """``[V, F]`` the output layer's"""
+    bias: torch.Tensor | None
+    """``[V]`` or None"""
+
+
+class TokenScores(NamedTuple):
+    log_probs: torch.Tensor
+    """``[B, T]``, 0 off the scored positions"""
+    entropy: torch.Tensor
+    """``[B, T]`` of each scored position's distribution, 0 elsewhere"""
+    features: torch.Tensor
+    """``[B, T, F]``"""
 
 
 class PolicyModule(nn.Module):
@@ -56,6 +76,38 @@ class PolicyModule(nn.Module):
         """
         return generate(self, n, max_len, temperature, context, prefix, generator, chunk)
 
+    def _score_inputs(self, tokens: torch.Tensor, lengths: torch.Tensor, context: Any,
+                      inputs: torch.Tensor | None) -> ScoreInputs:
+        """What scoring ``tokens [B, T]`` reads: the teacher-forced features (on ``inputs``
+        when given), the positions the policy chose (real, and not given by the context),
+        and its output layer."""
+        raise NotImplementedError
+
+    def log_prob(self, tokens: torch.Tensor, lengths: torch.Tensor, context: Any = None,
+                 temperature: float = 1.0, inputs: torch.Tensor | None = None) -> torch.Tensor:
+        """``[B, T]`` log-probability of each target token, 0 on padding (and on tokens the
+        context gives), under the distribution ``sample`` draws from at ``temperature``
+        (> 0); teacher-forced on ``inputs [B, T]`` instead of the shifted tokens when given
+        (scheduled sampling, word dropout). Only scored positions reach the output layer
+        (:func:`~textrl.models.token_log_probs.token_log_probs`)."""
+        if temperature <= 0:
+            raise ValueError(f"temperature must be > 0 to score tokens, got {temperature}")
+        features, scored, weight, bias = self._score_inputs(tokens, lengths, context, inputs)
+        chosen = token_log_probs(features[scored], weight, bias, tokens[scored], temperature)
+        return features.new_zeros(tokens.shape).masked_scatter(scored, chosen)
+
+    def token_scores(self, tokens: torch.Tensor, lengths: torch.Tensor, context: Any = None
+                     ) -> TokenScores:
+        """``log_prob`` of ``tokens [B, T]`` with each position's entropy and the features,
+        with gradients, in one pass over the output layer (the actor-critic agents' inputs,
+        :func:`~textrl.models.token_log_probs.token_log_probs_and_entropy`)."""
+        features, scored, weight, bias = self._score_inputs(tokens, lengths, context, None)
+        chosen, entropy = token_log_probs_and_entropy(features[scored], weight, bias,
+                                                      tokens[scored])
+        zeros = features.new_zeros(tokens.shape)
+        return TokenScores(zeros.masked_scatter(scored, chosen),
+                           zeros.masked_scatter(scored, entropy), features)
+
     def to_dict(self) -> dict:
         """Class, config and weights, loadable with ``torch.load(weights_only=True)``."""
         return {"class": type(self).__name__, "config": asdict(self.config),
@@ -82,18 +134,9 @@ class LinearHeadPolicy(PolicyModule):
         features, _ = self._trunk(self.teacher_inputs(tokens) if inputs is None else inputs, state)
         return self.head(features), features
 
-    def log_prob(self, tokens: torch.Tensor, lengths: torch.Tensor, context: Any = None,
-                 temperature: float = 1.0, inputs: torch.Tensor | None = None) -> torch.Tensor:
-        """``[B, T]`` log-probability of each target token, 0 on padding, under the
-        distribution ``sample`` draws from at ``temperature`` (> 0); teacher-forced on
-        ``inputs [B, T]`` instead of the shifted tokens when given (scheduled sampling, word
-        dropout). Only real positions reach the output layer
-        (:func:`~textrl.models.token_log_probs.token_log_probs`)."""
-        if temperature <= 0:
-            raise ValueError(f"temperature must be > 0 to score tokens, got {temperature}")
+    def _score_inputs(self, tokens: torch.Tensor, lengths: torch.Tensor, context: Any,
+                      inputs: torch.Tensor | None) -> ScoreInputs:
         state = self.initial_state(len(tokens), context)
         features, _ = self._trunk(self.teacher_inputs(tokens) if inputs is None else inputs, state)
-        real = length_mask(lengths, tokens.shape[1]).bool()
-        chosen = token_log_probs(features[real], self.head.weight, self.head.bias, tokens[real],
-                                 temperature)
-        return features.new_zeros(tokens.shape).masked_scatter(real, chosen)
+        return ScoreInputs(features, length_mask(lengths, tokens.shape[1]), self.head.weight,
+                           self.head.bias)

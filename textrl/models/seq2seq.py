@@ -25,9 +25,8 @@ from torch import nn
 
 from textrl.data.corpus import Corpus, length_mask
 from textrl.errors import UserError
-from textrl.models.module import PolicyModule
+from textrl.models.module import PolicyModule, ScoreInputs
 from textrl.models.recurrent import RecurrentLM
-from textrl.models.token_log_probs import token_log_probs
 from textrl.settings import check_at_least
 
 
@@ -226,18 +225,15 @@ class Seq2SeqGenerator(PolicyModule):
                                        state)
         return self._logits(features, start, state), features
 
-    def log_prob(self, tokens: torch.Tensor, lengths: torch.Tensor, context: Infill | None = None,
-                 temperature: float = 1.0, inputs: torch.Tensor | None = None) -> torch.Tensor:
-        """``[B, T]`` log-probabilities of the missing tokens, 0 on given ones and padding."""
-        if temperature <= 0:
-            raise ValueError(f"temperature must be > 0 to score tokens, got {temperature}")
+    def _score_inputs(self, tokens: torch.Tensor, lengths: torch.Tensor,
+                      context: Infill | None, inputs: torch.Tensor | None) -> ScoreInputs:
+        """The missing positions are scored; given ones and padding are not."""
         state = self.initial_state(len(tokens), context)
         features, _ = self.decode(self.teacher_inputs(tokens) if inputs is None else inputs, state)
         positions = torch.arange(tokens.shape[1], device=tokens.device).expand(tokens.shape)
         acted = length_mask(lengths, tokens.shape[1]).bool() & ~_given_at(state, positions)[0]
-        chosen = token_log_probs(features[acted], self.embedding.weight[: self.vocab_size],
-                                 self.output_bias, tokens[acted], temperature)
-        return features.new_zeros(tokens.shape).masked_scatter(acted, chosen)
+        return ScoreInputs(features, acted, self.embedding.weight[: self.vocab_size],
+                           self.output_bias)
 
     @torch.no_grad()
     def prefix_states(self, tokens: torch.Tensor, context: Infill | None = None

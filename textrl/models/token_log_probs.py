@@ -10,6 +10,9 @@ the backward turns them into the gradient in place (read once). The bias rides i
 matmul as a column of the weights (no broadcast copy), and the temperature in the weights. Without
 gradients nothing of size ``[N, V]`` is kept. benchmarks/bench_speed.py measures it against
 the matmul FLOP floor.
+
+:func:`token_log_probs_and_entropy` adds each row's entropy (the actor-critic agents' bonus
+and log) in the same pass, so those agents need no ``[N, V]`` log-softmax either.
 """
 
 from __future__ import annotations
@@ -122,3 +125,100 @@ def token_log_probs(features: torch.Tensor, weight: torch.Tensor, bias: torch.Te
     if len(features) == 0:  # keeps the graph connected, so backward still runs
         return features.new_zeros(0) + 0.0 * weight.sum()
     return _TokenLogProbs.apply(features, weight, bias, targets, temperature)
+
+
+def _log_probs_entropy(inputs: torch.Tensor, weights: torch.Tensor, targets: torch.Tensor,
+                       keep: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None,
+                                            torch.Tensor]:
+    """``(log p [N], entropy [N], z - max z [N, V] or None, log of the row sums of
+    exp(z - max z) [N])``, block by block. The logits are finite (features times weights),
+    so ``exp(s) * s`` has no ``0 * inf``."""
+    n, vocab = len(inputs), weights.shape[0]
+    kept = inputs.new_empty(n, vocab) if keep else None
+    # the block's exponentials (and, with nothing kept, its shifted logits) stay in cache
+    scratch = inputs.new_empty(1 if keep else 2, min(n, BLOCK_ROWS), vocab)
+    out, entropy, log_totals = inputs.new_empty(n), inputs.new_empty(n), inputs.new_empty(n)
+    for lo in range(0, n, BLOCK_ROWS):
+        rows = slice(lo, lo + BLOCK_ROWS)
+        h = inputs[rows]
+        shifted = kept[rows] if keep else scratch[1, :len(h)]
+        torch.mm(h, weights.T, out=shifted)
+        shifted.sub_(shifted.amax(1, keepdim=True))  # s = z - max z
+        e = torch.exp(shifted, out=scratch[0, :len(h)])
+        total = e.sum(1)
+        log_total = log_totals[rows] = total.log()
+        # H = -sum p log p = log S - sum(e s) / S, with p = e / S and log p = s - log S
+        entropy[rows] = log_total - e.mul_(shifted).sum(1).div_(total)
+        out[rows] = shifted.gather(1, targets[rows, None]).squeeze(1) - log_total
+    return out, entropy, kept, log_totals
+
+
+class _TokenLogProbsEntropy(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, features, weight, bias, targets, temperature):
+        inputs, weights = _augmented(features, weight, bias, temperature)
+        out, entropy, shifted, log_totals = _log_probs_entropy(inputs, weights, targets, True)
+        ctx.save_for_backward(inputs, weight, targets, shifted, log_totals, entropy)
+        ctx.temperature, ctx.has_bias, ctx.used = temperature, bias is not None, False
+        return out, entropy
+
+    @staticmethod
+    def backward(ctx, grad_out, grad_entropy):
+        if ctx.used:
+            raise RuntimeError("token_log_probs_and_entropy cannot be backpropagated twice "
+                               "(retain_graph=True is not supported)")
+        ctx.used = True
+        inputs, weight, targets, shifted, log_totals, entropy = ctx.saved_tensors
+        need_features, need_weight, need_bias = ctx.needs_input_grad[:3]
+        hidden = weight.shape[1]
+        grad_features = inputs.new_empty(len(inputs), hidden) if need_features else None
+        grad_weights = _padded_zeros(weight.shape[0], hidden + 1, weight)
+        # d log p_y / dz = onehot(y) - p and dH / dz = -p (log p + H), so with upstream g and
+        # h: dz = g onehot(y) - p (g + h (log p + H)); and dz / dlogits = 1 / tau.
+        g, h = grad_out[:, None] / ctx.temperature, grad_entropy[:, None] / ctx.temperature
+        offset = g + h * (entropy[:, None] - log_totals[:, None])  # g + h (H - log S)
+        for lo in range(0, len(inputs), BLOCK_ROWS):
+            rows = slice(lo, lo + BLOCK_ROWS)
+            s = shifted[rows]
+            p = s.exp().div_(log_totals[rows, None].exp())
+            grad_logits = s.mul_(h[rows]).add_(offset[rows]).mul_(p).neg_()  # log p = s - log S
+            grad_logits.scatter_add_(1, targets[rows, None], g[rows])
+            if need_features:
+                torch.mm(grad_logits, weight, out=grad_features[rows])
+            if need_weight or need_bias:
+                grad_weights.addmm_(grad_logits.T, inputs[rows])
+        grad_weight = grad_weights[:, :hidden] if need_weight else None
+        grad_bias = grad_weights[:, hidden] if need_bias and ctx.has_bias else None
+        return grad_features, grad_weight, grad_bias, None, None
+
+
+def token_log_probs_and_entropy(features: torch.Tensor, weight: torch.Tensor,
+                                bias: torch.Tensor | None, targets: torch.Tensor,
+                                temperature: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(log p [N], entropy [N])``: :func:`token_log_probs` and each row's entropy
+    ``-sum_v p_v log p_v`` of the same distribution, both differentiable, in one blocked pass
+    (with gradients it keeps one ``[N, V]`` buffer, the shifted logits).
+
+    >>> h, w = torch.randn(3, 4), torch.randn(6, 4)
+    >>> y = torch.tensor([0, 5, 2])
+    >>> log_p, entropy = token_log_probs_and_entropy(h, w, None, y)
+    >>> full = torch.log_softmax(h @ w.T, 1)
+    >>> bool(torch.allclose(entropy, -(full.exp() * full).sum(1), atol=1e-5))
+    True
+    """
+    if temperature <= 0:
+        raise ValueError(f"temperature must be > 0 to score tokens, got {temperature}")
+    if features.dim() != 2 or targets.shape != features.shape[:1]:
+        raise ValueError(f"features must be [N, H] and targets [N], got {tuple(features.shape)} "
+                         f"and {tuple(targets.shape)}")
+    features, temperature = features.contiguous(), float(temperature)
+    tracked = torch.is_grad_enabled() and any(
+        t is not None and t.requires_grad for t in (features, weight, bias))
+    if not tracked:
+        out, entropy, _, _ = _log_probs_entropy(*_augmented(features, weight, bias, temperature),
+                                                targets, False)
+        return out, entropy
+    if len(features) == 0:  # keeps the graph connected, so backward still runs
+        empty = features.new_zeros(0) + 0.0 * weight.sum()
+        return empty, empty.clone()
+    return _TokenLogProbsEntropy.apply(features, weight, bias, targets, temperature)
