@@ -75,3 +75,44 @@ def test_the_site_documents_these_modules():
     finally:
         sys.path.remove(str(ROOT / "docs" / "_ext"))
     assert set(textrl_docs.API_MODULES) == set(PUBLIC_MODULES)
+
+
+# The keys Read the Docs' v2 config schema allows (readthedocs/readthedocs.org,
+# readthedocs/rtd_tests/fixtures/spec/v2/schema.json): a misspelt key fails the build there,
+# and no network reaches Read the Docs from here to find out.
+RTD_KEYS = {
+    (): {"version", "formats", "conda", "build", "python", "sphinx", "mkdocs", "submodules",
+         "search"},
+    ("build",): {"os", "tools", "jobs", "apt_packages", "commands"},
+    ("build", "jobs"): {"post_checkout", "pre_system_dependencies", "post_system_dependencies",
+                        "pre_create_environment", "create_environment",
+                        "post_create_environment", "pre_install", "install", "post_install",
+                        "pre_build", "build", "post_build"},
+    ("sphinx",): {"builder", "configuration", "fail_on_warning"},
+    ("python",): {"install"},
+}
+RTD_OS = {"ubuntu-20.04", "ubuntu-22.04", "ubuntu-24.04", "ubuntu-lts-latest"}
+
+
+def test_read_the_docs_builds_what_ci_builds():
+    import tomllib
+    import yaml
+
+    config = yaml.safe_load((ROOT / ".readthedocs.yaml").read_text())
+    for path, allowed in RTD_KEYS.items():
+        section = config
+        for key in path:
+            section = section.get(key, {})
+        assert set(section) <= allowed, f"{'.'.join(path) or 'top level'}: {set(section) - allowed}"
+    assert config["version"] == 2 and config["build"]["os"] in RTD_OS
+    # warnings are errors there as in CI (`sphinx-build -W -n`; nitpicky is set in conf.py)
+    assert config["sphinx"]["fail_on_warning"] is True
+    assert (ROOT / config["sphinx"]["configuration"]).is_file()
+    assert "sphinx-build -W -n" in (ROOT / ".ci/run").read_text()
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]
+    installed = {extra for install in config["python"]["install"]
+                 for extra in install.get("extra_requirements", [])}
+    assert "docs" in installed and installed <= set(extras)
+    # without the CPU index first, pip resolves torch to the multi-GB CUDA build
+    assert any("download.pytorch.org/whl/cpu" in job for job in config["build"]["jobs"]["pre_install"])
