@@ -259,3 +259,27 @@ def test_transformer_rollouts_from_mixed_prefixes_are_the_prefixes_own_continuat
         for n in range(2):
             rows = ((t - 1) * 2 + n) * 3 + torch.arange(3)
             assert torch.equal(completions[rows], own), (t, n)
+
+
+class _LogitsPolicy(BagOfWordsLM):
+    """A policy module that gives its logits but not its output layer apart: it keeps its own
+    ``log_prob``, as a family written before ``_score_inputs`` existed does."""
+
+    def _score_inputs(self, tokens, lengths, context, inputs):
+        return None
+
+    def log_prob(self, tokens, lengths, context=None, temperature=1.0, inputs=None):
+        logits, _ = self.teacher_forced(tokens, context, inputs)
+        chosen = torch.log_softmax(logits / temperature, -1).gather(2, tokens[..., None])
+        return chosen.squeeze(2) * (torch.arange(tokens.shape[1]) < lengths[:, None])
+
+
+def test_a_policy_module_without_score_inputs_is_scored_from_its_logits(with_bow, request):
+    bow, tokens, lengths, context = policy_and_context("bow", BOW, request)
+    policy = _LogitsPolicy(bow.config)
+    policy.load_state_dict(bow.state_dict())
+    rollout = Rollout(tokens, lengths, torch.zeros(tokens.shape), torch.zeros(tokens.shape))
+    log_probs, entropy, _ = policy_outputs(policy, rollout)
+    expected, expected_entropy, _ = policy_outputs(bow, rollout)
+    torch.testing.assert_close(log_probs, expected, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(entropy, expected_entropy, rtol=1e-4, atol=1e-5)

@@ -117,3 +117,12 @@ def test_entropy_of_empty_input_is_empty_with_a_zero_gradient():
     assert log_p.shape == entropy.shape == (0,)
     (log_p.sum() + entropy.sum()).backward()
     assert torch.equal(w.grad, torch.zeros_like(w))
+
+
+def test_entropy_route_refuses_a_second_backward():
+    h, w = torch.randn(3, 4, requires_grad=True), torch.randn(6, 4)
+    log_p, entropy = module.token_log_probs_and_entropy(h, w, None, torch.tensor([0, 5, 2]))
+    loss = (log_p + entropy).sum()
+    loss.backward(retain_graph=True)
+    with pytest.raises(RuntimeError, match="backpropagated twice"):
+        loss.backward()

@@ -13,12 +13,14 @@ from textrl.errors import check_finite
 
 
 def adam(params, lr: float, **kwargs) -> torch.optim.Adam:
-    """``torch.optim.Adam(params, lr, **kwargs)`` in its multi-tensor (``foreach``) form. On
-    CPU PyTorch defaults to the per-tensor loop; the multi-tensor form gives bit-identical
-    weights (tests/test_optimization.py) in about two thirds of the time, and Adam is a fifth
-    of SeqGAN's ``paper`` discriminator step (benchmarks/RESULTS.md). On CUDA it is already
-    the default."""
-    return torch.optim.Adam(params, lr=lr, foreach=True, **kwargs)
+    """``torch.optim.Adam(params, lr, **kwargs)``, in its multi-tensor (``foreach``) form unless
+    ``foreach`` is given. On CPU PyTorch defaults to the per-tensor loop; the multi-tensor
+    form gives bit-identical weights (tests/test_optimization.py) in less time (SeqGAN's
+    ``paper`` discriminator step, where Adam was a fifth: benchmarks/RESULTS.md), for
+    intermediates the size of the parameters. On CUDA it is already the default. A run
+    resumed from a checkpoint written before keeps that checkpoint's setting (same numbers)."""
+    kwargs.setdefault("foreach", True)
+    return torch.optim.Adam(params, lr=lr, **kwargs)
 
 
 def optimizer_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor, what: str,

@@ -52,9 +52,9 @@ class ActorCritic(Agent):
     ``gae_lambda=1`` the advantage is the discounted return minus the value.
 
     The critic is ``critic`` when given (e.g. ``reward.critic``), else a linear value head
-    on the policy's features (``Policy.teacher_forced``). With Monte-Carlo rewards
-    ``r_t = Q_t`` and ``gamma = 0`` the advantage is ``Q_t - V(s_t)``: SeqGAN's gradient with
-    a learned baseline.
+    on the policy's features (``Policy.token_scores``, or ``teacher_forced``). With
+    Monte-Carlo rewards ``r_t = Q_t`` and ``gamma = 0`` the advantage is ``Q_t - V(s_t)``:
+    SeqGAN's gradient with a learned baseline.
 
     >>> from textrl.models import LMConfig, RecurrentLM
     >>> agent = ActorCritic(RecurrentLM(LMConfig(vocab_size=7, hidden_dim=8)))

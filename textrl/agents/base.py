@@ -9,6 +9,7 @@ import itertools
 import os
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
@@ -23,6 +24,7 @@ from textrl.files import atomic_write
 from textrl.models.base import Policy
 from textrl.models.generation import continue_sequences, rows_of
 from textrl.models.modes import eval_mode
+from textrl.models.module import scores_from_logits
 from textrl.optimization import optimizer_step
 from textrl.rewards.base import Reward, pay
 from textrl.tasks.base import Task
@@ -129,20 +131,12 @@ def policy_outputs(policy: Policy, rollout: Rollout) -> tuple[torch.Tensor, torc
     ``policy``, teacher-forced, with gradients; log-probabilities and entropies are 0 on
     padding. Call it with dropout off (the tokens were sampled without it).
 
-    A policy with ``token_scores`` (every textrl family) gives them in one pass over its output
-    layer; any other is scored from its ``teacher_forced`` logits."""
+    A policy's ``token_scores`` (every ``PolicyModule``'s: one pass over the output layer)
+    gives them; a policy without it is scored from its ``teacher_forced`` logits."""
     token_scores = getattr(policy, "token_scores", None)  # optional in the protocol
-    if token_scores is not None:
-        return tuple(token_scores(rollout.tokens, rollout.lengths, rollout.context))
-    logits, features = policy.teacher_forced(rollout.tokens, rollout.context)
-    valid = rollout.valid()
-    log_probs = torch.log_softmax(logits, dim=-1)
-    chosen = log_probs.gather(2, rollout.tokens[..., None]).squeeze(2)
-    # 0 log 0 = 0 for tokens a policy rules out (log-probability -inf: an in-filler's given
-    # positions); finite log-probabilities pass the clamp unchanged.
-    finite = log_probs.clamp(min=torch.finfo(log_probs.dtype).min)
-    entropy = -(log_probs.exp() * finite).sum(-1)
-    return chosen * valid, entropy * valid, features
+    if token_scores is None:
+        token_scores = partial(scores_from_logits, policy)
+    return tuple(token_scores(rollout.tokens, rollout.lengths, rollout.context))
 
 
 class Agent:

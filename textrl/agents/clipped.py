@@ -103,7 +103,7 @@ class ClippedAgent(Agent):
 
     def log_probs(self, rollout: Rollout) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``(log_probs [B, T], entropy [B, T] or None)`` with gradients, dropout off; the
-        full distributions (for the entropy) only when the bonus is on."""
+        entropies only when the bonus is on."""
         self.policy.eval()
         with backward_in_eval_mode(self.policy):
             if self.entropy_coef:

@@ -81,7 +81,8 @@ class Policy(SequenceModel, Protocol):
     - ``sample(n, max_len, temperature, context, prefix, generator) -> Sample``.
     - optional, ``token_scores(tokens, lengths, context=None) -> (log_probs [B, T], entropy
       [B, T], features [B, T, F])``: ``log_prob`` with each position's entropy, in one pass
-      (``PolicyModule`` has it); without it the actor-critic agents read ``teacher_forced``.
+      (``PolicyModule`` has it); without it the agents that need entropies or features
+      (actor-critic, an entropy bonus) read them from ``teacher_forced``'s logits.
     - ``prefix_states(tokens, context) -> (logits [B, T, V], state_at)``: a teacher-forced pass
       that keeps every state; ``state_at(t [R], b [R])`` is the state after reading the start
       token and ``tokens[b, :t]``, so sampling can resume after any prefix (Monte-Carlo

@@ -16,10 +16,12 @@ from textrl.models.token_log_probs import token_log_probs, token_log_probs_and_e
 
 
 class ScoreInputs(NamedTuple):
+    """What scoring a batch of tokens reads from a policy (``PolicyModule._score_inputs``)."""
+
     features: torch.Tensor
     """``[B, T, F]`` teacher-forced"""
     scored: torch.Tensor
-    """``BoolTensor[B, T]``: the positions the policy chose"""
+    """``BoolTensor[B, T]``: the real positions, less those the context gives"""
     weight: torch.Tensor
     """``[V, F]`` the output layer's"""
     bias: torch.Tensor | None
@@ -27,12 +29,29 @@ class ScoreInputs(NamedTuple):
 
 
 class TokenScores(NamedTuple):
+    """A batch of tokens scored under a policy, with gradients (``token_scores``)."""
+
     log_probs: torch.Tensor
     """``[B, T]``, 0 off the scored positions"""
     entropy: torch.Tensor
     """``[B, T]`` of each scored position's distribution, 0 elsewhere"""
     features: torch.Tensor
     """``[B, T, F]``"""
+
+
+def scores_from_logits(policy: Any, tokens: torch.Tensor, lengths: torch.Tensor,
+                       context: Any = None) -> TokenScores:
+    """:class:`TokenScores` from ``policy.teacher_forced``'s ``[B, T, V]`` logits: the route
+    for a policy that cannot give its features and output layer apart (``_score_inputs``)."""
+    logits, features = policy.teacher_forced(tokens, context)
+    valid = length_mask(lengths, tokens.shape[1])
+    log_probs = torch.log_softmax(logits, dim=-1)
+    chosen = log_probs.gather(2, tokens[..., None]).squeeze(2)
+    # 0 log 0 = 0 for tokens a policy rules out (log-probability -inf: an in-filler's given
+    # positions); finite log-probabilities pass the clamp unchanged.
+    finite = log_probs.clamp(min=torch.finfo(log_probs.dtype).min)
+    entropy = -(log_probs.exp() * finite).sum(-1)
+    return TokenScores(chosen * valid, entropy * valid, features)
 
 
 class PolicyModule(nn.Module):
@@ -77,11 +96,13 @@ class PolicyModule(nn.Module):
         return generate(self, n, max_len, temperature, context, prefix, generator, chunk)
 
     def _score_inputs(self, tokens: torch.Tensor, lengths: torch.Tensor, context: Any,
-                      inputs: torch.Tensor | None) -> ScoreInputs:
+                      inputs: torch.Tensor | None) -> ScoreInputs | None:
         """What scoring ``tokens [B, T]`` reads: the teacher-forced features (on ``inputs``
         when given), the positions the policy chose (real, and not given by the context),
-        and its output layer."""
-        raise NotImplementedError
+        and its output layer. ``None`` (this default): the policy has no linear output layer
+        to read apart; it implements ``log_prob`` itself, and ``token_scores`` reads its
+        ``teacher_forced`` logits."""
+        return None
 
     def log_prob(self, tokens: torch.Tensor, lengths: torch.Tensor, context: Any = None,
                  temperature: float = 1.0, inputs: torch.Tensor | None = None) -> torch.Tensor:
@@ -92,7 +113,11 @@ class PolicyModule(nn.Module):
         (:func:`~textrl.models.token_log_probs.token_log_probs`)."""
         if temperature <= 0:
             raise ValueError(f"temperature must be > 0 to score tokens, got {temperature}")
-        features, scored, weight, bias = self._score_inputs(tokens, lengths, context, inputs)
+        read = self._score_inputs(tokens, lengths, context, inputs)
+        if read is None:
+            raise NotImplementedError(f"{type(self).__name__} implements neither log_prob nor "
+                                      "_score_inputs")
+        features, scored, weight, bias = read
         chosen = token_log_probs(features[scored], weight, bias, tokens[scored], temperature)
         return features.new_zeros(tokens.shape).masked_scatter(scored, chosen)
 
@@ -100,8 +125,12 @@ class PolicyModule(nn.Module):
                      ) -> TokenScores:
         """``log_prob`` of ``tokens [B, T]`` with each position's entropy and the features,
         with gradients, in one pass over the output layer (the actor-critic agents' inputs,
-        :func:`~textrl.models.token_log_probs.token_log_probs_and_entropy`)."""
-        features, scored, weight, bias = self._score_inputs(tokens, lengths, context, None)
+        :func:`~textrl.models.token_log_probs.token_log_probs_and_entropy`), or from its
+        ``teacher_forced`` logits when ``_score_inputs`` gives nothing."""
+        read = self._score_inputs(tokens, lengths, context, None)
+        if read is None:
+            return scores_from_logits(self, tokens, lengths, context)
+        features, scored, weight, bias = read
         chosen, entropy = token_log_probs_and_entropy(features[scored], weight, bias,
                                                       tokens[scored])
         zeros = features.new_zeros(tokens.shape)

@@ -180,7 +180,7 @@ class _TokenLogProbsEntropy(torch.autograd.Function):
         for lo in range(0, len(inputs), BLOCK_ROWS):
             rows = slice(lo, lo + BLOCK_ROWS)
             s = shifted[rows]
-            p = s.exp().div_(log_totals[rows, None].exp())
+            p = torch.exp(s - log_totals[rows, None])
             grad_logits = s.mul_(h[rows]).add_(offset[rows]).mul_(p).neg_()  # log p = s - log S
             grad_logits.scatter_add_(1, targets[rows, None], g[rows])
             if need_features:

@@ -112,8 +112,7 @@ class LatentGANTrainer(Trainer):
         self.critic = ResidualMLP(autoencoder.latent_dim, 1, model.width, model.blocks)
         self.critic.to(generator.device)
         betas = (schedule.beta1, schedule.beta2)
-        self.g_optimizer = adam(self.policy.generator.parameters(), schedule.lr,
-                                            betas=betas)
+        self.g_optimizer = adam(self.policy.generator.parameters(), schedule.lr, betas=betas)
         self.c_optimizer = adam(self.critic.parameters(), schedule.lr, betas=betas)
         self._codes: dict[str, torch.Tensor] = {}
 
