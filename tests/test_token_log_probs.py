@@ -126,3 +126,18 @@ def test_entropy_route_refuses_a_second_backward():
     loss.backward(retain_graph=True)
     with pytest.raises(RuntimeError, match="backpropagated twice"):
         loss.backward()
+
+
+def test_a_loss_without_the_entropy_gets_the_gradient_of_a_zero_entropy_weight():
+    # the route without an entropy gradient (no bonus) must equal the full one at weight 0
+    g = torch.Generator().manual_seed(5)
+    h, w, b = torch.randn(300, 8, generator=g), torch.randn(50, 8, generator=g), torch.randn(50)
+    y, up = torch.randint(50, (300,), generator=g), torch.randn(300, generator=g)
+    grads = []
+    for entropy_weight in (None, 0.0):
+        leaves = [t.clone().requires_grad_() for t in (h, w, b)]
+        log_p, entropy = module.token_log_probs_and_entropy(*leaves, y, 0.8)
+        loss = (log_p * up).sum() + (0 if entropy_weight is None else entropy_weight * entropy.sum())
+        grads.append(torch.autograd.grad(loss, leaves))
+    for a, e in zip(*grads, strict=True):
+        assert torch.equal(a, e)

@@ -124,7 +124,9 @@ class ActorCritic(Agent):
                        else policy_loss * distributed.world())
         value_loss = ((values - returns).square() * mask).sum() / n_tokens
         mean_entropy = (entropy * mask).sum() / n_tokens
-        loss = policy_loss + self.value_coef * value_loss - self.entropy_coef * mean_entropy
+        loss = policy_loss + self.value_coef * value_loss
+        if self.entropy_coef:  # without a bonus the entropies are only logged: no backward
+            loss = loss - self.entropy_coef * mean_entropy
         grad_norm = self.optimize(loss, "actor-critic update")
         return {"policy_loss": policy_loss.item(), "value_loss": value_loss.item(),
                 "explained_variance": explained_variance(values, returns, mask),

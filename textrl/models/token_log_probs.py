@@ -160,6 +160,7 @@ class _TokenLogProbsEntropy(torch.autograd.Function):
         out, entropy, shifted, log_totals = _log_probs_entropy(inputs, weights, targets, True)
         ctx.save_for_backward(inputs, weight, targets, shifted, log_totals, entropy)
         ctx.temperature, ctx.has_bias, ctx.used = temperature, bias is not None, False
+        ctx.set_materialize_grads(False)  # an output the loss does not read has no gradient
         return out, entropy
 
     @staticmethod
@@ -174,14 +175,21 @@ class _TokenLogProbsEntropy(torch.autograd.Function):
         grad_features = inputs.new_empty(len(inputs), hidden) if need_features else None
         grad_weights = _padded_zeros(weight.shape[0], hidden + 1, weight)
         # d log p_y / dz = onehot(y) - p and dH / dz = -p (log p + H), so with upstream g and
-        # h: dz = g onehot(y) - p (g + h (log p + H)); and dz / dlogits = 1 / tau.
-        g, h = grad_out[:, None] / ctx.temperature, grad_entropy[:, None] / ctx.temperature
-        offset = g + h * (entropy[:, None] - log_totals[:, None])  # g + h (H - log S)
+        # h: dz = g onehot(y) - p (g + h (log p + H)); and dz / dlogits = 1 / tau. Without an
+        # entropy gradient (no bonus) that is g onehot(y) - p g, the same numbers as h = 0.
+        g = (grad_out if grad_out is not None else log_totals.new_zeros(len(log_totals)))
+        g = g[:, None] / ctx.temperature
+        h = None if grad_entropy is None else grad_entropy[:, None] / ctx.temperature
+        if h is not None:
+            offset = g + h * (entropy[:, None] - log_totals[:, None])  # g + h (H - log S)
         for lo in range(0, len(inputs), BLOCK_ROWS):
             rows = slice(lo, lo + BLOCK_ROWS)
             s = shifted[rows]
-            p = torch.exp(s - log_totals[rows, None])
-            grad_logits = s.mul_(h[rows]).add_(offset[rows]).mul_(p).neg_()  # log p = s - log S
+            if h is None:
+                grad_logits = s.sub_(log_totals[rows, None]).exp_().mul_(-g[rows])
+            else:  # log p = s - log S
+                p = torch.exp(s - log_totals[rows, None])
+                grad_logits = s.mul_(h[rows]).add_(offset[rows]).mul_(p).neg_()
             grad_logits.scatter_add_(1, targets[rows, None], g[rows])
             if need_features:
                 torch.mm(grad_logits, weight, out=grad_features[rows])
