@@ -31,7 +31,9 @@ time, and the profiled time split by where each op was called from: convolution 
 and backward), linear (highway and output layer, forward and backward), optimizer (Adam's
 step and zero_grad), other ops (embedding, mask, ReLU, pooling, gating, dropout, loss), and
 outside ops (the profiled wall time no op covers: Python and the autograd engine's own
-work), with convolution against everything else as two numbers.
+work), with convolution against everything else as two numbers. The step is timed a second
+time with PyTorch's default CPU Adam (the per-tensor loop textrl's discriminators used before
+``textrl.optimization.adam``; the weights are bit-identical), in the same process.
 
     python benchmarks/bench_discriminator_step.py --threads 2 --out benchmarks/out/d_step/threads2.json
 """
@@ -131,6 +133,12 @@ def measure(repeats: int, profile_steps: int, preset: str = "paper") -> dict:
         return disc.update(real, fake)
 
     seconds = best_time(step, repeats, warmup=3)
+    # the same step with PyTorch's default CPU Adam (the per-tensor loop textrl used before
+    # textrl.optimization.adam; identical weights), timed in the same process
+    multi_tensor = disc.optimizer
+    disc.optimizer = torch.optim.Adam(disc.parameters(), lr=config.d_lr, foreach=False)
+    per_tensor_seconds = best_time(step, repeats, warmup=3)
+    disc.optimizer = multi_tensor
     flops = step_flops(config.d_filter_sizes, config.d_num_filters, config.d_emb_dim, LENGTH,
                        2 * half)
     rate = matmul_flops(1024, 1024, 1024, 10)
@@ -143,6 +151,8 @@ def measure(repeats: int, profile_steps: int, preset: str = "paper") -> dict:
             "parameters": sum(p.numel() for p in disc.parameters()),
             "repeats": repeats, "step_s": seconds, "flops": flops, "sgemm_flop_per_s": rate,
             "floor_s": floor, "over_floor": seconds / floor,
+            "per_tensor_adam_step_s": per_tensor_seconds,
+            "per_tensor_adam_over_floor": per_tensor_seconds / floor,
             "step_flop_per_s": flops["step"] / seconds,
             "profile": profile(step, profile_steps)}
 
