@@ -125,6 +125,22 @@ def test_ppo_gradient_matches_its_definition():
         torch.testing.assert_close(g, w)
 
 
+@pytest.mark.parametrize("minibatch, epochs, passes", [(4, 1, 1), (4, 3, 3), (2, 1, 3)])
+def test_ppo_reads_pi_old_from_its_first_pass_when_one_mini_batch_holds_the_rollout(
+        minibatch, epochs, passes, monkeypatch):
+    # one mini-batch: the first epoch reuses the pass that gave pi_old; several: pi_old is a
+    # pass of its own, then one per mini-batch
+    policy = RecurrentLM(LMConfig(vocab_size=9, emb_dim=4, hidden_dim=6))
+    agent = PPO(policy, epochs=epochs, minibatch=minibatch,
+                generator=torch.Generator().manual_seed(0))
+    calls = []
+    evaluate = agent.evaluate
+    monkeypatch.setattr(agent, "evaluate", lambda rollout: calls.append(1) or evaluate(rollout))
+    tokens = torch.randint(9, (4, 5))
+    agent.update(rollout_of(tokens, torch.full((4,), 5), torch.randn(4, 5)))
+    assert len(calls) == passes
+
+
 def test_given_tokens_carry_no_gradient_or_return():
     # In-filling: the agent chose only some positions; the others were given.
     torch.manual_seed(0)

@@ -187,8 +187,13 @@ class PPO(ActorCritic):
 
     def update(self, rollout: Rollout) -> dict[str, float]:
         acted = rollout.acted()
-        with torch.no_grad():
-            old_log_probs, _, old_values = self.evaluate(rollout)
+        # With one mini-batch the first epoch's first pass is pi_old's (the clipped agents' and
+        # TRL's rule), so it keeps its graph and that mini-batch reads it instead of a second
+        # pass; with several, pi_old is a pass of its own.
+        whole = self.minibatch >= len(rollout.tokens)
+        with torch.set_grad_enabled(whole and torch.is_grad_enabled()):
+            first = self.evaluate(rollout)
+        old_log_probs, _, old_values = (t.detach() for t in first)
         rollout, ref, kl_stats = self.kl_start(rollout, old_log_probs)
         advantages, returns = self.advantages(rollout, old_values)
         if self.normalize_advantages:
@@ -196,14 +201,16 @@ class PPO(ActorCritic):
             advantages = (advantages - chosen.mean()) / (chosen.std(unbiased=False) + 1e-8) * acted
         totals: dict[str, float] = {}
         updates = 0
-        for _ in range(self.epochs):
+        for epoch in range(self.epochs):
             order = torch.randperm(len(rollout.tokens), generator=self.generator,
                                    device=rollout.tokens.device)
             for lo in range(0, len(rollout.tokens), self.minibatch):
                 idx = order[lo:lo + self.minibatch]
                 m = acted[idx]
                 n_tokens = m.sum().item()
-                log_probs, entropy, values = self.evaluate(rollout.rows(idx))
+                log_probs, entropy, values = (
+                    (t[idx] for t in first) if whole and epoch == 0
+                    else self.evaluate(rollout.rows(idx)))
                 log_ratio = (log_probs - old_log_probs[idx]) * m
                 ratio = log_ratio.exp()
                 adv = advantages[idx]
