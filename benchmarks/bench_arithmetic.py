@@ -3,7 +3,7 @@ start, the same budget of sampled completions, 3 seeds, the LSTM and the native 
 
 1. The starts: `textrl train mle --task arithmetic --data arithmetic --n-train 2000` per seed
    and policy (greedy accuracy on the 500 held-out problems 10-40%): the LSTM 40 epochs, the
-   Transformer until its validation accuracy first reaches 10% (`start_run`).
+   Transformer until its validation accuracy first reaches 15% (`start_run`).
 2. Each agent: `textrl train AGENT --task arithmetic --init START --iterations I
    --batch-size 64 ...`: I x 64 completions sampled for updates, whatever the agent does
    with them (PPO's epochs reuse them).
@@ -45,14 +45,17 @@ AGENTS = {
 }
 LRS = ["3e-5", "1e-4", "3e-4", "1e-3", "3e-3"]
 START = ["--data", "arithmetic", "--n-train", "2000", "--eval-every", "1"]
-TRANSFORMER_STOP = 0.10
+# 0.10 (the first rule) left two of three seeds' test accuracy under 10% (0.072, 0.084, from
+# validation 0.108 and 0.102): the two held-out sets of 500 differ by a few points, so the
+# stop sits higher in the 10-40% band.
+TRANSFORMER_STOP = 0.15
 
 
 def start_run(out: Path, policy: str, seed: int, threads: int) -> Path:
-    """The MLE start: the LSTM 40 epochs; the Transformer, whose held-out accuracy jumps
-    from ~10% to 40-65% within 2-3 epochs at a seed-dependent epoch, one epoch at a time
-    until its validation accuracy first reaches TRANSFORMER_STOP (the test problems are
-    never read to decide)."""
+    """The MLE start: the LSTM 40 epochs; the Transformer, whose validation accuracy climbs
+    at a seed-dependent pace (0.046 to 0.182 in one epoch for seed 1, 0.050 to 0.108 over
+    four for seed 0), one epoch at a time until its validation accuracy first reaches
+    TRANSFORMER_STOP (the test problems are never read to decide)."""
     name = f"mle-{policy}-seed{seed}"
     if name in recorded(out / "results.jsonl"):
         return out / name
