@@ -11,7 +11,15 @@ Workloads, each ``python -m textrl train ...`` on the SeqGAN authors' oracle unl
   from the first workload's run; ``seqgan_paper_d_round`` is one round of the paper
   preset's discriminator pretraining (10,000 + 10,000 sentences, 3 epochs);
 - ``gumbel_paper_iteration``: an iteration of the Gumbel-softmax GAN's ``paper`` preset
-  (RelGAN's oracle setting: 5 discriminator steps per generator step).
+  (RelGAN's oracle setting: 5 discriminator steps per generator step);
+- ``rankgan_paper_iteration``: a RankGAN iteration of its ``paper`` preset, from the first
+  workload's run;
+- ``vae_paper_epoch``: an epoch of the sentence VAE's ``paper`` preset (texar's PTB recipe,
+  batch 32) on PTB's files.
+
+Issue 29's GPU comparison is this script run twice in one device call, on the current tree
+and on a baseline exported beside it beforehand (``git archive BASE | tar -x -C baseline``:
+the device gets the working tree, not ``.git``), each with ``PYTHONPATH`` set to its tree.
 
 A step's time is the fastest logged ``time_s`` of a step that was not evaluated (a run
 evaluates only at its end here); ``mean_step_s`` averages them (the ``cpu`` preset's
@@ -41,7 +49,8 @@ from provenance import provenance
 
 ORACLE = Path(__file__).resolve().parents[2] / "shared/data/seqgan_oracle/target_params_py3.pkl"
 WORKLOADS = ["mle_oracle_epoch", "mle_ptb_epoch", "seqgan_cpu_iteration", "seqgan_paper_iteration",
-             "gumbel_paper_iteration"]
+             "gumbel_paper_iteration", "rankgan_paper_iteration", "vae_paper_epoch"]
+PTB = ORACLE.parents[1] / "ptb"
 QUIET = ["--eval-every", "1000", "--eval-samples", "1000", "--quiet"]
 
 
@@ -83,6 +92,13 @@ def main() -> None:
                                     str(args.paper_iterations)], "iteration"),
         "gumbel_paper_iteration": (["train", "gumbel-gan", "--init", str(start), "--config",
                                     "paper", "--iterations", "20", *QUIET], "iteration"),
+        "rankgan_paper_iteration": (["train", "rankgan", "--init", str(start),
+                                     "--d-pretrain-steps", "1", *QUIET, "--config", "paper",
+                                     "--iterations", str(args.paper_iterations)], "iteration"),
+        "vae_paper_epoch": (["train", "vae", "--config", "paper",
+                             *(f"--{flag}={PTB / f'ptb.{split}.txt'}" for flag, split in
+                               (("data", "train"), ("valid", "valid"), ("test", "test"))),
+                             "--epochs", "2", "--eval-every", "1000", "--quiet"], "epoch"),
     }
     if "mle_ptb_epoch" in args.workloads:  # PTB is read only when its workload runs
         workloads["mle_ptb_epoch"] = ([*ptb_workload(work)[1], "--epochs", "3", *QUIET], "epoch")
