@@ -17,9 +17,13 @@ Workloads, each ``python -m textrl train ...`` on the SeqGAN authors' oracle unl
 - ``vae_paper_epoch``: an epoch of the sentence VAE's ``paper`` preset (texar's PTB recipe,
   batch 32) on PTB's files.
 
-Issue 29's GPU comparison is this script run twice in one device call, on the current tree
-and on a baseline exported beside it beforehand (``git archive BASE | tar -x -C baseline``:
-the device gets the working tree, not ``.git``), each with ``PYTHONPATH`` set to its tree.
+Each run times the textrl of the tree this script is in. Issue 29's GPU comparison is this
+script run twice in one device call, as ``benchmarks/bench_device.py`` and as
+``baseline/benchmarks/bench_device.py``, ``baseline/`` exported beforehand (``git archive
+BASE | tar -x -C baseline``: the device gets the working tree, not ``.git``), with a subset
+of the workloads (a paper-preset SeqGAN workload alone is about 100 s a tree on an H100).
+Both need ``../shared/data`` (the oracle file, PTB) beside the repository, where the tree's
+own data paths point: for ``baseline/``, a ``shared`` link beside it.
 
 A step's time is the fastest logged ``time_s`` of a step that was not evaluated (a run
 evaluates only at its end here); ``mean_step_s`` averages them (the ``cpu`` preset's
@@ -47,7 +51,8 @@ from bench_ddp_scaling import ptb_workload
 from cli_runs import read_log, unevaluated_step_times
 from provenance import provenance
 
-ORACLE = Path(__file__).resolve().parents[2] / "shared/data/seqgan_oracle/target_params_py3.pkl"
+TREE = Path(__file__).resolve().parents[1]  # the textrl this script times
+ORACLE = TREE.parent / "shared/data/seqgan_oracle/target_params_py3.pkl"
 WORKLOADS = ["mle_oracle_epoch", "mle_ptb_epoch", "seqgan_cpu_iteration", "seqgan_paper_iteration",
              "gumbel_paper_iteration", "rankgan_paper_iteration", "vae_paper_epoch"]
 PTB = ORACLE.parents[1] / "ptb"
@@ -55,12 +60,19 @@ QUIET = ["--eval-every", "1000", "--eval-samples", "1000", "--quiet"]
 
 
 def step_times(argv: list[str], out: Path, unit: str, device: str, threads: int) -> dict:
-    """Run ``textrl ARGV --out OUT --device DEVICE``; its unevaluated step times."""
-    env = os.environ | {"OMP_NUM_THREADS": str(threads)}
+    """Run ``textrl ARGV --out OUT --device DEVICE`` with the textrl of this script's tree
+    (TREE first on PYTHONPATH, run from OUT's folder: ``python -m`` puts the working folder
+    before PYTHONPATH, and a textrl there would be timed instead); its unevaluated step
+    times."""
+    env = os.environ | {"OMP_NUM_THREADS": str(threads),
+                        "PYTHONPATH": os.pathsep.join(filter(None, [str(TREE), os.environ.get(
+                            "PYTHONPATH")]))}
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-m", "textrl", *argv, "--device", device, "--out", str(out)],
-                   env=env, check=True, capture_output=True, text=True)
+                   env=env, check=True, capture_output=True, text=True, cwd=out.parent)
     steps = unevaluated_step_times(out, unit)
+    if not steps:
+        raise ValueError(f"{out.name}: every step was evaluated; run more steps")
     pretrain = [r["d_pretrain_s"] for r in read_log(out) if "d_pretrain_s" in r]
     return {"step_s": min(steps), "mean_step_s": sum(steps) / len(steps), "all_steps_s": steps,
             "wall_s": time.perf_counter() - t0,
@@ -74,7 +86,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=torch.get_num_threads(),
                         help="CPU threads of each run (OMP_NUM_THREADS)")
     parser.add_argument("--paper-iterations", type=int, default=3,
-                        help="SeqGAN paper-preset iterations to run (the last is evaluated)")
+                        help="SeqGAN and RankGAN paper-preset iterations to run (the last is "
+                             "evaluated, so at least 2)")
     parser.add_argument("--workloads", nargs="+", choices=WORKLOADS, default=WORKLOADS)
     parser.add_argument("--init", type=Path,
                         help="the MLE run the adversarial workloads start from (default: the "
@@ -82,7 +95,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp())
-    start = args.init or work / "mle"
+    start = args.init.resolve() if args.init else work / "mle"
     mle = ["train", "mle", "--oracle", str(ORACLE), "--epochs", "3", *QUIET]
     seqgan = ["train", "seqgan", "--init", str(start), "--d-pretrain-steps", "1", *QUIET]
     workloads = {
@@ -98,11 +111,12 @@ def main() -> None:
         "vae_paper_epoch": (["train", "vae", "--config", "paper",
                              *(f"--{flag}={PTB / f'ptb.{split}.txt'}" for flag, split in
                                (("data", "train"), ("valid", "valid"), ("test", "test"))),
-                             "--epochs", "2", "--eval-every", "1000", "--quiet"], "epoch"),
+                             "--epochs", "3", "--eval-every", "1000", "--quiet"], "epoch"),
     }
     if "mle_ptb_epoch" in args.workloads:  # PTB is read only when its workload runs
         workloads["mle_ptb_epoch"] = ([*ptb_workload(work)[1], "--epochs", "3", *QUIET], "epoch")
     result = {"date": time.strftime("%Y-%m-%d", time.gmtime()), "device": args.device,
+              "textrl_tree": str(TREE),
               "device_name": (torch.cuda.get_device_name() if args.device.startswith("cuda")
                               else f"{platform.machine()}, {os.cpu_count()} cores"),
               "torch": torch.__version__, "threads": args.threads}
@@ -113,6 +127,8 @@ def main() -> None:
             result[name] = step_times(argv, out, unit, args.device, args.threads)
         except subprocess.CalledProcessError as error:  # say why, and go on to the next
             result[name] = {"failed": error.stderr[-3000:]}
+        except ValueError as error:
+            result[name] = {"failed": str(error)}
         print(json.dumps({name: result[name]}), flush=True)
     if all("step_s" in result.get(name, {}) for name in ("mle_oracle_epoch",
                                                          "seqgan_paper_iteration")):
