@@ -211,6 +211,7 @@ class PPO(ActorCritic):
                 log_probs, entropy, values = (
                     (t[idx] for t in first) if whole and epoch == 0
                     else self.evaluate(rollout.rows(idx)))
+                first = None  # its graph is spent (or never read): free it
                 log_ratio = (log_probs - old_log_probs[idx]) * m
                 ratio = log_ratio.exp()
                 adv = advantages[idx]
