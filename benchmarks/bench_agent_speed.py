@@ -5,8 +5,9 @@ its own place), so its KL work is counted.
 
 The shape is the SeqGAN oracle's (V = 5000, T = 20, LSTM 32/32, batch 64 in 8 groups of 8).
 Each measurement is the median of --repeats timed calls, the agents and the baseline
-interleaved in every round so that load on the machine hits them alike; the ratios are
-taken within the run.
+interleaved in every round, in a new seeded order each round, so that load on the machine
+hits them alike and no call always runs after the same other one; the ratios are taken
+within the run.
 
     python benchmarks/bench_agent_speed.py --threads 1 --out benchmarks/out/agent_speed.json
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import statistics
 import time
 from pathlib import Path
@@ -85,10 +87,13 @@ def main() -> None:
     for call in calls.values():  # warm up
         call()
     times: dict[str, list[float]] = {name: [] for name in calls}
+    shuffle = random.Random(0).shuffle
     for _ in range(args.repeats):
-        for name, call in calls.items():
+        order = list(calls)
+        shuffle(order)  # no call always follows the same one (caches, the allocator)
+        for name in order:
             t0 = time.perf_counter()
-            call()
+            calls[name]()
             times[name].append(time.perf_counter() - t0)
     medians = {name: statistics.median(values) for name, values in times.items()}
     result = {"threads": args.threads, "repeats": args.repeats, "shape": {
