@@ -98,8 +98,8 @@ ROWS = [
         also=(("the MLE protocol (120 epochs at Adam 0.01)",
                Source("mle_oracle/results.jsonl", is_(variant="ss"), ("nll_oracle",), "nll_oracle")),
               ("what the authors' code ran: MLE at Adam 0.001, best of 300 epochs (every 2nd "
-               "evaluated), 2 seeds; `python benchmarks/bench_mle_oracle.py --variants mle-authors "
-               "--seeds 0 1 --workers 2 --out benchmarks/out/mle_authors`",
+               "evaluated), 3 seeds; `python benchmarks/bench_mle_oracle.py --variants mle-authors "
+               "--seeds 0 1 2 --workers 2 --out benchmarks/out/mle_authors`",
                Source("mle_authors/results.jsonl", is_(variant="mle-authors"), ("nll_oracle",),
                       "nll_oracle"))),
         id="oracle-ss"),
