@@ -17,6 +17,8 @@ and log) in the same pass, so those agents need no ``[N, V]`` log-softmax either
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 BLOCK_ROWS = 128  # rows of logits per block: fastest of 32-1280 at V = 5,000 and 10,000
@@ -75,29 +77,59 @@ class _TokenLogProbs(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_out):
-        if ctx.used:  # the saved exponentials were turned into the gradient in place
-            raise RuntimeError("token_log_probs cannot be backpropagated twice "
-                               "(retain_graph=True is not supported)")
-        ctx.used = True
+        _claim(ctx, "token_log_probs")  # before the saved tensors, which it turned in place
         inputs, weight, targets, shifted, totals = ctx.saved_tensors
-        need_features, need_weight, need_bias = ctx.needs_input_grad[:3]
-        hidden = weight.shape[1]
-        grad_features = inputs.new_empty(len(inputs), hidden) if need_features else None
-        grad_weights = _padded_zeros(weight.shape[0], hidden + 1, weight)
         # d log p_y / dz = onehot(y) - exp(z - max) / total, and dz / dlogits = 1 / tau.
         scale = grad_out[:, None] / ctx.temperature
-        for lo in range(0, len(inputs), BLOCK_ROWS):
-            rows = slice(lo, lo + BLOCK_ROWS)
+
+        def grad_logits(rows: slice) -> torch.Tensor:
             g = scale[rows]
-            grad_logits = shifted[rows].mul_(-g / totals[rows])
-            grad_logits.scatter_add_(1, targets[rows, None], g)
-            if need_features:
-                torch.mm(grad_logits, weight, out=grad_features[rows])
-            if need_weight or need_bias:  # the bias gradient is the ones column's
-                grad_weights.addmm_(grad_logits.T, inputs[rows])
-        grad_weight = grad_weights[:, :hidden] if need_weight else None
-        grad_bias = grad_weights[:, hidden] if need_bias and ctx.has_bias else None
-        return grad_features, grad_weight, grad_bias, None, None
+            return shifted[rows].mul_(-g / totals[rows]).scatter_add_(1, targets[rows, None], g)
+
+        return _through_head(ctx, inputs, weight, grad_logits)
+
+
+def _claim(ctx, what: str) -> None:
+    """Refuse a second backward: the first turns the saved ``[N, V]`` buffer into the
+    gradient in place."""
+    if ctx.used:
+        raise RuntimeError(f"{what} cannot be backpropagated twice "
+                           "(retain_graph=True is not supported)")
+    ctx.used = True
+
+
+def _through_head(ctx, inputs: torch.Tensor, weight: torch.Tensor,
+                  grad_logits: Callable[[slice], torch.Tensor]) -> tuple:
+    """A backward's return: the gradients of features, weight and bias (the ones column's)
+    from each block's logit gradient ``grad_logits(rows) -> [rows, V]``."""
+    need_features, need_weight, need_bias = ctx.needs_input_grad[:3]
+    hidden = weight.shape[1]
+    grad_features = inputs.new_empty(len(inputs), hidden) if need_features else None
+    grad_weights = _padded_zeros(weight.shape[0], hidden + 1, weight)
+    for lo in range(0, len(inputs), BLOCK_ROWS):
+        rows = slice(lo, lo + BLOCK_ROWS)
+        block = grad_logits(rows)
+        if need_features:
+            torch.mm(block, weight, out=grad_features[rows])
+        if need_weight or need_bias:
+            grad_weights.addmm_(block.T, inputs[rows])
+    grad_weight = grad_weights[:, :hidden] if need_weight else None
+    grad_bias = grad_weights[:, hidden] if need_bias and ctx.has_bias else None
+    return grad_features, grad_weight, grad_bias, None, None
+
+
+def _prepared(features: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
+              targets: torch.Tensor, temperature: float) -> tuple[torch.Tensor, float, bool]:
+    """``(features, temperature, tracked)`` checked for scoring: contiguous features, a
+    float temperature, and whether any input needs a gradient."""
+    if temperature <= 0:
+        raise ValueError(f"temperature must be > 0 to score tokens, got {temperature}")
+    if features.dim() != 2 or targets.shape != features.shape[:1]:
+        raise ValueError(f"features must be [N, H] and targets [N], got {tuple(features.shape)} "
+                         f"and {tuple(targets.shape)}")
+    tracked = torch.is_grad_enabled() and any(
+        t is not None and t.requires_grad for t in (features, weight, bias))
+    return features.contiguous(), float(temperature), tracked
 
 
 def token_log_probs(features: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
@@ -112,14 +144,7 @@ def token_log_probs(features: torch.Tensor, weight: torch.Tensor, bias: torch.Te
     >>> bool(torch.allclose(token_log_probs(h, w, None, y), ref, atol=1e-6))
     True
     """
-    if temperature <= 0:
-        raise ValueError(f"temperature must be > 0 to score tokens, got {temperature}")
-    if features.dim() != 2 or targets.shape != features.shape[:1]:
-        raise ValueError(f"features must be [N, H] and targets [N], got {tuple(features.shape)} "
-                         f"and {tuple(targets.shape)}")
-    features, temperature = features.contiguous(), float(temperature)
-    tracked = torch.is_grad_enabled() and any(
-        t is not None and t.requires_grad for t in (features, weight, bias))
+    features, temperature, tracked = _prepared(features, weight, bias, targets, temperature)
     if not tracked:
         return _log_probs(*_augmented(features, weight, bias, temperature), targets, False)[0]
     if len(features) == 0:  # keeps the graph connected, so backward still runs
@@ -165,15 +190,8 @@ class _TokenLogProbsEntropy(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_out, grad_entropy):
-        if ctx.used:
-            raise RuntimeError("token_log_probs_and_entropy cannot be backpropagated twice "
-                               "(retain_graph=True is not supported)")
-        ctx.used = True
+        _claim(ctx, "token_log_probs_and_entropy")
         inputs, weight, targets, shifted, log_totals, entropy = ctx.saved_tensors
-        need_features, need_weight, need_bias = ctx.needs_input_grad[:3]
-        hidden = weight.shape[1]
-        grad_features = inputs.new_empty(len(inputs), hidden) if need_features else None
-        grad_weights = _padded_zeros(weight.shape[0], hidden + 1, weight)
         # d log p_y / dz = onehot(y) - p and dH / dz = -p (log p + H), so with upstream g and
         # h: dz = g onehot(y) - p (g + h (log p + H)); and dz / dlogits = 1 / tau. Without an
         # entropy gradient (no bonus) that is g onehot(y) - p g, the same numbers as h = 0.
@@ -182,22 +200,17 @@ class _TokenLogProbsEntropy(torch.autograd.Function):
         h = None if grad_entropy is None else grad_entropy[:, None] / ctx.temperature
         if h is not None:
             offset = g + h * (entropy[:, None] - log_totals[:, None])  # g + h (H - log S)
-        for lo in range(0, len(inputs), BLOCK_ROWS):
-            rows = slice(lo, lo + BLOCK_ROWS)
+
+        def grad_logits(rows: slice) -> torch.Tensor:
             s = shifted[rows]
             if h is None:
-                grad_logits = s.sub_(log_totals[rows, None]).exp_().mul_(-g[rows])
+                block = s.sub_(log_totals[rows, None]).exp_().mul_(-g[rows])
             else:  # log p = s - log S
                 p = torch.exp(s - log_totals[rows, None])
-                grad_logits = s.mul_(h[rows]).add_(offset[rows]).mul_(p).neg_()
-            grad_logits.scatter_add_(1, targets[rows, None], g[rows])
-            if need_features:
-                torch.mm(grad_logits, weight, out=grad_features[rows])
-            if need_weight or need_bias:
-                grad_weights.addmm_(grad_logits.T, inputs[rows])
-        grad_weight = grad_weights[:, :hidden] if need_weight else None
-        grad_bias = grad_weights[:, hidden] if need_bias and ctx.has_bias else None
-        return grad_features, grad_weight, grad_bias, None, None
+                block = s.mul_(h[rows]).add_(offset[rows]).mul_(p).neg_()
+            return block.scatter_add_(1, targets[rows, None], g[rows])
+
+        return _through_head(ctx, inputs, weight, grad_logits)
 
 
 def token_log_probs_and_entropy(features: torch.Tensor, weight: torch.Tensor,
@@ -214,14 +227,7 @@ def token_log_probs_and_entropy(features: torch.Tensor, weight: torch.Tensor,
     >>> bool(torch.allclose(entropy, -(full.exp() * full).sum(1), atol=1e-5))
     True
     """
-    if temperature <= 0:
-        raise ValueError(f"temperature must be > 0 to score tokens, got {temperature}")
-    if features.dim() != 2 or targets.shape != features.shape[:1]:
-        raise ValueError(f"features must be [N, H] and targets [N], got {tuple(features.shape)} "
-                         f"and {tuple(targets.shape)}")
-    features, temperature = features.contiguous(), float(temperature)
-    tracked = torch.is_grad_enabled() and any(
-        t is not None and t.requires_grad for t in (features, weight, bias))
+    features, temperature, tracked = _prepared(features, weight, bias, targets, temperature)
     if not tracked:
         out, entropy, _, _ = _log_probs_entropy(*_augmented(features, weight, bias, temperature),
                                                 targets, False)
