@@ -22,6 +22,7 @@ iteration for 300 iterations). Each arm appends its curve to RUNS/discriminator.
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
 from pathlib import Path
 
@@ -88,14 +89,14 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     out = Path(args.runs) / "discriminator.jsonl"
-    tmp = Path(args.runs) / "discriminator_tmp"
     for seed in args.seeds:
         for arm in args.arms:
             name = f"{arm}-seed{seed}-{args.rounds}"
             if name in recorded(out):
                 continue
-            result = run_arm(Path(args.runs) / f"maskmle-seed{seed}", seed, arm, args.rounds,
-                             args.every, tmp)
+            with tempfile.TemporaryDirectory() as tmp:  # the trainer's folder; nothing kept
+                result = run_arm(Path(args.runs) / f"maskmle-seed{seed}", seed, arm,
+                                 args.rounds, args.every, Path(tmp))
             last = result["curve"][-1]
             append_result(out, {"run": name, "seed": seed, "arm": arm, "rounds": args.rounds,
                                 "threads": 1, "acc_last": last["acc"], "command":
