@@ -8,6 +8,11 @@ then `textrl train seqgan --init MLE --init-checkpoint best`; both are scored by
 model appends one JSON line to OUT/results.jsonl; `--summary` prints the table.
 
     python benchmarks/bench_poems.py --seeds 0 1 2 --workers 2 --iterations 50
+
+An arm of the SeqGAN recipe is extra `textrl train seqgan` flags in a folder of its own, e.g.
+the paper-era generator learning rate (issue 28):
+
+    python benchmarks/bench_poems.py --seqgan-args "--lr 0.001" --out benchmarks/out/poems_lr0001
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -53,7 +59,7 @@ def run_seed(seed: int, args: argparse.Namespace) -> None:
     seqgan = root / f"seqgan-seed{seed}"
     cmd = ["textrl", "train", "seqgan", "--init", str(mle), "--init-checkpoint", "best",
            "--config", args.config, "--iterations", str(args.iterations), "--seed", str(seed),
-           "--out", str(seqgan), "--quiet"]
+           *shlex.split(args.seqgan_args), "--out", str(seqgan), "--quiet"]
     cmd, wall, _, scores = train_and_evaluate(cmd, seqgan, args.threads, evaluate)
     append_result(root / "results.jsonl", {
         "model": "seqgan", "seed": seed, "wall_s": wall, "command": " ".join(cmd),
@@ -88,6 +94,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--iterations", type=int, default=50, help="SeqGAN iterations")
     parser.add_argument("--config", default="cpu", help="SeqGAN preset or YAML file")
+    parser.add_argument("--seqgan-args", default="",
+                        help="extra flags of `textrl train seqgan` (an arm: its own --out)")
     parser.add_argument("--samples", type=int, default=2000, help="samples scored per model")
     parser.add_argument("--workers", type=int, default=1, help="seeds run in parallel")
     parser.add_argument("--threads", type=int, default=1, help="threads per run")
