@@ -20,7 +20,8 @@ SeqGAN's LSTM generator).
 The second line measures only the MLE epoch, with the head-shape floor (every matmul FLOP at
 the rate of the output head's own [batch x length, 32] x [32, 5,000] product, which at K = 32
 moves more bytes than it computes) and the output head's share of the epoch (the head alone,
-forward and backward, timed apart).
+forward and backward, timed apart) and a lower bound: the step's matmuls and its one exp per
+logit, each timed alone at its own shape (``own_shapes_s``).
 """
 
 from __future__ import annotations
@@ -111,12 +112,16 @@ def mle_epoch(sentences: int, length: int, batch: int, repeats: int) -> dict:
     flops = step_flops(sentences * length, length)
     rate = matmul_flops(1024, 1024, 1024, 10)
     head_rate = matmul_flops(batch * length, DIM, VOCAB, 20)  # K = 32: memory-bound
-    head = head_seconds(batch * length, repeats) * -(-sentences // batch)
+    batches = -(-sentences // batch)
+    head = head_seconds(batch * length, repeats) * batches
+    alone = own_shapes_seconds(batch * length, repeats)
     row = {"sentences": sentences, "length": length, "batch": batch, "epoch_s": epoch,
            "matmul_flop": flops, "sgemm_flop_per_s": rate, "floor_s": flops / rate,
            "over_floor": epoch / (flops / rate), "head_shape_flop_per_s": head_rate,
            "over_head_shape_floor": epoch / (flops / head_rate),
            "output_head_s": head, "output_head_share": head / epoch,
+           "own_shapes_s": {k: v * batches for k, v in alone.items()},
+           "own_shapes_over_floor": sum(alone.values()) * batches / (flops / rate),
            "parameters": sum(p.numel() for p in lm.parameters())}
     print(json.dumps(row), flush=True)
     return row
@@ -132,6 +137,26 @@ def head_seconds(tokens: int, repeats: int) -> float:
     targets = torch.randint(VOCAB, (tokens,), generator=g)
     return best_time(lambda: token_log_probs(features, weight, bias, targets, 1.0).sum().backward(),
                      5 * repeats, warmup=2)
+
+
+def own_shapes_seconds(tokens: int, repeats: int) -> dict[str, float]:
+    """A lower bound on one batch's step at its shapes, each part timed alone at its own
+    shape: the feed-forward, projection and output-head matmuls, forward and backward
+    (``[N, in] x [in, out]``, ``[N, out] x [out, in]``, ``[out, N] x [N, in]``), and the one
+    ``exp`` per logit that any softmax over ``[N, V]`` needs. The attention's small matmuls
+    (under 2% of the FLOPs) are left out, so the bound stays below the step's true cost."""
+    ff = 4 * DIM
+    layers = [(DIM, 3 * DIM), (DIM, DIM), (DIM, ff), (ff, DIM)]  # q/k/v, output, feed-forward
+
+    def linear(n_in: int, n_out: int) -> float:
+        x, w, dy = torch.randn(tokens, n_in), torch.randn(n_in, n_out), torch.randn(tokens, n_out)
+        return sum(best_time(fn, 10 * repeats, warmup=2) for fn in (
+            lambda: x @ w, lambda: dy @ w.T, lambda: dy.T @ x))
+
+    logits = torch.randn(tokens, VOCAB)
+    return {"blocks_matmuls": LAYERS * sum(linear(*shape) for shape in layers),
+            "head_matmuls": linear(DIM + 1, VOCAB),  # + 1: the bias rides as a column
+            "head_exp": best_time(lambda: torch.exp(logits), 10 * repeats, warmup=2)}
 
 
 def rollouts(batch: int, length: int, repeats: int) -> list[dict]:
