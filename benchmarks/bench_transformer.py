@@ -21,7 +21,7 @@ The second line measures only the MLE epoch, with the head-shape floor (every ma
 the rate of the output head's own [batch x length, 32] x [32, 5,000] product, which at K = 32
 moves more bytes than it computes) and the output head's share of the epoch (the head alone,
 forward and backward, timed apart) and a lower bound: the step's matmuls and its one exp per
-logit, each timed alone at its own shape (``own_shapes_s``).
+logit and Adam's update, each timed alone at its own shape (``own_shapes_s``).
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from textrl.data.corpus import Split
 from textrl.models import TransformerConfig, TransformerLM
 from textrl.models.generation import complete_prefixes, generate
 from textrl.models.token_log_probs import token_log_probs
+from textrl.optimization import adam
 
 VOCAB, DIM, LAYERS, HEADS = 5000, 32, 2, 4
 
@@ -143,7 +144,8 @@ def own_shapes_seconds(tokens: int, repeats: int) -> dict[str, float]:
     """A lower bound on one batch's step at its shapes, each part timed alone at its own
     shape: the feed-forward, projection and output-head matmuls, forward and backward
     (``[N, in] x [in, out]``, ``[N, out] x [out, in]``, ``[out, N] x [N, in]``), and the one
-    ``exp`` per logit that any softmax over ``[N, V]`` needs. The attention's small matmuls
+    ``exp`` per logit that any softmax over ``[N, V]`` needs, and Adam's update of every
+    parameter (textrl's multi-tensor Adam, as the step runs it). The attention's small matmuls
     (under 2% of the FLOPs) are left out, so the bound stays below the step's true cost."""
     ff = 4 * DIM
     layers = [(DIM, 3 * DIM), (DIM, DIM), (DIM, ff), (ff, DIM)]  # q/k/v, output, feed-forward
@@ -154,9 +156,14 @@ def own_shapes_seconds(tokens: int, repeats: int) -> dict[str, float]:
             lambda: x @ w, lambda: dy @ w.T, lambda: dy.T @ x))
 
     logits = torch.randn(tokens, VOCAB)
+    parameters = list(model(20).parameters())
+    for p in parameters:
+        p.grad = torch.randn_like(p)
+    optimizer = adam(parameters, lr=1e-3)
     return {"blocks_matmuls": LAYERS * sum(linear(*shape) for shape in layers),
             "head_matmuls": linear(DIM + 1, VOCAB),  # + 1: the bias rides as a column
-            "head_exp": best_time(lambda: torch.exp(logits), 10 * repeats, warmup=2)}
+            "head_exp": best_time(lambda: torch.exp(logits), 10 * repeats, warmup=2),
+            "adam_step": best_time(optimizer.step, 10 * repeats, warmup=2)}
 
 
 def rollouts(batch: int, length: int, repeats: int) -> list[dict]:
