@@ -92,7 +92,8 @@ ROWS = [
         "drawn when its graph is built (0.3975 after seed 88), below the rate in every epoch: the "
         "paper's row was plain MLE at 0.001, best of 300 epochs, which is the second table's "
         "'what the authors' code ran' (and probably on another oracle: a fresh N(0, 1) draw, not "
-        "the pickle).",
+        "the pickle; ten such oracles' own NLL spreads 0.09 (sd), as much as the 0.08 between "
+        "the paper's row and that run on the pickle, RESULTS.md).",
         "python benchmarks/bench_mle_oracle.py --variants ss-authors --seeds 0 1 2 --workers 2 "
         "--out benchmarks/out/ss_authors",
         also=(("the MLE protocol (120 epochs at Adam 0.01)",
