@@ -20,11 +20,10 @@ import statistics
 from pathlib import Path
 
 import torch
+from bench_mle_oracle import ORACLE
 from provenance import provenance
 
 from textrl.oracle import OracleLSTM
-
-PICKLE = Path(__file__).resolve().parents[2] / "shared/data/seqgan_oracle/target_params_py3.pkl"
 
 
 def own_nll(oracle: OracleLSTM, n: int) -> float:
@@ -40,7 +39,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    rows = {"pickle": own_nll(OracleLSTM.from_spec(str(PICKLE)), args.samples)}
+    rows = {"pickle": own_nll(OracleLSTM.from_spec(str(ORACLE)), args.samples)}
     rows |= {f"random:{k}": own_nll(OracleLSTM.from_spec(f"random:{k}"), args.samples)
              for k in range(args.oracles)}
     randoms = [v for k, v in rows.items() if k.startswith("random:")]
