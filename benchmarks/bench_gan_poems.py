@@ -62,7 +62,8 @@ def pipeline(seed: int, args: argparse.Namespace) -> None:
             continue
         best = ["--checkpoint", "best"] if model == "mle" else []
         scores = evaluate(out / f"{model}-seed{seed}", args.threads, [*scoring, *best])
-        append_result(out / "results.jsonl", {"run": name, "model": model, "seed": seed}
+        append_result(out / "results.jsonl", {"run": name, "model": model, "seed": seed,
+                                              "threads": args.threads}
                       | {k: v for k, v in scores.items() if k != "settings"})
 
 

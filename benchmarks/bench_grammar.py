@@ -57,7 +57,8 @@ def pipeline(seed: int, args: argparse.Namespace) -> None:
         cmd, wall, _ = train(cmd, out / name, args.threads)
         scores = evaluate(out / name, args.threads, ["--samples", "1000"])
         append_result(out / "results.jsonl", {"run": name, "model": model, "seed": seed,
-                                              "wall_s": wall, "command": " ".join(cmd)}
+                                              "wall_s": wall, "command": " ".join(cmd),
+                                              "threads": args.threads}
                       | {k: v for k, v in scores.items() if k != "settings"})
     # LaTextGAN decodes its generated codes greedily: the latent GAN is scored both ways.
     name, records = f"latent-gan-seed{seed}", recorded(out / "results.jsonl")
@@ -65,7 +66,7 @@ def pipeline(seed: int, args: argparse.Namespace) -> None:
         scores = evaluate(out / name, args.threads, ["--samples", "1000", "--temperature", "0"])
         append_result(out / "results.jsonl", {
             "run": f"{name}-greedy", "model": "latent-gan-greedy", "seed": seed,
-            "wall_s": records[name]["wall_s"]} | {k: v for k, v in scores.items()
+            "wall_s": records[name]["wall_s"], "threads": args.threads} | {k: v for k, v in scores.items()
                                                    if k != "settings"})
 
 

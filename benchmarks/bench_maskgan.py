@@ -67,8 +67,8 @@ def score(args: argparse.Namespace) -> None:
     for name in sorted(set(recorded(out / "results.jsonl")) - set(have) - {"scorer"}):
         best = [] if name.startswith("maskgan") else ["--checkpoint", "best"]
         result = evaluate(out / name, args.threads * args.workers, [*scorer, *best])
-        append_result(scored, {"run": name} | {k: v for k, v in result.items()
-                                               if k != "settings"})
+        append_result(scored, {"run": name, "threads": args.threads * args.workers}
+                      | {k: v for k, v in result.items() if k != "settings"})
     plane = out / "compare.jsonl"
     if not plane.exists():
         runs = [str(out / f"{m}-seed0") for m in MODELS]

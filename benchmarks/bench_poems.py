@@ -53,7 +53,7 @@ def run_seed(seed: int, args: argparse.Namespace) -> None:
                                               evaluate + ["--checkpoint", "best"])
     best_epoch = min(read_log(mle), key=lambda r: r["nll_valid"])["epoch"]
     append_result(root / "results.jsonl", {
-        "model": "mle", "seed": seed, "wall_s": wall, "command": " ".join(cmd),
+        "model": "mle", "seed": seed, "wall_s": wall, "threads": args.threads, "command": " ".join(cmd),
         "best_epoch": best_epoch, "samples": samples(mle, "best", args.threads)} | scores)
 
     seqgan = root / f"seqgan-seed{seed}"
@@ -62,7 +62,7 @@ def run_seed(seed: int, args: argparse.Namespace) -> None:
            *shlex.split(args.seqgan_args), "--out", str(seqgan), "--quiet"]
     cmd, wall, _, scores = train_and_evaluate(cmd, seqgan, args.threads, evaluate)
     append_result(root / "results.jsonl", {
-        "model": "seqgan", "seed": seed, "wall_s": wall, "command": " ".join(cmd),
+        "model": "seqgan", "seed": seed, "wall_s": wall, "threads": args.threads, "command": " ".join(cmd),
         "samples": samples(seqgan, "last", args.threads)} | scores)
 
 

@@ -150,7 +150,8 @@ def score(args: argparse.Namespace) -> None:
         if "nll_test" in result:  # the RNNLM's exact NLL, per sentence
             result["nll_sentence"] = result["nll_test"] * words_per_sentence
         result |= imputation(out / name, Path(args.scorer or out / "scorer"), args.impute, 0)
-        append_result(out / "scores.jsonl", {"run": name, "words_per_sentence": words_per_sentence}
+        append_result(out / "scores.jsonl", {"run": name, "words_per_sentence": words_per_sentence,
+                                             "threads": args.threads * args.workers}
                       | {k: v for k, v in result.items() if k != "settings"})
     if not (out / "qualitative.md").exists():
         qualitative(out, min(args.seeds))

@@ -59,7 +59,7 @@ def run_one(schedule: str, word_keep: float, steps: int, args: argparse.Namespac
             "--checkpoint", "best", "--samples", "1000", "--importance-samples",
             str(args.importance_samples)])
         append_result(out / "results.jsonl", {"run": f"{name}-scores", "schedule": schedule,
-                                              "word_keep": word_keep}
+                                              "word_keep": word_keep, "threads": args.threads}
                       | {k: v for k, v in scores.items() if k != "settings"})
 
 
