@@ -25,9 +25,8 @@ import sys
 from pathlib import Path
 
 from cli_runs import append_result, mean_sd, read_log, run_parallel, train_and_evaluate
+from shared_data import ORACLE
 
-ROOT = Path(__file__).resolve().parents[1]
-ORACLE = ROOT.parent / "shared/data/seqgan_oracle/target_params_py3.pkl"
 PAPER = {"seqgan": 8.736, "rankgan": 8.247, "pg-bleu": 8.946, "constant": None}
 
 

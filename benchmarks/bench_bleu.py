@@ -13,14 +13,12 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from pathlib import Path
 
 from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
 from provenance import provenance
+from shared_data import PTB
 
 from textrl.metrics.bleu import bleu
-
-PTB = Path(__file__).resolve().parents[2] / "shared/data/ptb"
 
 
 def nltk_bleu(hypotheses, references, n):

@@ -25,9 +25,8 @@ import argparse
 from pathlib import Path
 
 from cli_runs import append_result, evaluate, mean_sd, read_log, recorded, run_parallel, train
+from shared_data import PTB
 
-ROOT = Path(__file__).resolve().parents[1]
-PTB = ROOT.parent / "shared/data/ptb"
 DATA = ["--data", str(PTB / "ptb.train.txt"), "--valid", str(PTB / "ptb.valid.txt"),
         "--test", str(PTB / "ptb.test.txt"), "--max-len", "30", "--overlong", "drop"]
 TASK = ["--task", "prompted", "--prompt-words", "4"]

@@ -46,8 +46,8 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from cli_runs import unevaluated_step_times
 from provenance import provenance
+from shared_data import PTB
 
-PTB = Path(__file__).resolve().parents[2] / "shared/data/ptb/ptb.train.txt"
 ONE_THREAD = os.environ | {"OMP_NUM_THREADS": "1"}
 
 MLE = ["train", "mle", "--oracle", "random", "--n-valid", "100", "--n-test", "100",
@@ -68,7 +68,7 @@ def ptb_workload(work: Path) -> tuple[Path, list[str]]:
     WORK, and the `textrl train mle` arguments that train on them as one stream in windows of
     35 at emb/hidden 256, batch 32)``."""
     ptb = work / "ptb4000.txt"
-    ptb.write_text("".join(PTB.read_text().splitlines(keepends=True)[:4000]))
+    ptb.write_text("".join((PTB / "ptb.train.txt").read_text().splitlines(keepends=True)[:4000]))
     return ptb, ["train", "mle", "--data", str(ptb), "--valid", str(ptb), "--test", str(ptb),
                  "--windows", "35", "--emb-dim", "256", "--hidden-dim", "256", "--batch-size",
                  "32"]

@@ -30,9 +30,8 @@ import math
 from pathlib import Path
 
 from cli_runs import append_result, evaluate, mean_sd, read_log, recorded, run_parallel, train
+from shared_data import ORACLE
 
-ROOT = Path(__file__).resolve().parents[1]
-ORACLE = str(ROOT.parent / "shared/data/seqgan_oracle/target_params_py3.pkl")
 BETAS = (1, 10, 100, 1000)
 LONG = 1000
 # tau = exp(-rate * t) reaches Jang's floor 0.5 at t = 300: rate = ln 2 / 300.
@@ -52,7 +51,7 @@ FROM_MLE = {
     # width), sized for a GPU (about an hour per seed on this CPU).
     "relgan-paper": ["gumbel-gan", "--config", "paper"],
 }
-AUTOENCODER = ["vae", "--oracle", ORACLE, "--autoencoder", "--emb-dim", "32", "--hidden-dim",
+AUTOENCODER = ["vae", "--oracle", str(ORACLE), "--autoencoder", "--emb-dim", "32", "--hidden-dim",
                "64", "--latent-dim", "64", "--epochs", "30", "--kl-anneal", "none",
                "--dropout", "0"]
 VARIANTS = ["mle", *FROM_MLE, "autoencoder", "latent-gan"]
@@ -63,7 +62,7 @@ def command(variant: str, seed: int, args: argparse.Namespace) -> list[str]:
     start = Path(args.mle_runs) / f"{args.start}-seed{seed}"
     if variant in FROM_MLE:
         recipe, *flags = FROM_MLE[variant]
-        return [recipe, "--oracle", ORACLE, "--init", str(start), *flags]
+        return [recipe, "--oracle", str(ORACLE), "--init", str(start), *flags]
     if variant == "autoencoder":
         return AUTOENCODER
     return ["latent-gan", "--init", str(Path(args.out) / f"autoencoder-seed{seed}")]

@@ -26,9 +26,8 @@ import sys
 from pathlib import Path
 
 from cli_runs import append_result, evaluate, mean_sd, recorded, run_parallel, train_stage
+from shared_data import POEMS
 
-ROOT = Path(__file__).resolve().parents[1]
-POEMS = ROOT.parent / "shared/data/poems/shi.txt"
 DATA = ["--data", str(POEMS), "--tokenizer", "char", "--max-len", "26"]
 MLE = ["mle", *DATA, "--emb-dim", "64", "--hidden-dim", "128", "--dropout", "0.25",
        "--epochs", "12", "--eval-every", "1"]

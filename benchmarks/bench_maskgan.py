@@ -26,9 +26,8 @@ from pathlib import Path
 
 from cli_runs import append_result, evaluate, mean_sd, read_log, recorded, run_parallel, train_stage
 from provenance import provenance
+from shared_data import PTB
 
-ROOT = Path(__file__).resolve().parents[1]
-PTB = ROOT.parent / "shared/data/ptb"
 DATA = ["--data", str(PTB / "ptb.train.txt"), "--valid", str(PTB / "ptb.valid.txt"),
         "--test", str(PTB / "ptb.test.txt")]
 # The LM at maskmle-cpu's sizes, so that --init-lm fits it.

@@ -22,8 +22,8 @@ import sys
 from pathlib import Path
 
 from cli_runs import append_result, read_log, run_parallel, train_and_evaluate
+from shared_data import ORACLE
 
-ORACLE = Path(__file__).resolve().parents[2] / "shared/data/seqgan_oracle/target_params_py3.pkl"
 # The authors' schedule_sampling.py: the teacher-forcing rate falls 0.002 per epoch.
 SS = ["--scheduled-sampling", "linear", "--ss-k", "0.002"]
 VARIANTS = {  # flags, and the epochs and evaluation cadence that override the command line

@@ -20,8 +20,8 @@ import statistics
 from pathlib import Path
 
 import torch
-from bench_mle_oracle import ORACLE
 from provenance import provenance
+from shared_data import ORACLE
 
 from textrl.oracle import OracleLSTM
 

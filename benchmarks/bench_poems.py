@@ -26,9 +26,8 @@ import sys
 from pathlib import Path
 
 from cli_runs import append_result, mean_sd, read_log, run_parallel, train_and_evaluate
+from shared_data import POEMS
 
-ROOT = Path(__file__).resolve().parents[1]
-POEMS = ROOT.parent / "shared/data/poems/shi.txt"
 MODEL = ["--emb-dim", "64", "--hidden-dim", "128", "--dropout", "0.25", "--max-len", "26"]
 PAPER = {"mle": 0.6670, "seqgan": 0.7389}
 REPORTED = ("bleu2", "bleu3", "sacrebleu4", "self_bleu4", "nll_test", "distinct2", "length_sd")

@@ -27,13 +27,12 @@ import argparse
 from pathlib import Path
 
 from cli_runs import append_result, recorded
+from shared_data import POEMS
 
 from textrl.datasets import DataConfig, build_corpus
 from textrl.evaluation import decode_split
 from textrl.metrics.bleu import BLEUScorer
 
-ROOT = Path(__file__).resolve().parents[1]
-POEMS = ROOT.parent / "shared/data/poems/shi.txt"
 PUNCTUATION = {"，", "。"}
 PAPER = {"real": 0.746, "mle": 0.6670, "seqgan": 0.7389}
 

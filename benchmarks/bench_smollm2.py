@@ -26,9 +26,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from cli_runs import evaluate, read_log, recorded, textrl, train_stage, unevaluated_step_times
+from shared_data import PTB
 
-ROOT = Path(__file__).resolve().parents[1]
-PTB = ROOT.parent / "shared/data/ptb"
 GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DATA = ["--data", str(PTB / "ptb.train.txt"), "--valid", str(PTB / "ptb.valid.txt"),
         "--test", str(PTB / "ptb.test.txt"), "--max-len", "32"]

@@ -29,6 +29,7 @@ import torch
 import yaml
 from cli_runs import append_result, evaluate, mean_sd, recorded, run_parallel, train_stage
 from provenance import provenance
+from shared_data import PTB
 
 from textrl.data.corpus import Split
 from textrl.data.tokenizers import get_tokenizer
@@ -38,7 +39,6 @@ from textrl.metrics.adversarial import adversarial_error
 from textrl.training import load_run
 
 ROOT = Path(__file__).resolve().parents[1]
-PTB = ROOT.parent / "shared/data/ptb"
 PRESETS = ROOT / "textrl/recipes/configs"
 RNNLM = {"tokenizer": "word", "max_len": 100, "emb_dim": 256, "hidden_dim": 256,
          "dropout": 0.5, "init_std": None, "batch_size": 32, "lr": 0.001, "grad_clip": 5.0,

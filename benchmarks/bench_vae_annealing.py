@@ -22,9 +22,8 @@ import shlex
 from pathlib import Path
 
 from cli_runs import append_result, evaluate, recorded, run_parallel, train_stage
+from shared_data import PTB
 
-ROOT = Path(__file__).resolve().parents[1]
-PTB = ROOT.parent / "shared/data/ptb"
 BATCH = 32
 WORD_KEEP = 0.75
 SCHEDULES = ("none", "linear", "sigmoid", "cyclical", "free-bits")

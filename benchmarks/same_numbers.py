@@ -36,10 +36,9 @@ from pathlib import Path
 
 import torch
 from provenance import provenance
+from shared_data import ORACLE, PTB
 
-SHARED = Path(__file__).resolve().parents[2] / "shared/data"
-ORACLE = SHARED / "seqgan_oracle/target_params_py3.pkl"
-PTB = [str(SHARED / f"ptb/ptb.{split}.txt") for split in ("valid", "test", "test")]
+PTB_SPLITS = [str(PTB / f"ptb.{split}.txt") for split in ("valid", "test", "test")]
 WALL_TIMES = {"time_s", "d_pretrain_s"}
 
 
@@ -109,7 +108,7 @@ def run_all(out: Path) -> dict:
         results[recipe] = run_log(out / recipe)
     results["ppo"] = native_ppo()
     results["sb3_ppo"] = sb3_ppo()
-    text = ["--data", PTB[0], "--valid", PTB[1], "--test", PTB[2], "--seed", "0"]
+    text = ["--data", PTB_SPLITS[0], "--valid", PTB_SPLITS[1], "--test", PTB_SPLITS[2], "--seed", "0"]
     cli("train", "maskmle", *text, "--epochs", "2", "--emb-dim", "32", "--hidden-dim", "32",
         "--out", str(out / "maskmle"))
     cli("train", "maskgan", "--init", str(out / "maskmle"), "--iterations", "4", "--eval-every",
