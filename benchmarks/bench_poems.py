@@ -13,19 +13,21 @@ An arm of the SeqGAN recipe is extra `textrl train seqgan` flags in a folder of 
 the paper-era generator learning rate (issue 28):
 
     python benchmarks/bench_poems.py --seqgan-args "--lr 0.001" --out benchmarks/out/poems_lr0001
+
+How much of a difference between two rows is the evaluation's own sampling: `--sampling-seeds
+1 2 3 4` scores the finished models again at those seeds (OUT/sampling_seeds.jsonl), and
+`--summary` prints each model's spread across them.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import shlex
-import subprocess
 import sys
 from pathlib import Path
 
-from cli_runs import append_result, mean_sd, read_log, run_parallel, train_and_evaluate
+from cli_runs import append_result, mean_sd, read_log, recorded, run_parallel, textrl, train_and_evaluate
 from shared_data import POEMS
 
 MODEL = ["--emb-dim", "64", "--hidden-dim", "128", "--dropout", "0.25", "--max-len", "26"]
@@ -34,11 +36,8 @@ REPORTED = ("bleu2", "bleu3", "sacrebleu4", "self_bleu4", "nll_test", "distinct2
 
 
 def samples(out: Path, checkpoint: str, threads: int) -> list[str]:
-    env = os.environ | {"OMP_NUM_THREADS": str(threads)}
-    return subprocess.run(["textrl", "sample", str(out), "-n", "5", "--seed", "0",
-                           "--checkpoint", checkpoint, "--threads", str(threads)], env=env,
-                          check=True,
-                          capture_output=True, text=True).stdout.splitlines()
+    return textrl(["sample", str(out), "-n", "5", "--seed", "0", "--checkpoint", checkpoint],
+                  threads).splitlines()
 
 
 def run_seed(seed: int, args: argparse.Namespace) -> None:
@@ -65,6 +64,24 @@ def run_seed(seed: int, args: argparse.Namespace) -> None:
         "samples": samples(seqgan, "last", args.threads)} | scores)
 
 
+def rescore(root: Path, args: argparse.Namespace) -> None:
+    """Each finished model scored again at other sampling seeds (the rows use seed 0), into
+    OUT/sampling_seeds.jsonl: how far a row moves with the evaluation's own sampling alone."""
+    path = root / "sampling_seeds.jsonl"
+    for seed in args.seeds:
+        for model, checkpoint in (("mle", ["--checkpoint", "best"]), ("seqgan", [])):
+            for sampling_seed in args.sampling_seeds:
+                name = f"{model}-seed{seed}-sampling{sampling_seed}"
+                if name in recorded(path):
+                    continue
+                scores = json.loads(textrl(["evaluate", str(root / f"{model}-seed{seed}"),
+                                            "--json", "--seed", str(sampling_seed), "--samples",
+                                            str(args.samples), *checkpoint], args.threads))
+                append_result(path, {"run": name, "model": model, "seed": seed,
+                                     "sampling_seed": sampling_seed, "threads": args.threads}
+                              | {key: scores[key] for key in REPORTED})
+
+
 def training_minutes(run: Path) -> float:
     """Time spent training, from the run's own log (a resumed command's wall time is not)."""
     return sum(r.get("time_s", 0.0) + r.get("d_pretrain_s", 0.0) for r in read_log(run)) / 60
@@ -84,7 +101,22 @@ def summarise(path: Path) -> None:
         walls = ", ".join(f"{m:.1f}" for m in minutes)
         print(f"| {model} | {', '.join(str(r['seed']) for r in rows)} | {' | '.join(cells)} | "
               f"{paper} | {walls} |")
-
+    # BLEU-2 by (model, seed, sampling seed); the rows above were sampled with seed 0.
+    bleu2 = {(r["model"], r["seed"], 0): r["bleu2"] for r in records} | {
+        (r["model"], r["seed"], r["sampling_seed"]): r["bleu2"]
+        for r in recorded(path.parent / "sampling_seeds.jsonl").values()}
+    rescored = sorted({seed for _, seed, sampling in bleu2 if sampling})
+    if rescored:
+        print("\n| seed | MLE BLEU-2 across sampling seeds | SeqGAN | SeqGAN - MLE, sampling seed "
+              "by sampling seed |\n|---|---|---|---|")
+    for seed in rescored:
+        by_model = {model: {k: v for (m, s, k), v in bleu2.items() if (m, s) == (model, seed)}
+                    for model in PAPER}
+        change = [by_model["seqgan"][k] - by_model["mle"][k]
+                  for k in sorted(by_model["mle"].keys() & by_model["seqgan"].keys())]
+        print(f"| {seed} | " + " | ".join(f"{mean_sd(list(v.values()), 4)} (n={len(v)})"
+                                         for v in by_model.values())
+              + f" | {mean_sd(change, 4)} |")
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
@@ -100,10 +132,16 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="threads per run")
     parser.add_argument("--out", default="benchmarks/out/poems")
     parser.add_argument("--summary", action="store_true", help="only print the table")
+    parser.add_argument("--sampling-seeds", type=int, nargs="+",
+                        help="only score the finished models of --seeds again at these sampling "
+                             "seeds (OUT/sampling_seeds.jsonl)")
     args = parser.parse_args()
     root = Path(args.out)
     if args.summary:
         summarise(root / "results.jsonl")
+        return
+    if args.sampling_seeds:
+        rescore(root, args)
         return
     if not POEMS.exists():
         sys.exit(f"needs the quatrains at {POEMS}")
