@@ -118,6 +118,7 @@ def summarise(path: Path) -> None:
                                          for v in by_model.values())
               + f" | {mean_sd(change, 4)} |")
 
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
