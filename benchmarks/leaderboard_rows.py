@@ -236,8 +236,10 @@ ROWS = [
         id="poems-mle"),
     Row("SeqGAN", QUATRAINS, "BLEU-2 ↑", "seqgan_t2_seqgan",
         Source("poems/results.jsonl", is_(model="seqgan"), ("bleu2",)),
-        "The oracle's `cpu` preset for 50 iterations from the MLE row's weights; BLEU as the MLE "
-        "row. The paper's schedule for the quatrains is not given.",
+        "The oracle's `cpu` preset (generator Adam 0.01, ten times the paper-era code's) for 50 "
+        "iterations from the MLE row's weights; BLEU as the MLE row. The paper's schedule for the "
+        "quatrains is not given. At the code's 0.001 SeqGAN stays at its MLE start instead of "
+        "falling below it, with delayed or live rollouts (the variant rows; RESULTS.md).",
         "python benchmarks/bench_poems.py --seeds 0 1 2 --iterations 50 --workers 2",
         also=(("the same recipe again, in the quatrain GAN table",
                Source("gan_poems/results.jsonl",
