@@ -68,11 +68,12 @@ def rescore(root: Path, args: argparse.Namespace) -> None:
     """Each finished model scored again at other sampling seeds (the rows use seed 0), into
     OUT/sampling_seeds.jsonl: how far a row moves with the evaluation's own sampling alone."""
     path = root / "sampling_seeds.jsonl"
+    done = recorded(path)
     for seed in args.seeds:
         for model, checkpoint in (("mle", ["--checkpoint", "best"]), ("seqgan", [])):
             for sampling_seed in args.sampling_seeds:
                 name = f"{model}-seed{seed}-sampling{sampling_seed}"
-                if name in recorded(path):
+                if name in done:
                     continue
                 scores = json.loads(textrl(["evaluate", str(root / f"{model}-seed{seed}"),
                                             "--json", "--seed", str(sampling_seed), "--samples",

@@ -38,7 +38,6 @@ import torch
 from provenance import provenance
 from shared_data import ORACLE, PTB
 
-PTB_SPLITS = [str(PTB / f"ptb.{split}.txt") for split in ("valid", "test", "test")]
 WALL_TIMES = {"time_s", "d_pretrain_s"}
 
 
@@ -108,7 +107,8 @@ def run_all(out: Path) -> dict:
         results[recipe] = run_log(out / recipe)
     results["ppo"] = native_ppo()
     results["sb3_ppo"] = sb3_ppo()
-    text = ["--data", PTB_SPLITS[0], "--valid", PTB_SPLITS[1], "--test", PTB_SPLITS[2], "--seed", "0"]
+    text = ["--data", str(PTB / "ptb.valid.txt"), "--valid", str(PTB / "ptb.test.txt"),
+            "--test", str(PTB / "ptb.test.txt"), "--seed", "0"]
     cli("train", "maskmle", *text, "--epochs", "2", "--emb-dim", "32", "--hidden-dim", "32",
         "--out", str(out / "maskmle"))
     cli("train", "maskgan", "--init", str(out / "maskmle"), "--iterations", "4", "--eval-every",
